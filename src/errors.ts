@@ -1,0 +1,206 @@
+import type { InternalAxiosRequestConfig } from 'axios';
+
+/**
+ * Every `code` a {@link TokenRefreshError} can carry. Stable across minor versions: `switch (error.code)` narrows.
+ *
+ * - `SESSION_EXPIRED`: refused for good (the refresh call answered HTTP 400 or 401, OAuth `invalid_grant`, or there is
+ *   no refresh token). Tokens are cleared, `onTokens(null)` runs and `sessionExpired` fires once.
+ * - `REFRESH_FAILED`: may pass (network error, 5xx, 429, transport timeout, anything unclassified). Tokens are kept; a
+ *   later request tries again.
+ * - `REFRESH_TIMEOUT`: the refresh did not settle within `refreshTimeoutMs`. Tokens are kept.
+ * - `INVALID_TOKEN_RESPONSE`: the refresh returned no usable access token. Tokens are kept.
+ * - `CONFIGURATION_ERROR`: the token endpoint says the client is set up wrong (`invalid_client`, `unauthorized_client`,
+ *   `unsupported_grant_type`, `invalid_scope`, `invalid_request`, or an unsupported `token_type`). Tokens are kept;
+ *   fix the client options.
+ * - `PERSIST_FAILED`: `onTokens` threw or did not settle in time. The new tokens are in use all the same (the old
+ *   refresh token is already spent); this reports the failure.
+ * - `TOKENS_LOAD_FAILED`: the `tokens` loader function threw or did not settle in time. The next request loads again.
+ * - `REQUEST_NOT_REPLAYABLE`: a request that needs a replay has a one-shot body (a stream) that cannot be sent twice.
+ */
+export type TokenRefreshErrorCode =
+  | 'SESSION_EXPIRED'
+  | 'REFRESH_FAILED'
+  | 'REFRESH_TIMEOUT'
+  | 'INVALID_TOKEN_RESPONSE'
+  | 'CONFIGURATION_ERROR'
+  | 'PERSIST_FAILED'
+  | 'TOKENS_LOAD_FAILED'
+  | 'REQUEST_NOT_REPLAYABLE';
+
+/** What a {@link TokenRefreshError} can be built from, beside its code and message. */
+export interface TokenRefreshErrorOptions {
+  /** The underlying error (an AxiosError, a network error, what `refresh` threw). */
+  readonly cause?: unknown;
+  /** The HTTP status the refresh call answered, when it answered. */
+  readonly status?: number | undefined;
+  /** The OAuth 2.0 `error` member of the token endpoint's answer (RFC 6749 §5.2), e.g. `invalid_grant`. */
+  readonly oauthError?: string | undefined;
+  /** The OAuth 2.0 `error_description` member, when the server sent one. */
+  readonly oauthErrorDescription?: string | undefined;
+  /** The OAuth 2.0 `error_uri` member, when the server sent one. */
+  readonly oauthErrorUri?: string | undefined;
+  /** How long the server asked us to wait (HTTP 429/503 `Retry-After`), in milliseconds. */
+  readonly retryAfterMs?: number | undefined;
+  /** The request this error rejects, with its Authorization header redacted. */
+  readonly config?: InternalAxiosRequestConfig | undefined;
+}
+
+const NAME = 'TokenRefreshError';
+
+/**
+ * The one error class of this package. Its `code` says what happened and what state the tokens are in; `cause` holds
+ * the underlying error. Messages and `toJSON()` never contain a token or a client secret.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await api.get('/me');
+ * } catch (error) {
+ *   if (isTokenRefreshError(error) && error.code === 'SESSION_EXPIRED') showLogin();
+ * }
+ * ```
+ */
+export class TokenRefreshError extends Error {
+  override readonly name = NAME;
+  /** Stable code; see {@link TokenRefreshErrorCode}. */
+  readonly code: TokenRefreshErrorCode;
+  /** HTTP status of the refresh call, when it answered. */
+  readonly status: number | undefined;
+  /** OAuth 2.0 `error` from the token endpoint, e.g. `invalid_grant`. */
+  readonly oauthError: string | undefined;
+  /** OAuth 2.0 `error_description` from the token endpoint. */
+  readonly oauthErrorDescription: string | undefined;
+  /** OAuth 2.0 `error_uri` from the token endpoint. */
+  readonly oauthErrorUri: string | undefined;
+  /** Server-requested wait before trying again, in milliseconds (from `Retry-After`). */
+  readonly retryAfterMs: number | undefined;
+  /**
+   * The axios request this error rejected (Authorization redacted), so a handler can tell which request it was.
+   * Undefined on the error given to `refreshError`/`sessionExpired` listeners and to `refresh()` callers.
+   */
+  readonly config: InternalAxiosRequestConfig | undefined;
+  /** Marks this as the package's error across copies of the package (see {@link isTokenRefreshError}). */
+  readonly isTokenRefreshError = true;
+
+  /**
+   * @param code - what happened; see {@link TokenRefreshErrorCode}.
+   * @param message - what failed and where; never include a token or secret.
+   * @param options - cause, HTTP/OAuth details and the request config.
+   */
+  constructor(code: TokenRefreshErrorCode, message: string, options: TokenRefreshErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+    this.oauthError = options.oauthError;
+    this.oauthErrorDescription = options.oauthErrorDescription;
+    this.oauthErrorUri = options.oauthErrorUri;
+    this.retryAfterMs = options.retryAfterMs;
+    this.config = options.config;
+  }
+
+  /**
+   * A copy of this error for one request: same code, message and cause, with `config` set to that request.
+   *
+   * @param config - the request the copy rejects.
+   */
+  forRequest(config: InternalAxiosRequestConfig): TokenRefreshError {
+    return new TokenRefreshError(this.code, this.message, {
+      cause: this.cause,
+      status: this.status,
+      oauthError: this.oauthError,
+      oauthErrorDescription: this.oauthErrorDescription,
+      oauthErrorUri: this.oauthErrorUri,
+      retryAfterMs: this.retryAfterMs,
+      config,
+    });
+  }
+
+  /** A plain object for logs: code, message, status and OAuth error. No config, no cause, no token. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      oauthError: this.oauthError,
+      oauthErrorDescription: this.oauthErrorDescription,
+    };
+  }
+}
+
+/**
+ * True when `value` is a {@link TokenRefreshError}, also one thrown by another copy of this package (it checks the
+ * marker, not only `instanceof`).
+ *
+ * @param value - anything caught.
+ */
+export function isTokenRefreshError(value: unknown): value is TokenRefreshError {
+  if (value instanceof TokenRefreshError) return true;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { isTokenRefreshError?: unknown }).isTokenRefreshError === true &&
+    (value as { name?: unknown }).name === NAME
+  );
+}
+
+interface AxiosErrorLike {
+  readonly isAxiosError?: boolean;
+  readonly code?: string;
+  readonly response?: { readonly status?: number; readonly headers?: unknown };
+}
+
+/** Parses an HTTP `Retry-After` value (seconds or an HTTP date) into milliseconds from now. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function headerValue(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  if (typeof get === 'function') {
+    const value: unknown = (get as (n: string) => unknown).call(headers, name);
+    if (value !== undefined && value !== null) return value;
+  }
+  return (headers as Record<string, unknown>)[name.toLowerCase()];
+}
+
+/**
+ * Turns whatever a `refresh` function threw into a {@link TokenRefreshError}: a TokenRefreshError passes through;
+ * an HTTP 400 or 401 answer means the grant is refused for good (`SESSION_EXPIRED`); anything else may pass
+ * (`REFRESH_FAILED`).
+ *
+ * @param error - what `refresh` threw.
+ */
+export function classifyRefreshFailure(error: unknown): TokenRefreshError {
+  if (isTokenRefreshError(error)) return error;
+  const axiosError = (typeof error === 'object' && error !== null ? error : {}) as AxiosErrorLike;
+  const status = axiosError.response?.status;
+  if (status === 400 || status === 401) {
+    return new TokenRefreshError('SESSION_EXPIRED', `Token refresh refused: the refresh call answered HTTP ${status}`, {
+      cause: error,
+      status,
+    });
+  }
+  if (typeof status === 'number') {
+    return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the refresh call answered HTTP ${status}`, {
+      cause: error,
+      status,
+      retryAfterMs: parseRetryAfter(headerValue(axiosError.response?.headers, 'retry-after')),
+    });
+  }
+  const what =
+    axiosError.isAxiosError && typeof axiosError.code === 'string'
+      ? `the refresh call got no answer (${axiosError.code})`
+      : `the refresh function threw ${describeThrown(error)}`;
+  return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, { cause: error });
+}
+
+function describeThrown(error: unknown): string {
+  if (error instanceof Error) return `a ${error.name}`;
+  return error === null ? 'null' : `a value of type ${typeof error}`;
+}

@@ -1,0 +1,90 @@
+import PQueue from 'p-queue';
+import type { TokenSet } from './tokens.js';
+
+/** Tokens as a store holds them: the tokens and the version they were written at. */
+export interface StoredTokens {
+  /** The current tokens, or null when logged out / the session ended. */
+  readonly tokens: TokenSet | null;
+  /** Increases by one with every write. Version 0 means "never written". */
+  readonly version: number;
+}
+
+/** What {@link TokenStore.withLock} passes to the task it runs. */
+export interface LockContext {
+  /** Fires when the lock is lost (its lease ran out) or the store is closed: stop and do not write. */
+  readonly signal: AbortSignal;
+}
+
+/** Options for one {@link TokenStore.withLock} call. */
+export interface LockOptions {
+  /**
+   * How long the task may hold the lock, in milliseconds. A shared store's lease must be at least this long, so that a
+   * live holder never loses the lock, and a dead holder's lock frees itself after it.
+   */
+  readonly leaseMs: number;
+  /** How long to wait for the lock before giving up, in milliseconds. */
+  readonly waitMs: number;
+}
+
+/**
+ * Where tokens live and who may refresh them. The session reads and writes tokens only through its store, and runs
+ * every refresh inside `withLock`, so everything that shares a store (instances, tabs, processes) refreshes once.
+ *
+ * The contract:
+ * - `read()` returns the latest tokens and their version.
+ * - `write(tokens, expectedVersion)` is a compare-and-set: it writes only when the stored version is still
+ *   `expectedVersion`, and then returns the new `{tokens, version: expectedVersion + 1}`; otherwise it writes nothing
+ *   and returns null (someone else wrote first).
+ * - `withLock(task)` runs `task` while no other holder of the same store runs one; it rejects when the lock cannot be
+ *   had within `waitMs`.
+ * - `subscribe(listener)` calls `listener` for writes made by others (other tabs, other processes); optional for a
+ *   store nobody else shares.
+ *
+ * {@link MemoryTokenStore} is the default; `axios-token-refresh/browser` and `axios-token-refresh/redis` provide the
+ * shared ones.
+ */
+export interface TokenStore {
+  /** Reads the current tokens and version. */
+  read(): StoredTokens | Promise<StoredTokens>;
+  /** Compare-and-set write; see the interface's contract. */
+  write(tokens: TokenSet | null, expectedVersion: number): StoredTokens | null | Promise<StoredTokens | null>;
+  /** Runs `task` while holding the refresh lock shared by everyone using this store. */
+  withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T>;
+  /** Hears about tokens written by others. Returns a function that stops listening. */
+  subscribe?(listener: (stored: StoredTokens) => void): () => void;
+  /** Releases connections and listeners. */
+  close?(): void | Promise<void>;
+}
+
+/**
+ * The default store: tokens in memory, the lock a one-at-a-time `p-queue`. Nobody else shares it, so it has no
+ * `subscribe`. Costs nothing on the request path.
+ */
+export class MemoryTokenStore implements TokenStore {
+  #stored: StoredTokens = { tokens: null, version: 0 };
+  readonly #lock = new PQueue({ concurrency: 1 });
+
+  /** @param tokens - the tokens to start with (version 0). */
+  constructor(tokens: TokenSet | null = null) {
+    this.#stored = { tokens, version: 0 };
+  }
+
+  /** {@inheritDoc TokenStore.read} */
+  read(): StoredTokens {
+    return this.#stored;
+  }
+
+  /** {@inheritDoc TokenStore.write} */
+  write(tokens: TokenSet | null, expectedVersion: number): StoredTokens | null {
+    if (this.#stored.version !== expectedVersion) return null;
+    this.#stored = { tokens, version: expectedVersion + 1 };
+    return this.#stored;
+  }
+
+  /** {@inheritDoc TokenStore.withLock} */
+  async withLock<T>(task: (context: LockContext) => Promise<T>): Promise<T> {
+    // Nobody can take a memory lock away, so the signal never fires.
+    const signal = new AbortController().signal;
+    return this.#lock.add(() => task({ signal }));
+  }
+}

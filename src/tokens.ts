@@ -1,0 +1,138 @@
+import { TokenRefreshError } from './errors.js';
+
+/**
+ * The tokens of one login, in the shape the whole package speaks (the OAuth wire format stays in `refreshTokenGrant`).
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenSet = { accessToken: 'eyJ…', refreshToken: 'r1', expiresAt: Date.now() + 300_000 };
+ * ```
+ */
+export interface TokenSet {
+  /** The access token sent as `Authorization: <tokenType> <accessToken>`. Missing: the next request refreshes first. */
+  readonly accessToken?: string;
+  /** The refresh token handed to `refresh`. Missing: a refresh ends the session (unless `refreshTokenRequired: false`). */
+  readonly refreshToken?: string;
+  /**
+   * When the access token expires, in epoch milliseconds (`Date.now()` units, not Unix seconds). Missing: decoded from
+   * the access token's JWT `exp` when it is a JWT, else unknown (the plugin then relies on 401s).
+   */
+  readonly expiresAt?: number;
+  /** The authorization scheme. @default 'Bearer' */
+  readonly tokenType?: string;
+  /** Space-separated scopes granted, when the server said. */
+  readonly scope?: string;
+  /** The OpenID Connect ID token, when the server sent one. */
+  readonly idToken?: string;
+  /** Anything else the token endpoint returned (e.g. `refresh_expires_in`), kept for `onTokens`. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Below this, an `expiresAt` is surely Unix seconds, not epoch milliseconds (1e11 ms is 1973; 1e11 s is year 5138). */
+const SECONDS_THRESHOLD = 1e11;
+
+/**
+ * Checks a value given as tokens by the app (the `tokens` option, `setTokens`) and returns it as a TokenSet, with
+ * `expiresAt` decoded from a JWT access token when missing. Throws a `TypeError` naming the problem.
+ *
+ * @param value - what the app passed.
+ * @param where - the option or method name, for the message.
+ */
+export function checkTokenInput(value: unknown, where: string): TokenSet | null {
+  if (value === null || value === undefined) return null;
+  const problem = tokenSetProblem(value);
+  if (problem) throw new TypeError(`Expected \`${where}\` to be a TokenSet or null: ${problem}`);
+  return withDecodedExpiry(value as TokenSet);
+}
+
+/**
+ * Checks what a `refresh` function returned and merges it over the previous tokens: the previous refresh token is
+ * kept when none is returned (RFC 6749 §6: the server MAY rotate). Throws `INVALID_TOKEN_RESPONSE` when there is no
+ * usable access token.
+ *
+ * @param value - what `refresh` resolved with.
+ * @param previous - the tokens the refresh started from.
+ */
+export function normalizeRefreshResult(value: unknown, previous: TokenSet | null): TokenSet {
+  const problem =
+    value === null || value === undefined || typeof value !== 'object'
+      ? `it resolved with ${describe(value)}`
+      : typeof (value as TokenSet).accessToken !== 'string' || (value as TokenSet).accessToken === ''
+        ? `\`accessToken\` is ${describe((value as TokenSet).accessToken)}, expected a non-empty string`
+        : tokenSetProblem(value);
+  if (problem) {
+    throw new TokenRefreshError(
+      'INVALID_TOKEN_RESPONSE',
+      `Token refresh returned no usable tokens: ${problem}`,
+    );
+  }
+  const result = value as TokenSet;
+  const merged =
+    result.refreshToken === undefined && previous?.refreshToken !== undefined
+      ? { ...result, refreshToken: previous.refreshToken }
+      : result;
+  return withDecodedExpiry(merged);
+}
+
+function tokenSetProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `got ${describe(value)}`;
+  const tokens = value as Record<string, unknown>;
+  for (const key of ['accessToken', 'refreshToken', 'tokenType', 'scope', 'idToken'] as const) {
+    const member = tokens[key];
+    if (member !== undefined && typeof member !== 'string') {
+      return `\`${key}\` must be a string, got ${describe(member)}`;
+    }
+  }
+  const { expiresAt } = tokens;
+  if (expiresAt !== undefined) {
+    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+      return `\`expiresAt\` must be a finite number of epoch milliseconds, got ${describe(expiresAt)}`;
+    }
+    if (expiresAt > 0 && expiresAt < SECONDS_THRESHOLD) {
+      return `\`expiresAt\` (${expiresAt}) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)`;
+    }
+  }
+  if (tokens['accessToken'] === undefined && tokens['refreshToken'] === undefined) {
+    return 'it has neither `accessToken` nor `refreshToken`';
+  }
+  return undefined;
+}
+
+/** Describes a value for an error message without ever printing its content (it may be a token). */
+export function describe(value: unknown): string {
+  if (value === null) return '`null`';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
+  if (typeof value === 'number') return `\`${value}\` (number)`;
+  if (typeof value === 'boolean' || value === undefined) return `\`${String(value)}\``;
+  return `a value of type ${typeof value}`;
+}
+
+function withDecodedExpiry(tokens: TokenSet): TokenSet {
+  if (tokens.expiresAt !== undefined || tokens.accessToken === undefined) return tokens;
+  const exp = jwtExpiry(tokens.accessToken);
+  return exp === undefined ? tokens : { ...tokens, expiresAt: exp };
+}
+
+/**
+ * The `exp` claim of a JWT, in epoch milliseconds, or undefined when the token is not a JWT or has no numeric `exp`.
+ * Nothing is verified: the value only decides when to refresh early.
+ *
+ * @param token - an access token.
+ */
+export function jwtExpiry(token: string): number | undefined {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first < 1 || second < 0 || token.indexOf('.', second + 1) >= 0) return undefined;
+  try {
+    const base64 = token.slice(first + 1, second).replace(/-/g, '+').replace(/_/g, '/');
+    const json = decodeURIComponent(
+      Array.from(atob(base64), (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''),
+    );
+    const claims: unknown = JSON.parse(json);
+    const exp = (claims as { exp?: unknown } | null)?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
