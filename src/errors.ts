@@ -200,7 +200,8 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
   return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, { cause: error });
 }
 
-function describeThrown(error: unknown): string {
+/** Names what was thrown (its class or type), never its message, which may quote a token. */
+export function describeThrown(error: unknown): string {
   if (error instanceof Error) return `a ${error.name}`;
   return error === null ? 'null' : `a value of type ${typeof error}`;
 }

@@ -1,0 +1,279 @@
+import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { challengeAllowsRefresh } from './challenge.js';
+import { TokenRefreshError, isTokenRefreshError } from './errors.js';
+import type { InstanceOptions, SessionOptions, TokenSession, TokenSnapshot } from './options.js';
+import { createScope } from './scope.js';
+import { Session } from './session.js';
+import { describe } from './tokens.js';
+
+/** The key under which the plugin keeps its per-request state in the axios request config. */
+export const STATE_KEY = 'axios-token-refresh';
+
+/** The plugin's per-request state, kept in the request config under `'axios-token-refresh'`. */
+export interface RequestRefreshState {
+  /** The token version this request was sent with. */
+  readonly version: number;
+  /** How many times this request has been replayed after a refresh. */
+  readonly replays: number;
+  /** The Authorization value the plugin attached, if any (so only our own header is redacted). */
+  readonly attached: string | undefined;
+}
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /**
+     * Leave this request alone: no token attached, no waiting for a refresh, no refresh on 401. Use it for the
+     * refresh call itself when it goes through the same instance, and for endpoints that must not carry the token.
+     *
+     * @default false
+     */
+    skipAuthRefresh?: boolean;
+    /** @internal The plugin's per-request state; see {@link RequestRefreshState}. */
+    'axios-token-refresh'?: RequestRefreshState;
+  }
+}
+
+/** Options of {@link attachRefresh}: the session's options (or a shared `session`), plus the per-instance ones. */
+export type AttachRefreshOptions =
+  | (SessionOptions & InstanceOptions & { readonly session?: undefined })
+  | (InstanceOptions & {
+      /** A session made with `createTokenSession`, to share one refresh between several instances. */
+      readonly session: TokenSession;
+    });
+
+/** What {@link attachRefresh} returns: the session's methods, plus `detach` and the interceptor ids. */
+export interface AttachedRefresh extends TokenSession {
+  /** Ejects both interceptors from the instance. The session (and its tokens) live on. */
+  detach(): void;
+  /** The session behind this instance: pass it as `{ session }` to attach another instance to the same tokens. */
+  readonly session: TokenSession;
+  /** The ids axios gave the two interceptors. */
+  readonly interceptors: { readonly request: number; readonly response: number };
+}
+
+const REDACTED = '[REDACTED]';
+const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
+const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug'];
+
+function checkInstance(instance: unknown): asserts instance is AxiosInstance {
+  const candidate = instance as Partial<AxiosInstance> | null | undefined;
+  if (
+    (typeof candidate !== 'function' && typeof candidate !== 'object') ||
+    candidate === null ||
+    typeof candidate.request !== 'function' ||
+    typeof candidate.interceptors?.request?.use !== 'function' ||
+    typeof candidate.interceptors.response?.use !== 'function' ||
+    typeof candidate.defaults !== 'object'
+  ) {
+    throw new TypeError(
+      `Expected \`instance\` to be an axios instance (axios.create() or axios itself), got ${describe(instance)}`,
+    );
+  }
+}
+
+function checkInstanceOptions(options: AttachRefreshOptions): void {
+  const { statusCodes, shouldRefresh, maxReplays, redactAuthorization } = options;
+  if (
+    statusCodes !== undefined &&
+    (!Array.isArray(statusCodes) || statusCodes.some((code) => !Number.isInteger(code) || code < 100 || code > 599))
+  ) {
+    throw new TypeError(`Expected \`statusCodes\` to be an array of HTTP status codes, got ${describe(statusCodes)}`);
+  }
+  if (shouldRefresh !== undefined && typeof shouldRefresh !== 'function') {
+    throw new TypeError(`Expected \`shouldRefresh\` to be a function, got ${describe(shouldRefresh)}`);
+  }
+  if (maxReplays !== undefined && !(Number.isInteger(maxReplays) && maxReplays >= 0)) {
+    throw new TypeError(`Expected \`maxReplays\` to be an integer >= 0, got ${describe(maxReplays)}`);
+  }
+  if (redactAuthorization !== undefined && typeof redactAuthorization !== 'boolean') {
+    throw new TypeError(`Expected \`redactAuthorization\` to be a boolean, got ${describe(redactAuthorization)}`);
+  }
+}
+
+function resolveSession(options: AttachRefreshOptions): Session {
+  if (options.session === undefined) return new Session(options);
+  if (!(options.session instanceof Session)) {
+    throw new TypeError(
+      `Expected \`session\` to come from createTokenSession() of this copy of axios-token-refresh, got ${describe(options.session)}`,
+    );
+  }
+  const clash = sessionKeys.find((key) => (options as unknown as Record<string, unknown>)[key] !== undefined);
+  if (clash !== undefined) {
+    throw new TypeError(`Expected \`${clash}\` to be given to createTokenSession() when \`session\` is given, not here`);
+  }
+  return options.session;
+}
+
+/** A body that can only be read once (a Node stream or a web ReadableStream) cannot be replayed. */
+function isOneShot(data: unknown): boolean {
+  if (typeof data !== 'object' || data === null) return false;
+  return typeof (data as { pipe?: unknown }).pipe === 'function' || typeof (data as { getReader?: unknown }).getReader === 'function';
+}
+
+function setHeader(config: InternalAxiosRequestConfig, value: string | undefined): void {
+  const headers = config.headers as unknown as Record<string, unknown> & {
+    set?: (name: string, value: string) => void;
+    delete?: (name: string) => void;
+  };
+  if (typeof headers.set === 'function' && typeof headers.delete === 'function') {
+    if (value === undefined) headers.delete('Authorization');
+    else headers.set('Authorization', value);
+  } else if (value === undefined) {
+    delete headers['Authorization'];
+  } else {
+    headers['Authorization'] = value;
+  }
+}
+
+function getHeader(config: InternalAxiosRequestConfig): unknown {
+  const headers = config.headers as unknown as { get?: (name: string) => unknown } & Record<string, unknown>;
+  return typeof headers?.get === 'function' ? headers.get('Authorization') : headers?.['Authorization'];
+}
+
+/**
+ * Attaches single-flight token refresh to an axios instance: the request interceptor adds
+ * `Authorization: <tokenType> <accessToken>` to requests for the instance's own origin (waiting while a refresh is in
+ * flight, refreshing first when the token is missing or about to expire); the response interceptor turns a 401 into
+ * ONE refresh that all concurrent failures share, then replays them with the new token.
+ *
+ * @param instance - an axios instance (`axios.create()`), or the default `axios`.
+ * @param options - see {@link SessionOptions} and {@link InstanceOptions}; or `{ session }` to share a session.
+ *   Invalid options throw a `TypeError` naming the option.
+ * @returns the session's methods, `detach()` and the interceptor ids.
+ * @example
+ * ```ts
+ * const api = axios.create({ baseURL: 'https://api.example.com' });
+ * const auth = attachRefresh(api, {
+ *   tokens: await loadTokens(),
+ *   refresh: refreshTokenGrant({ tokenUrl: 'https://auth.example.com/token', clientId: 'my-app' }),
+ *   onTokens: saveTokens,
+ * });
+ * ```
+ */
+export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOptions): AttachedRefresh {
+  checkInstance(instance);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+  }
+  const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
+  if (unknown !== undefined) {
+    throw new TypeError(`Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`);
+  }
+  checkInstanceOptions(options);
+  const inScope = createScope(instance.defaults, options.allowedOrigins);
+  const session = resolveSession(options);
+  const statusCodes = new Set(options.statusCodes ?? [401]);
+  const shouldRefresh =
+    options.shouldRefresh ?? ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate']));
+  const maxReplays = options.maxReplays ?? 1;
+  const redact = options.redactAuthorization ?? true;
+
+  const apply = (config: InternalAxiosRequestConfig, snapshot: TokenSnapshot): InternalAxiosRequestConfig => {
+    const previous = config[STATE_KEY];
+    const tokens = snapshot.tokens;
+    const value =
+      tokens?.accessToken !== undefined && tokens.accessToken !== ''
+        ? `${tokens.tokenType ?? 'Bearer'} ${tokens.accessToken}`
+        : undefined;
+    // A replay after logout must not carry the header we attached to its first attempt.
+    if (value !== undefined || previous?.attached !== undefined) setHeader(config, value);
+    config[STATE_KEY] = { version: snapshot.version, replays: previous?.replays ?? 0, attached: value };
+    return config;
+  };
+
+  const describeRequest = (config: InternalAxiosRequestConfig): { method: string; url: string } => ({
+    method: (config.method ?? 'get').toUpperCase(),
+    url: config.url ?? '',
+  });
+
+  const redactConfig = (config: InternalAxiosRequestConfig | undefined): void => {
+    const attached = config?.[STATE_KEY]?.attached;
+    if (!redact || config === undefined || attached === undefined) return;
+    if (getHeader(config) === attached) setHeader(config, `${attached.slice(0, attached.indexOf(' '))} ${REDACTED}`);
+  };
+
+  const reject = (error: unknown, config: InternalAxiosRequestConfig): never => {
+    if (isTokenRefreshError(error)) {
+      redactConfig(config);
+      throw error.forRequest(config);
+    }
+    throw error;
+  };
+
+  const onRequest = (
+    config: InternalAxiosRequestConfig,
+  ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+    if (config.skipAuthRefresh === true || !inScope(config)) {
+      session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
+      // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
+      if (config[STATE_KEY]?.attached !== undefined) setHeader(config, undefined);
+      delete config[STATE_KEY];
+      return config;
+    }
+    const snapshot = session.prepare(config);
+    if (!(snapshot instanceof Promise)) return apply(config, snapshot);
+    return snapshot.then(
+      (ready) => apply(config, ready),
+      (error: unknown) => reject(error, config),
+    );
+  };
+
+  const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
+    const config = error?.config;
+    const state = config?.[STATE_KEY];
+    const status = error?.response?.status;
+    if (config === undefined || state === undefined || status === undefined || !statusCodes.has(status)) {
+      redactConfig(config);
+      throw error;
+    }
+    if (state.replays >= maxReplays || !shouldRefresh(error)) {
+      redactConfig(config);
+      throw error;
+    }
+    if (session.getTokens() === null && state.version === session.version) {
+      redactConfig(config);
+      if (session.ended) {
+        throw new TokenRefreshError('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', {
+          cause: error,
+          status,
+          config,
+        });
+      }
+      throw error;
+    }
+    try {
+      await session.refreshFor(state.version, 'unauthorized', config);
+    } catch (refreshError) {
+      reject(refreshError, config);
+    }
+    if (isOneShot(config.data)) {
+      redactConfig(config);
+      throw new TokenRefreshError(
+        'REQUEST_NOT_REPLAYABLE',
+        `Request not replayed after the token refresh: its body is a stream that was already sent (${describeRequest(config).method} ${describeRequest(config).url})`,
+        { cause: error, status, config },
+      );
+    }
+    const replay = state.replays + 1;
+    session.report({ type: 'request:replay', ...describeRequest(config), replay });
+    config[STATE_KEY] = { ...state, replays: replay };
+    return instance.request(config);
+  };
+
+  const requestId = instance.interceptors.request.use(onRequest);
+  const responseId = instance.interceptors.response.use(undefined, onResponseError);
+
+  return {
+    session,
+    interceptors: { request: requestId, response: responseId },
+    getTokens: () => session.getTokens(),
+    setTokens: (tokens) => session.setTokens(tokens),
+    refresh: () => session.refresh(),
+    on: (event, listener) => session.on(event, listener),
+    close: () => session.close(),
+    detach: () => {
+      instance.interceptors.request.eject(requestId);
+      instance.interceptors.response.eject(responseId);
+    },
+  };
+}

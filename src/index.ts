@@ -1,0 +1,21 @@
+export { attachRefresh } from './attach.js';
+export type { AttachRefreshOptions, AttachedRefresh, RequestRefreshState } from './attach.js';
+export { createTokenSession } from './session.js';
+export type {
+  DebugEvent,
+  InstanceOptions,
+  RefreshContext,
+  RefreshFunction,
+  RefreshReason,
+  SessionEventName,
+  SessionEvents,
+  SessionOptions,
+  TokenSession,
+  TokenSnapshot,
+  TokensSource,
+} from './options.js';
+export { TokenRefreshError, isTokenRefreshError } from './errors.js';
+export type { TokenRefreshErrorCode, TokenRefreshErrorOptions } from './errors.js';
+export { MemoryTokenStore } from './store.js';
+export type { LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+export type { TokenSet } from './tokens.js';
