@@ -15,8 +15,8 @@ export interface RequestRefreshState {
   readonly version: number;
   /** How many times this request has been replayed after a refresh. */
   readonly replays: number;
-  /** The Authorization value the plugin attached, if any (so only our own header is redacted). */
-  readonly attached: string | undefined;
+  /** Whether the plugin attached an Authorization header (its value is never kept here: configs get logged). */
+  readonly attached: boolean;
 }
 
 declare module 'axios' {
@@ -176,8 +176,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
         ? `${tokens.tokenType ?? 'Bearer'} ${tokens.accessToken}`
         : undefined;
     // A replay after logout must not carry the header we attached to its first attempt.
-    if (value !== undefined || previous?.attached !== undefined) setHeader(config, value);
-    config[STATE_KEY] = { version: snapshot.version, replays: previous?.replays ?? 0, attached: value };
+    if (value !== undefined || previous?.attached === true) setHeader(config, value);
+    config[STATE_KEY] = { version: snapshot.version, replays: previous?.replays ?? 0, attached: value !== undefined };
     return config;
   };
 
@@ -187,9 +187,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   });
 
   const redactConfig = (config: InternalAxiosRequestConfig | undefined): void => {
-    const attached = config?.[STATE_KEY]?.attached;
-    if (!redact || config === undefined || attached === undefined) return;
-    if (getHeader(config) === attached) setHeader(config, `${attached.slice(0, attached.indexOf(' '))} ${REDACTED}`);
+    if (!redact || config?.[STATE_KEY]?.attached !== true) return;
+    const value = getHeader(config);
+    const scheme = typeof value === 'string' && value.includes(' ') ? value.slice(0, value.indexOf(' ')) : 'Bearer';
+    setHeader(config, `${scheme} ${REDACTED}`);
   };
 
   const reject = (error: unknown, config: InternalAxiosRequestConfig): never => {
@@ -206,7 +207,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     if (config.skipAuthRefresh === true || !inScope(config)) {
       session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
       // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
-      if (config[STATE_KEY]?.attached !== undefined) setHeader(config, undefined);
+      if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
       delete config[STATE_KEY];
       return config;
     }

@@ -193,15 +193,14 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
       retryAfterMs: parseRetryAfter(headerValue(axiosError.response?.headers, 'retry-after')),
     });
   }
-  const what =
-    axiosError.isAxiosError && typeof axiosError.code === 'string'
-      ? `the refresh call got no answer (${axiosError.code})`
-      : `the refresh function threw ${describeThrown(error)}`;
+  const what = axiosError.isAxiosError
+    ? `the refresh call got no answer${typeof axiosError.code === 'string' ? ` (${axiosError.code})` : ''}`
+    : `the refresh function threw ${describeThrown(error)}`;
   return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, { cause: error });
 }
 
 /** Names what was thrown (its class or type), never its message, which may quote a token. */
 export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return `a ${error.name}`;
+  if (error instanceof Error) return `${/^[aeiou]/i.test(error.name) ? 'an' : 'a'} ${error.name}`;
   return error === null ? 'null' : `a value of type ${typeof error}`;
 }
