@@ -1,7 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import MockAdapter from 'axios-mock-adapter';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { attachRefresh, type TokenSet } from '../src/index.js';
+import { attachRefresh, type RefreshContext, type TokenSet } from '../src/index.js';
 import { AuthServer, sleep } from './support/auth-server.js';
 
 let server: AuthServer;
@@ -58,13 +58,13 @@ describe('attachRefresh(instance, options): single flight', () => {
   it('never presents a rotated refresh token twice under staggered traffic straddling several expiries', async () => {
     serve(3);
     server.accessTtlMs = 40;
-    const tokens = server.login();
+    const { expiresAt: _unknown, ...tokens } = server.login();
     const refresh = vi.fn(async (current: TokenSet) => {
       await sleep(5);
       return server.refresh(current.refreshToken);
     });
     // No known expiry: the client only learns from 401s, which arrive before, during and after each refresh.
-    attachRefresh(api, { tokens: { ...tokens, expiresAt: undefined } as TokenSet, refresh });
+    attachRefresh(api, { tokens, refresh });
 
     const requests: Promise<unknown>[] = [];
     for (let i = 0; i < 200; i += 1) {
@@ -182,7 +182,7 @@ describe('attachRefresh(instance, options): single flight', () => {
   it('refreshes first when there is a refresh token but no access token, as after a restart', async () => {
     serve();
     const { refreshToken } = server.login();
-    const refresh = vi.fn(async (current: TokenSet) => server.refresh(current.refreshToken));
+    const refresh = vi.fn(async (current: TokenSet, _context: RefreshContext) => server.refresh(current.refreshToken));
     attachRefresh(api, { tokens: { refreshToken: refreshToken as string }, refresh });
     await Promise.all([api.get('/data'), api.get('/data')]);
     expect(refresh).toHaveBeenCalledTimes(1);
@@ -203,7 +203,7 @@ describe('attachRefresh(instance, options): single flight', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     serve();
     server.accessTtlMs = 300_000;
-    const refresh = vi.fn(async (current: TokenSet) => server.refresh(current.refreshToken));
+    const refresh = vi.fn(async (current: TokenSet, _context: RefreshContext) => server.refresh(current.refreshToken));
     attachRefresh(api, { tokens: server.login(), refresh, leewayMs: 30_000 });
     await api.get('/data');
     vi.setSystemTime(Date.now() + 269_000);
