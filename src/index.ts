@@ -14,6 +14,16 @@ export type {
   TokenSnapshot,
   TokensSource,
 } from './options.js';
+export { refreshTokenGrant } from './oauth2.js';
+export type {
+  BasicAuthEncoding,
+  ClientAuthMethod,
+  OAuthErrorResponse,
+  OAuthTokenResponse,
+  RefreshTokenGrantOptions,
+  TokenRequest,
+  TokenRequestHeaders,
+} from './oauth2.js';
 export { TokenRefreshError, isTokenRefreshError } from './errors.js';
 export type { TokenRefreshErrorCode, TokenRefreshErrorOptions } from './errors.js';
 export { MemoryTokenStore } from './store.js';

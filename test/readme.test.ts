@@ -16,6 +16,12 @@ const prelude: Record<string, string> = {
   session: "declare const session: import('axios-token-refresh').TokenSession;",
   redis: "declare const redis: import('ioredis').Redis;",
   showLogin: 'declare function showLogin(): void;',
+  loadOfflineToken: 'declare function loadOfflineToken(): Promise<string>;',
+  saveOfflineToken: 'declare function saveOfflineToken(token: string | undefined): Promise<void>;',
+  savedRefreshToken: 'declare const savedRefreshToken: string;',
+  saveRefreshToken: 'declare function saveRefreshToken(token: string | undefined): Promise<void>;',
+  createDpopProof: 'declare function createDpopProof(method: string, url: string): Promise<string>;',
+  tokenUrl: 'declare const tokenUrl: string;',
 };
 for (const name of ['attachRefresh', 'createTokenSession', 'refreshTokenGrant', 'isTokenRefreshError', 'TokenRefreshError']) {
   prelude[name] = `import { ${name} } from 'axios-token-refresh';`;

@@ -1,0 +1,626 @@
+import { TokenRefreshError } from './errors.js';
+import type { LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+import type { TokenSet } from './tokens.js';
+import { describe } from './tokens.js';
+
+/**
+ * Where a browser store keeps its record (the tokens and their version, as one JSON string). Write your own for any
+ * storage: `get` returns what `set` stored last, or null when nothing is stored; `set(null)` removes it. Both may be
+ * async.
+ *
+ * @example
+ * ```ts
+ * // sessionStorage: one copy per tab, so other tabs learn new tokens only from announcements.
+ * const sessionStorageAdapter: TokenStorage = {
+ *   get: () => sessionStorage.getItem('tokens'),
+ *   set: (value) => (value === null ? sessionStorage.removeItem('tokens') : sessionStorage.setItem('tokens', value)),
+ * };
+ * ```
+ */
+export interface TokenStorage {
+  /** Returns the stored string, or null when there is none. */
+  get(): string | null | Promise<string | null>;
+  /** Stores the string; null removes it. */
+  set(value: string | null): void | Promise<void>;
+}
+
+/**
+ * Keeps the tokens in this tab's memory only: nothing survives a reload, and no script can read them from storage.
+ * Other tabs get new tokens from the store's `BroadcastChannel` announcements, and a new tab asks the open ones.
+ * The default storage of {@link createBrowserTokenStore}.
+ */
+export function memoryStorage(): TokenStorage {
+  let value: string | null = null;
+  return {
+    get: () => value,
+    set: (next) => {
+      value = next;
+    },
+  };
+}
+
+/**
+ * Keeps the tokens in `localStorage` under `key`: they survive reloads and are shared by every tab of the origin,
+ * and every script of the origin can read them (an XSS can steal them). Prefer {@link memoryStorage} unless the tokens
+ * must survive a reload.
+ *
+ * @param key - the `localStorage` key, e.g. `'my-app:tokens'`.
+ */
+export function localStorageAdapter(key: string): TokenStorage {
+  if (typeof key !== 'string' || key === '') {
+    throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`);
+  }
+  // Looked up on use, not at import, so that the module can be imported during server-side rendering.
+  const storage = (): Storage => {
+    if (typeof localStorage === 'undefined') {
+      throw new TypeError('localStorageAdapter needs `localStorage`, which this environment does not have');
+    }
+    return localStorage;
+  };
+  return {
+    get: () => storage().getItem(key),
+    set: (value) => (value === null ? storage().removeItem(key) : storage().setItem(key, value)),
+  };
+}
+
+/** Options of {@link indexedDbStorage}. */
+export interface IndexedDbStorageOptions {
+  /** The database name. @default 'axios-token-refresh' */
+  readonly database?: string;
+  /** The object store inside it (created on first use). @default 'tokens' */
+  readonly objectStore?: string;
+  /** The record's key inside the object store. @default 'default' */
+  readonly key?: string;
+}
+
+/**
+ * Keeps the tokens in IndexedDB: they survive reloads, every tab of the origin reads the same committed value (unlike
+ * `localStorage`, whose copies in other tabs lag behind), and a service worker can read them too. Every script of the
+ * origin can read them.
+ *
+ * @param options - database, object store and key names.
+ */
+export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
+  const database = options.database ?? 'axios-token-refresh';
+  const objectStore = options.objectStore ?? 'tokens';
+  const key = options.key ?? 'default';
+  const problems = (
+    [
+      ['database', database],
+      ['objectStore', objectStore],
+      ['key', key],
+    ] as const
+  )
+    .filter(([, value]) => typeof value !== 'string' || value === '')
+    .map(([name, value]) => `Expected \`${name}\` to be a non-empty string, got ${describe(value)}`);
+  if (problems.length > 0) throw new TypeError(problems.join('; '));
+
+  let opened: Promise<IDBDatabase> | undefined;
+  const open = (): Promise<IDBDatabase> =>
+    (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
+      if (typeof indexedDB === 'undefined') {
+        reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
+        return;
+      }
+      const request = indexedDB.open(database);
+      request.onupgradeneeded = () => request.result.createObjectStore(objectStore);
+      request.onsuccess = () => {
+        const db = request.result;
+        if (db.objectStoreNames.contains(objectStore)) {
+          resolve(db);
+          return;
+        }
+        // The database exists without our object store: add it in a new version.
+        const version = db.version + 1;
+        db.close();
+        const upgrade = indexedDB.open(database, version);
+        upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
+        upgrade.onsuccess = () => resolve(upgrade.result);
+        upgrade.onerror = () => reject(upgrade.error);
+      };
+      request.onerror = () => reject(request.error);
+    }).catch((error: unknown) => {
+      opened = undefined;
+      throw error;
+    }));
+  const run = <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> =>
+    open().then(
+      (db) =>
+        new Promise<T>((resolve, reject) => {
+          const transaction = db.transaction(objectStore, mode);
+          const request = action(transaction.objectStore(objectStore));
+          // Resolve on commit, not on the request's success: only a committed write is visible to other tabs.
+          transaction.oncomplete = () => resolve(request.result);
+          transaction.onerror = () => reject(transaction.error);
+          transaction.onabort = () => reject(transaction.error);
+        }),
+    );
+  return {
+    get: async () => {
+      const value: unknown = await run('readonly', (store) => store.get(key));
+      return typeof value === 'string' ? value : null;
+    },
+    set: async (value) => {
+      await run<unknown>('readwrite', (store) =>
+        value === null ? (store.delete(key) as IDBRequest<unknown>) : (store.put(value, key) as IDBRequest<unknown>),
+      );
+    },
+  };
+}
+
+/** Options of {@link createBrowserTokenStore}. */
+export interface BrowserTokenStoreOptions {
+  /**
+   * Names the login being shared: tabs of one origin that use the same name share tokens and refresh once. It names
+   * the Web Lock (`axios-token-refresh:<name>`) and the `BroadcastChannel` (the same string). Not secret.
+   *
+   * @default 'default'
+   */
+  readonly name?: string;
+  /**
+   * Where the tokens and their version are kept.
+   *
+   * @default memoryStorage()
+   */
+  readonly storage?: TokenStorage;
+  /**
+   * The Web Locks manager. Null, or a browser without Web Locks, gives a per-tab lock: the tabs no longer wait for
+   * one another, so each tab may refresh on its own (with rotation, the second refresh spends a refresh token
+   * already spent and the server may revoke the grant; see the README).
+   *
+   * @default navigator.locks
+   */
+  readonly locks?: LockManager | null;
+}
+
+const PREFIX = 'axios-token-refresh:';
+/** How long a tab waits for the newest tokens to reach it from the tab that holds them. */
+const CATCH_UP_MS = 5000;
+
+interface TokensMessage {
+  readonly type: 'tokens';
+  readonly version: number;
+  readonly tokens: TokenSet | null;
+}
+interface WantMessage {
+  readonly type: 'want';
+  readonly version: number;
+}
+
+/**
+ * A {@link TokenStore} for the tabs of one web app: one refresh for all of them, even with refresh-token rotation.
+ *
+ * - Lock: a Web Lock (`navigator.locks.request`), which the browser frees by itself when the tab that holds it is
+ *   closed or crashes; a holder that runs past `leaseMs` loses it too (its `signal` aborts). Waiting gives up after
+ *   `waitMs`.
+ * - Tokens: in the {@link TokenStorage} you choose, with their version, written by compare-and-set under a second,
+ *   short Web Lock; announced to the other tabs through a `BroadcastChannel`.
+ * - Every tab holds a shared Web Lock named after the newest version it has, so a tab that takes the refresh lock
+ *   knows whether newer tokens exist than it has seen (an announcement may still be in flight, and `localStorage`
+ *   copies in other tabs lag) and waits for them instead of refreshing with a spent refresh token.
+ *
+ * Without Web Locks (old browsers, some webviews) the lock is per tab: see {@link BrowserTokenStoreOptions.locks}.
+ * No Node.js imports: safe for any bundler.
+ *
+ * @example
+ * ```ts
+ * import { attachRefresh } from 'axios-token-refresh';
+ * import { createBrowserTokenStore, localStorageAdapter } from 'axios-token-refresh/browser';
+ *
+ * const store = createBrowserTokenStore({ name: 'my-app', storage: localStorageAdapter('my-app:tokens') });
+ * attachRefresh(api, { store, refresh });
+ * ```
+ */
+export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): TokenStore {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+  }
+  const problems: string[] = [];
+  const name = options.name ?? 'default';
+  if (typeof name !== 'string' || name === '') {
+    problems.push(`Expected \`name\` to be a non-empty string, got ${describe(name)}`);
+  }
+  const storage = options.storage ?? memoryStorage();
+  if (
+    typeof storage !== 'object' ||
+    storage === null ||
+    typeof storage.get !== 'function' ||
+    typeof storage.set !== 'function'
+  ) {
+    problems.push(`Expected \`storage\` to be a TokenStorage ({ get, set }), got ${describe(storage)}`);
+  }
+  const given = options.locks;
+  if (
+    given !== undefined &&
+    given !== null &&
+    (typeof given !== 'object' || typeof (given as { request?: unknown }).request !== 'function')
+  ) {
+    problems.push(`Expected \`locks\` to be a LockManager or null, got ${describe(given)}`);
+  }
+  if (problems.length > 0) throw new TypeError(problems.join('; '));
+  const webLocks =
+    given === undefined
+      ? typeof navigator !== 'undefined' && navigator.locks && typeof navigator.locks.request === 'function'
+        ? navigator.locks
+        : undefined
+      : (given ?? undefined);
+  return new BrowserTokenStore(`${PREFIX}${name}`, storage, webLocks);
+}
+
+/** The subset of `LockManager` this store uses. */
+interface Locks {
+  request<T>(
+    name: string,
+    options: { mode?: LockMode; signal?: AbortSignal },
+    callback: () => Promise<T>,
+  ): Promise<T>;
+}
+
+/** An exclusive, per-tab lock with the Web Locks calling convention, for browsers without Web Locks. */
+class TabLocks implements Locks {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(name) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => mine);
+    this.#tails.set(name, tail);
+    const { signal } = options;
+    return new Promise<T>((resolve, reject) => {
+      let granted = false;
+      const onAbort = (): void => {
+        if (granted) return;
+        // Still queued: leave the queue so that later requests do not wait for us.
+        previous.then(release, release);
+        reject(signal?.reason);
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void previous.then(async () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) return;
+        granted = true;
+        try {
+          resolve(await callback());
+        } catch (error) {
+          reject(error);
+        } finally {
+          release();
+          if (this.#tails.get(name) === tail) this.#tails.delete(name);
+        }
+      });
+    });
+  }
+}
+
+function isTokensMessage(data: unknown): data is TokensMessage {
+  const message = data as Partial<TokensMessage> | null;
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    message.type === 'tokens' &&
+    Number.isSafeInteger(message.version) &&
+    (message.tokens === null || (typeof message.tokens === 'object' && !Array.isArray(message.tokens)))
+  );
+}
+
+function parseRecord(text: string): StoredTokens | undefined {
+  try {
+    const value = JSON.parse(text) as { version?: unknown; tokens?: unknown } | null;
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { version, tokens } = value;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return undefined;
+    if (tokens !== null && (typeof tokens !== 'object' || Array.isArray(tokens))) return undefined;
+    return { version, tokens: tokens as TokenSet | null };
+  } catch {
+    return undefined;
+  }
+}
+
+const copy = (tokens: TokenSet | null): TokenSet | null =>
+  tokens === null ? null : (JSON.parse(JSON.stringify(tokens)) as TokenSet);
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+class BrowserTokenStore implements TokenStore {
+  readonly #name: string;
+  readonly #storage: TokenStorage;
+  readonly #locks: Locks;
+  /** The Web Locks manager, when there is one: only it can tell which versions other tabs hold. */
+  readonly #webLocks: LockManager | undefined;
+  readonly #channel: BroadcastChannel | undefined;
+  readonly #listeners = new Set<(stored: StoredTokens) => void>();
+  readonly #active = new Set<AbortController>();
+  /** Releases of the shared "I have version n" locks this tab holds, by version. */
+  readonly #versionLocks = new Map<number, () => void>();
+  /** Versions whose shared lock was requested, granted or not: one request per version. */
+  readonly #versionRequests = new Map<number, Promise<void>>();
+  /** The newest record this tab has seen: from storage, its own writes, or announcements. */
+  #known: StoredTokens = { tokens: null, version: 0 };
+  /** Wakes a catch-up waiting for an announcement. */
+  #onNewer: (() => void) | undefined;
+  #closed = false;
+
+  constructor(name: string, storage: TokenStorage, webLocks: LockManager | undefined) {
+    this.#name = name;
+    this.#storage = storage;
+    this.#webLocks = webLocks;
+    this.#locks = webLocks ?? new TabLocks();
+    if (typeof BroadcastChannel === 'function') {
+      this.#channel = new BroadcastChannel(name);
+      this.#channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
+    }
+  }
+
+  async read(): Promise<StoredTokens> {
+    this.#assertOpen('read');
+    await this.#catchUp();
+    return this.#known;
+  }
+
+  async write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null> {
+    this.#assertOpen('write');
+    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+      throw new TypeError(`Expected \`expectedVersion\` to be an integer >= 0, got ${describe(expectedVersion)}`);
+    }
+    const next: StoredTokens = { tokens: copy(tokens), version: expectedVersion + 1 };
+    // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
+    // and Web Locks are not reentrant.
+    return this.#locks.request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
+      await this.#catchUp();
+      if (this.#known.version !== expectedVersion) return null;
+      try {
+        await this.#storage.set(JSON.stringify(next));
+      } catch (error) {
+        throw new TokenRefreshError('PERSIST_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
+          cause: error,
+        });
+      }
+      this.#known = next;
+      this.#channel?.postMessage({ type: 'tokens', version: next.version, tokens: next.tokens } satisfies TokensMessage);
+      // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
+      await this.#holdVersion(next.version);
+      return next;
+    }).catch((error: unknown) => {
+      throw this.#timeoutAsError(error, 'write lock');
+    });
+  }
+
+  async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
+    this.#assertOpen('withLock');
+    checkLockOptions(options);
+    const controller = new AbortController();
+    const waiting = new AbortController();
+    this.#active.add(controller);
+    const waitTimer = setTimeout(
+      () =>
+        waiting.abort(
+          new TokenRefreshError(
+            'REFRESH_TIMEOUT',
+            `Timed out after ${options.waitMs} ms waiting for the refresh lock \`${this.#name}\``,
+          ),
+        ),
+      options.waitMs,
+    );
+    const onClose = (): void => waiting.abort(controller.signal.reason);
+    controller.signal.addEventListener('abort', onClose, { once: true });
+    let running: Promise<T> | undefined;
+    try {
+      await this.#locks.request(this.#name, { signal: waiting.signal }, async () => {
+        clearTimeout(waitTimer);
+        controller.signal.removeEventListener('abort', onClose);
+        if (controller.signal.aborted) return;
+        running = task({ signal: controller.signal });
+        // The lease bounds how long a live but stuck tab blocks the others; a closed tab frees the lock at once.
+        let leaseTimer: ReturnType<typeof setTimeout> | undefined;
+        const leaseOver = new Promise<void>((resolve) => {
+          leaseTimer = setTimeout(() => {
+            controller.abort(
+              new TokenRefreshError(
+                'REFRESH_TIMEOUT',
+                `The refresh lock \`${this.#name}\` was lost: its lease of ${options.leaseMs} ms ran out before the task finished`,
+              ),
+            );
+            resolve();
+          }, options.leaseMs);
+        });
+        await Promise.race([running.then(noop, noop), leaseOver]);
+        clearTimeout(leaseTimer);
+      });
+    } catch (error) {
+      throw waiting.signal.aborted ? waiting.signal.reason : error;
+    } finally {
+      clearTimeout(waitTimer);
+      this.#active.delete(controller);
+    }
+    if (running === undefined) throw controller.signal.reason;
+    return running;
+  }
+
+  subscribe(listener: (stored: StoredTokens) => void): () => void {
+    this.#assertOpen('subscribe');
+    if (typeof listener !== 'function') {
+      throw new TypeError(`Expected \`listener\` to be a function, got ${describe(listener)}`);
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = new TokenRefreshError('REFRESH_FAILED', `The browser token store \`${this.#name}\` was closed`);
+    for (const controller of this.#active) controller.abort(closed);
+    this.#listeners.clear();
+    this.#channel?.close();
+    for (const release of this.#versionLocks.values()) release();
+    this.#versionLocks.clear();
+    this.#versionRequests.clear();
+    this.#onNewer?.();
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) {
+      throw new TokenRefreshError(
+        'REFRESH_FAILED',
+        `Cannot call \`${method}()\`: the browser token store \`${this.#name}\` was closed`,
+      );
+    }
+  }
+
+  #timeoutAsError(error: unknown, what: string): unknown {
+    const name = (error as { name?: unknown } | null)?.name;
+    return name === 'TimeoutError' || name === 'AbortError'
+      ? new TokenRefreshError('REFRESH_TIMEOUT', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
+          cause: error,
+        })
+      : error;
+  }
+
+  async #readStorage(): Promise<void> {
+    let text: string | null;
+    try {
+      text = await this.#storage.get();
+    } catch (error) {
+      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Reading tokens from the storage of \`${this.#name}\` failed`, {
+        cause: error,
+      });
+    }
+    if (text === null) return;
+    const stored = typeof text === 'string' ? parseRecord(text) : undefined;
+    if (stored === undefined) {
+      throw new TokenRefreshError(
+        'TOKENS_LOAD_FAILED',
+        `Reading tokens from the storage of \`${this.#name}\` failed: the value is not a token record`,
+      );
+    }
+    this.#adopt(stored, false);
+  }
+
+  /**
+   * Brings `#known` up to the newest version any tab holds: reads the storage, then, when another tab holds a newer
+   * version than that, asks for it and waits for it to arrive (bounded).
+   */
+  async #catchUp(): Promise<void> {
+    await this.#readStorage();
+    const newest = await this.#newestHeldVersion();
+    if (newest <= this.#known.version) return;
+    const deadline = Date.now() + CATCH_UP_MS;
+    while (this.#known.version < newest && !this.#closed) {
+      if (Date.now() > deadline) {
+        throw new TokenRefreshError(
+          'TOKENS_LOAD_FAILED',
+          `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but they did not reach this tab within ${CATCH_UP_MS} ms`,
+        );
+      }
+      this.#channel?.postMessage({ type: 'want', version: newest } satisfies WantMessage);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 50);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#onNewer = done;
+      });
+      this.#onNewer = undefined;
+      await this.#readStorage();
+    }
+  }
+
+  async #newestHeldVersion(): Promise<number> {
+    if (this.#webLocks === undefined || typeof this.#webLocks.query !== 'function') return 0;
+    const snapshot = await this.#webLocks.query();
+    const prefix = `${this.#name}:version:`;
+    let newest = 0;
+    for (const lock of snapshot.held ?? []) {
+      if (lock.name?.startsWith(prefix)) {
+        const version = Number(lock.name.slice(prefix.length));
+        if (Number.isSafeInteger(version) && version > newest) newest = version;
+      }
+    }
+    return newest;
+  }
+
+  /** Holds a shared lock saying "this tab has version n" until it has a newer one or closes. */
+  #holdVersion(version: number): Promise<void> {
+    const webLocks = this.#webLocks;
+    if (webLocks === undefined || this.#closed) return Promise.resolve();
+    let request = this.#versionRequests.get(version);
+    if (request === undefined) {
+      request = new Promise<void>((granted, failed) => {
+        webLocks
+          .request(`${this.#name}:version:${version}`, { mode: 'shared' }, () => {
+            granted();
+            return new Promise<void>((release) => {
+              this.#versionLocks.set(version, release);
+              if (this.#closed) release();
+            });
+          })
+          .catch(failed);
+      }).then(() => this.#releaseOlderVersions());
+      this.#versionRequests.set(version, request);
+    }
+    return request;
+  }
+
+  #releaseOlderVersions(): void {
+    for (const [held, release] of this.#versionLocks) {
+      if (held < this.#known.version) {
+        release();
+        this.#versionLocks.delete(held);
+        this.#versionRequests.delete(held);
+      }
+    }
+  }
+
+  /** Takes a record as the newest when it is; returns whether it was. */
+  #adopt(stored: StoredTokens, announce: boolean): boolean {
+    if (stored.version <= this.#known.version) return false;
+    this.#known = stored;
+    void this.#holdVersion(stored.version).catch(noop);
+    this.#onNewer?.();
+    if (announce) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(stored);
+        } catch {
+          // One listener's failure must not keep the others from hearing about the tokens.
+        }
+      }
+    }
+    return true;
+  }
+
+  #onMessage(data: unknown): void {
+    if (this.#closed) return;
+    if (isTokensMessage(data)) {
+      this.#adopt({ tokens: data.tokens, version: data.version }, true);
+      return;
+    }
+    const want = data as Partial<WantMessage> | null;
+    if (want?.type === 'want' && typeof want.version === 'number' && this.#known.version >= want.version) {
+      const { tokens, version } = this.#known;
+      this.#channel?.postMessage({ type: 'tokens', version, tokens } satisfies TokensMessage);
+    }
+  }
+}
+
+function noop(): void {}
+
+function checkLockOptions(options: LockOptions): void {
+  const problems: string[] = [];
+  for (const name of ['leaseMs', 'waitMs'] as const) {
+    const value: unknown = options?.[name];
+    const minimum = name === 'leaseMs' ? 1 : 0;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+      problems.push(`Expected \`${name}\` to be a finite number >= ${minimum}, got ${describe(value)}`);
+    }
+  }
+  if (problems.length > 0) throw new TypeError(problems.join('; '));
+}

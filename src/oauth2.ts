@@ -1,0 +1,871 @@
+import axios from 'axios';
+import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import { TokenRefreshError, parseRetryAfter } from './errors.js';
+import type { RefreshContext, RefreshFunction } from './options.js';
+import type { TokenSet } from './tokens.js';
+
+/**
+ * How the client authenticates at the token endpoint (RFC 6749 §2.3.1, OpenID Connect Core §9).
+ *
+ * - `'client_secret_basic'`: `Authorization: Basic base64(form(clientId):form(clientSecret))`.
+ * - `'client_secret_post'`: `client_id` and `client_secret` in the request body.
+ * - `'none'`: a public client; only `client_id` in the body.
+ */
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/**
+ * How `client_secret_basic` encodes the client id and secret before Base64.
+ *
+ * - `'form-urlencoded'`: RFC 6749 §2.3.1: each is `application/x-www-form-urlencoded` first, so a secret with
+ *   `%&+ :` survives. What conforming servers (oidc-provider, Keycloak, Spring Authorization Server…) decode.
+ * - `'raw'`: `base64(utf8(clientId + ':' + clientSecret))`, for servers that do not URL-decode the Basic credentials.
+ *   Identical to the default for ids and secrets made only of letters, digits and `-._*`.
+ */
+export type BasicAuthEncoding = 'form-urlencoded' | 'raw';
+
+/** What the {@link RefreshTokenGrantOptions.headers} hook receives: the token request about to be sent. */
+export interface TokenRequest {
+  /** The absolute token endpoint URL (for a DPoP proof's `htu`). */
+  readonly url: string;
+  /** Always `'POST'` (for a DPoP proof's `htm`). */
+  readonly method: 'POST';
+  /**
+   * The form body about to be sent. The hook may add parameters to it (e.g. `client_assertion` and
+   * `client_assertion_type` for `private_key_jwt`, used with `authMethod: 'none'`).
+   */
+  readonly body: URLSearchParams;
+  /** Fires when the refresh is abandoned (timeout, session closed). */
+  readonly signal: AbortSignal;
+}
+
+/** Extra headers for one token request; `undefined` adds none. */
+export type TokenRequestHeaders = Readonly<Record<string, string>> | undefined;
+
+/**
+ * Options of {@link refreshTokenGrant}. Validated once, when `refreshTokenGrant` is called; a bad value throws a
+ * `TypeError` naming the option.
+ */
+export interface RefreshTokenGrantOptions {
+  /**
+   * The authorization server's token endpoint. Must be `https:`; plain `http:` is accepted only for a loopback host
+   * (`localhost`, `127.0.0.1`, `[::1]`) unless {@link allowInsecureHttp} is set. Must not contain credentials.
+   *
+   * @example 'https://auth.example.com/realms/acme/protocol/openid-connect/token'
+   */
+  readonly tokenUrl: string | URL;
+  /** The OAuth client id. A non-empty string. */
+  readonly clientId: string;
+  /**
+   * The client secret of a confidential client. Omit it (or pass `undefined`) for a public client
+   * (`authMethod: 'none'`). Never appears in an error message.
+   */
+  readonly clientSecret?: string | undefined;
+  /**
+   * How the client authenticates; see {@link ClientAuthMethod}. `'client_secret_basic'` and `'client_secret_post'`
+   * need `clientSecret`; `'none'` must not have one.
+   *
+   * @default 'client_secret_basic' when `clientSecret` is given, else 'none'
+   */
+  readonly authMethod?: ClientAuthMethod;
+  /**
+   * How `client_secret_basic` encodes the credentials; see {@link BasicAuthEncoding}. Only change it when the server
+   * answers `invalid_client` to a secret with special characters that is right.
+   *
+   * @default 'form-urlencoded'
+   */
+  readonly basicAuthEncoding?: BasicAuthEncoding;
+  /**
+   * The `scope` to ask for: a space-separated string or a list. It may only narrow the scopes originally granted
+   * (RFC 6749 §6). Omitted: the server grants the original scopes.
+   *
+   * @example ['openid', 'offline_access']
+   */
+  readonly scope?: string | readonly string[];
+  /**
+   * More body parameters, e.g. `resource` (RFC 8707) or `audience`. A list sends the parameter once per value. May not
+   * set what this function sets itself: `grant_type`, `refresh_token`, `client_id`, `client_secret`, `scope`.
+   *
+   * @example { resource: 'https://api.example.com' }
+   */
+  readonly extraParams?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * The axios instance that sends the token request. By default a plain `axios.create()` made on first use, so the
+   * request never passes through this plugin's interceptors (or any other). When you pass the instance the plugin is
+   * attached to, the request is sent with `skipAuthRefresh: true`.
+   *
+   * @default a fresh `axios.create()`
+   */
+  readonly axios?: AxiosInstance;
+  /**
+   * How long one refresh may take, in milliseconds, including a wait for a short `Retry-After`. A finite number > 0.
+   * Keep it below the session's `refreshTimeoutMs` so that a slow server is reported as `REFRESH_FAILED` with its
+   * cause.
+   *
+   * @default 10_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Adds headers to each token request (e.g. a `DPoP` proof), and may add body parameters (e.g. a `client_assertion`
+   * for `private_key_jwt`). Called once per attempt, so a proof is never reused. Its headers override the defaults.
+   * When it throws, the refresh fails with `REFRESH_FAILED` and that error as `cause`.
+   *
+   * @example ({ url, method }) => ({ DPoP: createProof(method, url) })
+   */
+  readonly headers?: (request: TokenRequest) => TokenRequestHeaders | Promise<TokenRequestHeaders>;
+  /**
+   * Allows a plain `http:` token URL on a non-loopback host. The refresh token and client secret then cross the
+   * network in clear text: only for a development network.
+   *
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+  /**
+   * When the server answers HTTP 429 or 503 with a `Retry-After` of at most this many milliseconds, the request is
+   * retried once after that wait (if it fits in {@link timeoutMs}); a longer wait fails at once with `REFRESH_FAILED`
+   * and `retryAfterMs`. A finite number >= 0; 0 never retries. Other failures are never retried: the server may
+   * already have rotated the refresh token.
+   *
+   * @default 2_000
+   */
+  readonly maxRetryAfterMs?: number;
+}
+
+/**
+ * The token endpoint's success answer (RFC 6749 §5.1), as sent on the wire. `refreshTokenGrant` turns it into a
+ * {@link TokenSet}; the type is exported for custom `refresh` functions that call an OAuth endpoint themselves.
+ */
+export interface OAuthTokenResponse {
+  /** The new access token. */
+  readonly access_token: string;
+  /** `Bearer` or `DPoP`, in any case. */
+  readonly token_type: string;
+  /** Lifetime of the access token in seconds (some servers send a numeric string). */
+  readonly expires_in?: number | string;
+  /** A new refresh token, when the server rotates it. */
+  readonly refresh_token?: string;
+  /** The scopes granted, space-separated. */
+  readonly scope?: string;
+  /** OpenID Connect ID token. */
+  readonly id_token?: string;
+  /** Anything else, e.g. Keycloak's `refresh_expires_in`. */
+  readonly [member: string]: unknown;
+}
+
+/** The token endpoint's error answer (RFC 6749 §5.2), as sent on the wire. */
+export interface OAuthErrorResponse {
+  /** The error code, e.g. `invalid_grant`. */
+  readonly error: string;
+  /** Human-readable detail for the developer. */
+  readonly error_description?: string;
+  /** A page about the error. */
+  readonly error_uri?: string;
+}
+
+const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+const BASIC_ENCODINGS: readonly BasicAuthEncoding[] = ['form-urlencoded', 'raw'];
+const RESERVED_PARAMS = ['grant_type', 'refresh_token', 'client_id', 'client_secret', 'scope'];
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RETRY_AFTER_MS = 2_000;
+
+/** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. */
+const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
+  invalid_client:
+    'the server did not accept the client authentication: check `clientId`, `clientSecret` and `authMethod` ' +
+    "(some servers want 'client_secret_post', or `basicAuthEncoding: 'raw'` for a secret with special characters)",
+  unauthorized_client:
+    'this client may not use the refresh_token grant: allow it for this client on the authorization server',
+  unsupported_grant_type:
+    'the server does not support grant_type=refresh_token here: check `tokenUrl` and the server settings',
+  invalid_scope: 'the requested `scope` was refused: it may only narrow the scopes originally granted',
+  invalid_request:
+    'the server found the request malformed: check `authMethod` (a secret sent two ways, or a missing client_id) ' +
+    'and `extraParams`',
+};
+
+/** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
+const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down']);
+
+interface ResolvedOptions {
+  readonly url: URL;
+  readonly where: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly authMethod: ClientAuthMethod;
+  readonly basicAuthEncoding: BasicAuthEncoding;
+  readonly scope: string | undefined;
+  readonly extraParams: ReadonlyArray<readonly [string, string]>;
+  readonly axios: AxiosInstance | undefined;
+  readonly timeoutMs: number;
+  readonly headers: RefreshTokenGrantOptions['headers'];
+  readonly maxRetryAfterMs: number;
+}
+
+/**
+ * Returns a `refresh` function that runs the OAuth 2.0 refresh token grant (RFC 6749 §6) against `tokenUrl`:
+ * a form-encoded `POST grant_type=refresh_token&refresh_token=…` with the chosen client authentication.
+ *
+ * The answer becomes a {@link TokenSet}: `expiresAt` counts `expires_in` from when the request was sent; the previous
+ * refresh token is kept when the server sends none; `id_token` and `scope` become `idToken` and `scope`; any other
+ * member (e.g. Keycloak's `refresh_expires_in`) is kept in `extra`. Failures are {@link TokenRefreshError}s:
+ * `invalid_grant` (and any other 400/401) is `SESSION_EXPIRED`; an error that means the client is set up wrong
+ * (`invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope`, `invalid_request`, an
+ * unsupported `token_type`, a 404) is `CONFIGURATION_ERROR`; 5xx, 429, network errors and timeouts are
+ * `REFRESH_FAILED`; a 2xx without a usable token is `INVALID_TOKEN_RESPONSE`. No message contains a token or the
+ * client secret.
+ *
+ * @param options - see {@link RefreshTokenGrantOptions}.
+ * @throws TypeError when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * attachRefresh(api, {
+ *   tokens: await loadTokens(),
+ *   refresh: refreshTokenGrant({
+ *     tokenUrl: 'https://auth.example.com/oauth/token',
+ *     clientId: 'my-app',
+ *     clientSecret: process.env.CLIENT_SECRET,
+ *   }),
+ *   onTokens: saveTokens,
+ * });
+ * ```
+ */
+export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFunction {
+  const resolved = resolveOptions(options);
+  let client = resolved.axios;
+
+  return async function refreshTokenGrantRefresh(current: TokenSet, context?: Partial<RefreshContext>) {
+    const refreshToken = (current as TokenSet | null | undefined)?.refreshToken;
+    if (typeof refreshToken !== 'string' || refreshToken === '') {
+      throw new TokenRefreshError(
+        'SESSION_EXPIRED',
+        'Token refresh needs a refresh token, and the current tokens have none',
+      );
+    }
+    client ??= axios.create();
+    const secrets = [refreshToken, current.accessToken, resolved.clientSecret].filter(
+      (secret): secret is string => typeof secret === 'string' && secret !== '',
+    );
+    const signal = context?.signal ?? new AbortController().signal;
+    const deadline = Date.now() + resolved.timeoutMs;
+    let retried = false;
+    for (;;) {
+      const attempt = await send(client, resolved, refreshToken, signal, deadline);
+      const { response, sentAt } = attempt;
+      const status = response.status;
+      const retryAfterMs =
+        status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
+      if (
+        !retried &&
+        retryAfterMs !== undefined &&
+        retryAfterMs <= resolved.maxRetryAfterMs &&
+        Date.now() + retryAfterMs < deadline
+      ) {
+        retried = true;
+        await sleep(retryAfterMs, signal, resolved.where);
+        continue;
+      }
+      return interpret(response, sentAt, refreshToken, resolved, secrets, retryAfterMs);
+    }
+  };
+}
+
+async function send(
+  client: AxiosInstance,
+  options: ResolvedOptions,
+  refreshToken: string,
+  signal: AbortSignal,
+  deadline: number,
+): Promise<{ response: AxiosResponse<unknown>; sentAt: number }> {
+  const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: 'application/json',
+  };
+  switch (options.authMethod) {
+    case 'client_secret_basic':
+      headers['Authorization'] = basicCredentials(
+        options.clientId,
+        options.clientSecret ?? '',
+        options.basicAuthEncoding,
+      );
+      break;
+    case 'client_secret_post':
+      body.set('client_id', options.clientId);
+      body.set('client_secret', options.clientSecret ?? '');
+      break;
+    case 'none':
+      body.set('client_id', options.clientId);
+      break;
+  }
+  if (options.scope !== undefined) body.set('scope', options.scope);
+  for (const [name, value] of options.extraParams) body.append(name, value);
+
+  if (options.headers) {
+    let extra: TokenRequestHeaders;
+    try {
+      extra = await options.headers({ url: options.url.href, method: 'POST', body, signal });
+    } catch (error) {
+      throw new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the \`headers\` hook threw`, {
+        cause: error,
+      });
+    }
+    if (extra !== undefined) {
+      if (typeof extra !== 'object' || extra === null) {
+        throw new TokenRefreshError(
+          'CONFIGURATION_ERROR',
+          'Token refresh failed: the `headers` hook must return an object of header names to string values',
+        );
+      }
+      for (const [name, value] of Object.entries(extra)) {
+        if (typeof value !== 'string') {
+          throw new TokenRefreshError(
+            'CONFIGURATION_ERROR',
+            `Token refresh failed: the \`headers\` hook returned a non-string value for the \`${name}\` header`,
+          );
+        }
+        // Header names are case-insensitive: the hook's `authorization` replaces our `Authorization`.
+        for (const existing of Object.keys(headers)) {
+          if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+        }
+        headers[name] = value;
+      }
+    }
+  }
+
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) throw timeoutError(options);
+  // The flag is for this package's interceptors when the caller passes the very instance the plugin is attached to.
+  const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
+    url: options.url.href,
+    method: 'POST',
+    data: body.toString(),
+    headers,
+    timeout: remaining,
+    signal,
+    // Everything is judged here, and a redirect would carry the refresh token and client secret to another URL.
+    validateStatus: () => true,
+    maxRedirects: 0,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    skipAuthRefresh: true,
+  };
+  const sentAt = Date.now();
+  try {
+    const response = await client.request<unknown>(config);
+    return { response, sentAt };
+  } catch (error) {
+    throw transportError(error, options);
+  }
+}
+
+function interpret(
+  response: AxiosResponse<unknown>,
+  sentAt: number,
+  previousRefreshToken: string,
+  options: ResolvedOptions,
+  secrets: readonly string[],
+  retryAfterMs: number | undefined,
+): TokenSet {
+  const { status } = response;
+  const json = parseJson(response.data);
+  const body =
+    typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const oauth = oauthError(body, secrets);
+  const hasAccessToken = body !== undefined && body['access_token'] !== undefined;
+
+  if (status >= 200 && status < 300 && !(oauth && !hasAccessToken)) {
+    if (!body) {
+      throw invalidResponse(
+        options,
+        status,
+        json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object',
+      );
+    }
+    return toTokenSet(body, sentAt, previousRefreshToken, options, status);
+  }
+
+  const details = {
+    status,
+    oauthError: oauth?.error,
+    oauthErrorDescription: oauth?.error_description,
+    oauthErrorUri: oauth?.error_uri,
+    retryAfterMs,
+  };
+  const said = oauth
+    ? `${oauth.error}${oauth.error_description === undefined ? '' : `: ${oauth.error_description}`}`
+    : undefined;
+  const answered = `the token endpoint ${options.where} answered HTTP ${status}${said ? ` (${said})` : ''}`;
+
+  if (status >= 500 || status === 429 || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
+    const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+    return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`, details);
+  }
+  if (oauth?.error === 'invalid_grant') {
+    return failWith(
+      'SESSION_EXPIRED',
+      `Token refresh refused: ${answered}; the refresh token is expired, revoked or already used`,
+      details,
+    );
+  }
+  const hint = oauth && Object.hasOwn(CONFIGURATION_HINTS, oauth.error) ? CONFIGURATION_HINTS[oauth.error] : undefined;
+  if (hint !== undefined) {
+    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`, details);
+  }
+  if (status === 400 || status === 401 || (status >= 200 && status < 300)) {
+    return failWith('SESSION_EXPIRED', `Token refresh refused: ${answered}`, details);
+  }
+  if (status === 404 || status === 405) {
+    return failWith(
+      'CONFIGURATION_ERROR',
+      `Token refresh misconfigured: ${answered}; check \`tokenUrl\``,
+      details,
+    );
+  }
+  if (status >= 300 && status < 400) {
+    return failWith(
+      'CONFIGURATION_ERROR',
+      `Token refresh misconfigured: ${answered}, a redirect, which is not followed so that the credentials stay ` +
+        'at the configured URL; set `tokenUrl` to the final URL',
+      details,
+    );
+  }
+  return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
+}
+
+function toTokenSet(
+  body: Record<string, unknown>,
+  sentAt: number,
+  previousRefreshToken: string,
+  options: ResolvedOptions,
+  status: number,
+): TokenSet {
+  const {
+    access_token: accessToken,
+    token_type: tokenType,
+    expires_in: expiresIn,
+    refresh_token: refreshToken,
+    scope,
+    id_token: idToken,
+    ...extra
+  } = body;
+  if (typeof accessToken !== 'string' || accessToken === '') {
+    const problem = `\`access_token\` is ${describeMember(accessToken)}, expected a non-empty string`;
+    throw invalidResponse(options, status, problem);
+  }
+  if (typeof tokenType !== 'string' || tokenType === '') {
+    const problem = `\`token_type\` is ${describeMember(tokenType)} (required by RFC 6749 §5.1)`;
+    throw invalidResponse(options, status, problem);
+  }
+  const lower = tokenType.toLowerCase();
+  const scheme = lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : undefined;
+  if (scheme === undefined) {
+    throw new TokenRefreshError(
+      'CONFIGURATION_ERROR',
+      `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type ` +
+        `\`${printable(tokenType)}\`, which this package cannot send; only Bearer and DPoP are supported ` +
+        '(check the token type configured for this client on the authorization server)',
+      { status },
+    );
+  }
+  let lifetimeMs: number | undefined;
+  if (expiresIn !== undefined && expiresIn !== null) {
+    const seconds =
+      typeof expiresIn === 'number'
+        ? expiresIn
+        : typeof expiresIn === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(expiresIn)
+          ? Number(expiresIn)
+          : Number.NaN;
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw invalidResponse(
+        options,
+        status,
+        `\`expires_in\` is ${describeMember(expiresIn)}, expected a number of seconds >= 0`,
+      );
+    }
+    // 0 would mean "expired on arrival" and make every request refresh; servers that send it mean "not said".
+    if (seconds > 0) lifetimeMs = seconds * 1000;
+  }
+  if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
+    throw invalidResponse(options, status, `\`refresh_token\` is ${describeMember(refreshToken)}, expected a string`);
+  }
+  if (idToken !== undefined && idToken !== null && typeof idToken !== 'string') {
+    throw invalidResponse(options, status, `\`id_token\` is ${describeMember(idToken)}, expected a string`);
+  }
+  const scopeText =
+    typeof scope === 'string'
+      ? scope
+      : Array.isArray(scope) && scope.every((s) => typeof s === 'string')
+        ? scope.join(' ')
+        : scope === undefined || scope === null
+          ? undefined
+          : Number.NaN;
+  if (typeof scopeText === 'number') {
+    throw invalidResponse(options, status, `\`scope\` is ${describeMember(scope)}, expected a string`);
+  }
+
+  const tokens: {
+    accessToken: string;
+    refreshToken: string;
+    tokenType: string;
+    expiresAt?: number;
+    scope?: string;
+    idToken?: string;
+    extra?: Readonly<Record<string, unknown>>;
+  } = {
+    accessToken,
+    // RFC 6749 §6: the server MAY issue a new refresh token; when it does not, the old one stays valid.
+    refreshToken: typeof refreshToken === 'string' && refreshToken !== '' ? refreshToken : previousRefreshToken,
+    tokenType: scheme,
+  };
+  if (lifetimeMs !== undefined) tokens.expiresAt = sentAt + lifetimeMs;
+  if (scopeText !== undefined) tokens.scope = scopeText;
+  if (typeof idToken === 'string' && idToken !== '') tokens.idToken = idToken;
+  if (Object.keys(extra).length > 0) tokens.extra = Object.freeze(extra);
+  return tokens;
+}
+
+function failWith(
+  code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR',
+  message: string,
+  details: {
+    status: number;
+    oauthError: string | undefined;
+    oauthErrorDescription: string | undefined;
+    oauthErrorUri: string | undefined;
+    retryAfterMs: number | undefined;
+  },
+): never {
+  throw new TokenRefreshError(code, message, details);
+}
+
+function invalidResponse(options: ResolvedOptions, status: number, problem: string): TokenRefreshError {
+  return new TokenRefreshError(
+    'INVALID_TOKEN_RESPONSE',
+    `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status}): ${problem}`,
+    { status },
+  );
+}
+
+function timeoutError(options: ResolvedOptions): TokenRefreshError {
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `Token refresh failed: the token endpoint ${options.where} did not answer within ${options.timeoutMs} ms ` +
+      '(timeoutMs)',
+  );
+}
+
+/**
+ * An AxiosError holds the request config (the body with the refresh token, the Basic header with the secret) and the
+ * Node request (its raw header text), which `console.log(error)` prints through `cause`. The cause kept here is a
+ * plain Error with only the name, message and code, plus the underlying system error, which holds neither.
+ */
+function transportError(error: unknown, options: ResolvedOptions): TokenRefreshError {
+  const source = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
+  const code = typeof source.code === 'string' ? source.code : undefined;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    // axios reports its own `timeout` this way; a socket-level ETIMEDOUT is as much a timeout for the caller.
+    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, { cause: sanitized(source, code) });
+  }
+  const what =
+    code === 'ERR_CANCELED' ? 'the refresh was aborted' : `the request did not complete (${code ?? 'network error'})`;
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `Token refresh failed: ${what} at the token endpoint ${options.where}`,
+    { cause: sanitized(source, code) },
+  );
+}
+
+function sanitized(
+  source: { name?: unknown; message?: unknown; cause?: unknown },
+  code: string | undefined,
+): Error {
+  const underlying = source.cause;
+  const keepUnderlying =
+    underlying instanceof Error &&
+    !(underlying as { isAxiosError?: unknown }).isAxiosError &&
+    !('config' in underlying);
+  const copy = new Error(
+    typeof source.message === 'string' ? source.message : 'Request failed',
+    keepUnderlying ? { cause: underlying } : undefined,
+  );
+  copy.name = typeof source.name === 'string' ? source.name : 'Error';
+  if (code !== undefined) (copy as Error & { code?: string }).code = code;
+  return copy;
+}
+
+function oauthError(
+  body: Record<string, unknown> | undefined,
+  secrets: readonly string[],
+): OAuthErrorResponse | undefined {
+  const error = body?.['error'];
+  if (typeof error !== 'string' || error === '') return undefined;
+  const description = body?.['error_description'];
+  const uri = body?.['error_uri'];
+  // Server text goes into messages and logs: scrubbed of our secrets and kept printable.
+  return {
+    error: printable(scrub(error, secrets)),
+    ...(typeof description === 'string' ? { error_description: printable(scrub(description, secrets)) } : {}),
+    ...(typeof uri === 'string' ? { error_uri: printable(scrub(uri, secrets)) } : {}),
+  };
+}
+
+/** Some servers echo the refresh token in `error_description` ("refresh token abc… not found"). */
+function scrub(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret), formEncode(secret)])) {
+      result = result.split(form).join('[redacted]');
+    }
+  }
+  return result;
+}
+
+/** Keeps server text printable and short, so it cannot forge log lines. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
+}
+
+function parseJson(data: unknown): unknown {
+  if (typeof data !== 'string') return data === undefined || data === null ? undefined : data;
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function headerValue(headers: unknown, name: string): unknown {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const get = (headers as { get?: unknown }).get;
+  if (typeof get === 'function') {
+    const value: unknown = (get as (n: string) => unknown).call(headers, name);
+    if (value !== undefined && value !== null) return value;
+  }
+  return (headers as Record<string, unknown>)[name];
+}
+
+function sleep(ms: number, signal: AbortSignal, where: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const abort = (): void => {
+      clearTimeout(timer);
+      reject(
+        new TokenRefreshError(
+          'REFRESH_FAILED',
+          'Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ' +
+            where,
+        ),
+      );
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/** `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): space as `+`, UTF-8. */
+function formEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+function basicCredentials(clientId: string, clientSecret: string, encoding: BasicAuthEncoding): string {
+  const pair =
+    encoding === 'form-urlencoded'
+      ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
+      : `${clientId}:${clientSecret}`;
+  // btoa takes Latin-1 only; the raw pair may hold any Unicode, so go through its UTF-8 bytes.
+  const bytes = new TextEncoder().encode(pair);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+function describeMember(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return '`null`';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string that is not a number';
+  if (typeof value === 'number') return `\`${value}\` (number)`;
+  return `a value of type ${typeof value}`;
+}
+
+/** For option errors: shows the value of non-secret options, the type only of anything else. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `\`${printable(value)}\` (string)`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
+    return `\`${String(value)}\` (${typeof value})`;
+  }
+  if (value === null) return '`null`';
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value}`;
+}
+
+function parseUrl(value: unknown): URL | undefined {
+  if (!(value instanceof URL) && typeof value !== 'string') return undefined;
+  try {
+    return new URL(value instanceof URL ? value.href : value);
+  } catch {
+    return undefined;
+  }
+}
+
+function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected \`options\` to be an object, got ${shown(options)}`);
+  }
+  const { tokenUrl, clientId, clientSecret, scope, extraParams, timeoutMs, headers, allowInsecureHttp } = options;
+
+  const url = parseUrl(tokenUrl);
+  if (!url) {
+    throw new TypeError(`Expected \`tokenUrl\` to be an absolute URL, got ${shown(tokenUrl)}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError(
+      'Expected `tokenUrl` to contain no credentials; pass them as `clientId` and `clientSecret`',
+    );
+  }
+  const where = `${url.origin}${url.pathname}`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`Expected \`tokenUrl\` to be an https: URL, got \`${url.protocol}\` (${where})`);
+  }
+  if (allowInsecureHttp !== undefined && typeof allowInsecureHttp !== 'boolean') {
+    throw new TypeError(`Expected \`allowInsecureHttp\` to be a boolean, got ${shown(allowInsecureHttp)}`);
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && allowInsecureHttp !== true) {
+    throw new TypeError(
+      `Expected \`tokenUrl\` to be an https: URL, got \`${where}\`: plain http: would send the refresh token and ` +
+        'client secret in clear text (it is allowed for localhost, 127.0.0.1 and [::1]; set ' +
+        '`allowInsecureHttp: true` only on a development network)',
+    );
+  }
+
+  if (typeof clientId !== 'string' || clientId === '') {
+    throw new TypeError(`Expected \`clientId\` to be a non-empty string, got ${shown(clientId)}`);
+  }
+  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
+    // Never print the secret itself, even when it is of the wrong type.
+    const what =
+      typeof clientSecret === 'string'
+        ? 'an empty string'
+        : clientSecret === null
+          ? '`null`'
+          : `a value of type ${typeof clientSecret}`;
+    throw new TypeError(`Expected \`clientSecret\` to be a non-empty string or undefined, got ${what}`);
+  }
+
+  const authMethod = options.authMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_basic');
+  if (!AUTH_METHODS.includes(authMethod)) {
+    throw new TypeError(
+      "Expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'none', got " +
+        shown(authMethod),
+    );
+  }
+  if (authMethod !== 'none' && clientSecret === undefined) {
+    throw new TypeError(
+      `Expected \`clientSecret\` to be a non-empty string with \`authMethod: '${authMethod}'\`, got \`undefined\``,
+    );
+  }
+  if (authMethod === 'none' && clientSecret !== undefined) {
+    throw new TypeError(
+      "Expected `clientSecret` to be undefined with `authMethod: 'none'` (a public client), got a string; " +
+        "use 'client_secret_basic' or 'client_secret_post' to send it",
+    );
+  }
+  const basicAuthEncoding = options.basicAuthEncoding ?? 'form-urlencoded';
+  if (!BASIC_ENCODINGS.includes(basicAuthEncoding)) {
+    throw new TypeError(
+      `Expected \`basicAuthEncoding\` to be one of 'form-urlencoded', 'raw', got ${shown(basicAuthEncoding)}`,
+    );
+  }
+
+  let scopeText: string | undefined;
+  if (scope !== undefined) {
+    const list =
+      typeof scope === 'string'
+        ? scope.split(' ').filter(Boolean)
+        : Array.isArray(scope)
+          ? (scope as unknown[])
+          : undefined;
+    if (!list || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) {
+      throw new TypeError(
+        `Expected \`scope\` to be a non-empty space-separated string or a list of scope names, got ${shown(scope)}`,
+      );
+    }
+    scopeText = list.join(' ');
+  }
+
+  const params: Array<readonly [string, string]> = [];
+  if (extraParams !== undefined) {
+    if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams)) {
+      throw new TypeError(
+        `Expected \`extraParams\` to be an object of parameter names to strings, got ${shown(extraParams)}`,
+      );
+    }
+    for (const [name, value] of Object.entries(extraParams)) {
+      if (RESERVED_PARAMS.includes(name)) {
+        throw new TypeError(
+          `Expected \`extraParams\` not to set \`${name}\`: refreshTokenGrant sets it` +
+            (name === 'scope'
+              ? '; use the `scope` option'
+              : name.startsWith('client_')
+                ? '; use `clientId`, `clientSecret` and `authMethod`'
+                : ''),
+        );
+      }
+      const values: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
+      for (const item of values) {
+        if (typeof item !== 'string') {
+          throw new TypeError(
+            `Expected \`extraParams.${name}\` to be a string or a list of strings, got ${shown(item)}`,
+          );
+        }
+        params.push([name, item]);
+      }
+    }
+  }
+
+  const instance: unknown = options.axios;
+  if (
+    instance !== undefined &&
+    (typeof instance !== 'function' || typeof (instance as { request?: unknown }).request !== 'function')
+  ) {
+    throw new TypeError(`Expected \`axios\` to be an axios instance, got ${shown(options.axios)}`);
+  }
+  const timeout = timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new TypeError(`Expected \`timeoutMs\` to be a finite number > 0, got ${shown(timeout)}`);
+  }
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  if (typeof maxRetryAfterMs !== 'number' || !Number.isFinite(maxRetryAfterMs) || maxRetryAfterMs < 0) {
+    throw new TypeError(`Expected \`maxRetryAfterMs\` to be a finite number >= 0, got ${shown(maxRetryAfterMs)}`);
+  }
+  if (headers !== undefined && typeof headers !== 'function') {
+    throw new TypeError(`Expected \`headers\` to be a function, got ${shown(headers)}`);
+  }
+
+  return {
+    url,
+    where,
+    clientId,
+    clientSecret,
+    authMethod,
+    basicAuthEncoding,
+    scope: scopeText,
+    extraParams: params,
+    axios: options.axios,
+    timeoutMs: timeout,
+    headers,
+    maxRetryAfterMs,
+  };
+}

@@ -1,0 +1,58 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A node:http server listening on a free port of 127.0.0.1 (or the given host name, which must resolve locally). */
+export interface LocalServer {
+  /** `http://<host>:<port>`, no trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  /** Closes the server and every connection still open, so that a test never leaves a socket behind. */
+  close(): Promise<void>;
+}
+
+export async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  urlHost = '127.0.0.1',
+): Promise<LocalServer> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** The refresh token of a token request, sent as a form (`refresh_token`) or as JSON (`refreshToken`). */
+export function refreshTokenOf(req: IncomingMessage, body: string): string | undefined {
+  if (String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) {
+    return new URLSearchParams(body).get('refresh_token') ?? undefined;
+  }
+  try {
+    return (JSON.parse(body) as { refreshToken?: string }).refreshToken;
+  } catch {
+    return undefined;
+  }
+}
