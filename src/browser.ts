@@ -1,5 +1,5 @@
 import { TokenRefreshError } from './errors.js';
-import type { LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import type { TokenSet } from './tokens.js';
 import { describe } from './tokens.js';
 
@@ -211,7 +211,7 @@ interface WantMessage {
  * attachRefresh(api, { store, refresh });
  * ```
  */
-export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): TokenStore {
+export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): ClosableTokenStore {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
   }
@@ -452,7 +452,7 @@ class BrowserTokenStore implements TokenStore {
     };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const closed = new TokenRefreshError('REFRESH_FAILED', `The browser token store \`${this.#name}\` was closed`);

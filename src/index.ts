@@ -27,5 +27,5 @@ export type {
 export { TokenRefreshError, isTokenRefreshError } from './errors.js';
 export type { TokenRefreshErrorCode, TokenRefreshErrorOptions } from './errors.js';
 export { MemoryTokenStore } from './store.js';
-export type { LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+export type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 export type { TokenSet } from './tokens.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TokenRefreshError } from './errors.js';
-import type { LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import type { TokenSet } from './tokens.js';
 import { describe } from './tokens.js';
 
@@ -112,7 +112,7 @@ return 0
  * attachRefresh(api, { store, refresh: refreshTokenGrant({ tokenUrl, clientId }) });
  * ```
  */
-export function createRedisTokenStore(options: RedisTokenStoreOptions): TokenStore {
+export function createRedisTokenStore(options: RedisTokenStoreOptions): ClosableTokenStore {
   return new RedisTokenStore(checkOptions(options));
 }
 

@@ -56,6 +56,12 @@ export interface TokenStore {
   close?(): void | Promise<void>;
 }
 
+/** A store that holds connections or listeners of its own: `close()` releases them (call it on shutdown). */
+export interface ClosableTokenStore extends TokenStore {
+  /** Releases the store's connections and listeners; a closed store fails every further call. */
+  close(): Promise<void>;
+}
+
 /**
  * The default store: tokens in memory, the lock a one-at-a-time `p-queue`. Nobody else shares it, so it has no
  * `subscribe`. Costs nothing on the request path.

@@ -22,6 +22,12 @@ const prelude: Record<string, string> = {
   saveRefreshToken: 'declare function saveRefreshToken(token: string | undefined): Promise<void>;',
   createDpopProof: 'declare function createDpopProof(method: string, url: string): Promise<string>;',
   tokenUrl: 'declare const tokenUrl: string;',
+  clientId: 'declare const clientId: string;',
+  clientSecret: 'declare const clientSecret: string;',
+  loadSavedTokens: "declare function loadSavedTokens(): Promise<import('axios-token-refresh').TokenSet | null>;",
+  tokensFromLogin: "declare const tokensFromLogin: import('axios-token-refresh').TokenSet;",
+  bootstrapTokens: "declare function bootstrapTokens(): Promise<import('axios-token-refresh').TokenSet | null>;",
+  audit: "declare function audit(tokens: import('axios-token-refresh').TokenSet | null): void;",
 };
 for (const name of ['attachRefresh', 'createTokenSession', 'refreshTokenGrant', 'isTokenRefreshError', 'TokenRefreshError']) {
   prelude[name] = `import { ${name} } from 'axios-token-refresh';`;
