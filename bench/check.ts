@@ -1,0 +1,71 @@
+/**
+ * `npm run bench:check`: re-measures what the budgets of issue 5 need (ours, and the hand-written interceptor as the
+ * happy path's baseline) with the sizes of `npm run bench`, prints each budget's figure, and exits 1 when one is
+ * broken. `tsx bench/check.ts --from bench/results.json` judges the figures of the last full run instead.
+ */
+import { readFileSync } from 'node:fs';
+import { bundleSizes } from './bundle.js';
+import { contenders } from './contenders.js';
+import { judge } from './results.js';
+import type { Results } from './results.js';
+import { burst, churn, happyPath, scale, staggered } from './scenarios.js';
+import { settings } from './settings.js';
+
+function progress(message: string): void {
+  process.stderr.write(`[bench:check] ${message}\n`);
+}
+
+async function measure(): Promise<Partial<Results>> {
+  const ours = contenders.ours;
+  progress('bundle sizes');
+  const bundle = await bundleSizes(['ours', 'oursWithPQueue']);
+  progress('happy path');
+  const happy = await happyPath([contenders.handwritten, ours], settings.happy);
+  progress('bursts');
+  const bursts = [
+    await burst(ours, settings.burstRequests, 'server'),
+    await burst(ours, settings.burstRequests, 'known'),
+  ];
+  progress('staggered');
+  const stagger = [
+    await staggered(ours, 'server', settings.staggered),
+    await staggered(ours, 'known', settings.staggered),
+  ];
+  progress('scale');
+  const scales = [await scale(ours, settings.scale, true)];
+  progress(`churn (${settings.churnOurs.cycles} cycles)`);
+  const churns = [await churn(ours, settings.churnOurs)];
+  return { happy, burst: bursts, staggered: stagger, scale: scales, churn: churns, bundle };
+}
+
+async function main(): Promise<void> {
+  const fromIndex = process.argv.indexOf('--from');
+  let results: Partial<Results>;
+  if (fromIndex >= 0) {
+    const file = process.argv[fromIndex + 1];
+    if (file === undefined) throw new TypeError('Expected a file after `--from`, e.g. --from bench/results.json');
+    results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+    progress(`judging ${file} (measured ${(results as Results).meta.date})`);
+  } else {
+    results = await measure();
+  }
+  const verdicts = judge(results);
+  const width = Math.max(...verdicts.map((verdict) => verdict.budget.length));
+  for (const verdict of verdicts) {
+    process.stdout.write(
+      `${verdict.pass ? 'pass' : 'FAIL'}  ${verdict.budget.padEnd(width)}  ${verdict.figure}  (${verdict.limit})\n`,
+    );
+  }
+  const broken = verdicts.filter((verdict) => !verdict.pass);
+  if (verdicts.length === 0) {
+    process.stdout.write('No budget could be judged: the results hold none of the figures the budgets need.\n');
+    process.exitCode = 1;
+  } else if (broken.length > 0) {
+    process.stdout.write(`\n${broken.length} of ${verdicts.length} budgets broken.\n`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`\nAll ${verdicts.length} budgets pass.\n`);
+  }
+}
+
+await main();
