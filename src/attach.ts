@@ -52,6 +52,10 @@ export interface AttachedRefresh extends TokenSession {
 }
 
 const REDACTED = '[REDACTED]';
+/** The plugin's `beforeRedirect` guards, so that a replayed config does not wrap its guard again. */
+const guards = new WeakSet<object>();
+
+type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
 const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug'];
 
@@ -168,6 +172,28 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const maxReplays = options.maxReplays ?? 1;
   const redact = options.redactAuthorization ?? true;
 
+  /**
+   * Node's adapter follows redirects with follow-redirects, which alone keeps Authorization on a redirect to a
+   * subdomain or from http: to https: on the same host; older axios versions add no check of their own. A redirect
+   * out of scope must never carry the token, whatever the axios version.
+   */
+  const guardRedirects = (config: InternalAxiosRequestConfig): void => {
+    const previous = config.beforeRedirect;
+    if (previous !== undefined && guards.has(previous)) return;
+    const guard: BeforeRedirect = (options, response, request) => {
+      previous?.(options, response, request);
+      const href: unknown = options['href'];
+      const target = { url: typeof href === 'string' ? href : '', headers: config.headers } as InternalAxiosRequestConfig;
+      const headers = options['headers'] as Record<string, unknown> | undefined;
+      if (headers === undefined || (typeof href === 'string' && inScope(target))) return;
+      for (const name of Object.keys(headers)) {
+        if (name.toLowerCase() === 'authorization') delete headers[name];
+      }
+    };
+    guards.add(guard);
+    config.beforeRedirect = guard;
+  };
+
   const apply = (config: InternalAxiosRequestConfig, snapshot: TokenSnapshot): InternalAxiosRequestConfig => {
     const previous = config[STATE_KEY];
     const tokens = snapshot.tokens;
@@ -177,6 +203,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
         : undefined;
     // A replay after logout must not carry the header we attached to its first attempt.
     if (value !== undefined || previous?.attached === true) setHeader(config, value);
+    if (value !== undefined) guardRedirects(config);
     config[STATE_KEY] = { version: snapshot.version, replays: previous?.replays ?? 0, attached: value !== undefined };
     return config;
   };
@@ -219,15 +246,31 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     );
   };
 
+  /** The Node request object keeps the raw request headers (the token), and `console.log(error)` prints it. */
+  const hideRequest = (error: AxiosError): void => {
+    for (const holder of [error, error.response]) {
+      if (holder !== undefined && holder !== null && Object.prototype.propertyIsEnumerable.call(holder, 'request')) {
+        Object.defineProperty(holder, 'request', { enumerable: false });
+      }
+    }
+  };
+
   const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
     const config = error?.config;
     const state = config?.[STATE_KEY];
+    if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
     const status = error?.response?.status;
     if (config === undefined || state === undefined || status === undefined || !statusCodes.has(status)) {
       redactConfig(config);
       throw error;
     }
-    if (state.replays >= maxReplays || !shouldRefresh(error)) {
+    if (!shouldRefresh(error)) {
+      redactConfig(config);
+      throw error;
+    }
+    if (state.replays >= maxReplays) {
+      // Not replayed, but the token is refused all the same: the next request refreshes before it is sent.
+      session.markRefused(state.version);
       redactConfig(config);
       throw error;
     }

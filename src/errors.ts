@@ -186,6 +186,16 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
       status,
     });
   }
+  const code = typeof axiosError.code === 'string' ? ` (${axiosError.code})` : '';
+  if (typeof status === 'number' && status >= 200 && status < 300) {
+    // The connection broke while the body arrived: a success status is not a success here, and saying "answered
+    // HTTP 200" would read as one.
+    return new TokenRefreshError(
+      'REFRESH_FAILED',
+      `Token refresh failed: the refresh call's answer (HTTP ${status}) did not arrive whole${code}`,
+      { cause: error, status },
+    );
+  }
   if (typeof status === 'number') {
     return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the refresh call answered HTTP ${status}`, {
       cause: error,
@@ -194,7 +204,7 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
     });
   }
   const what = axiosError.isAxiosError
-    ? `the refresh call got no answer${typeof axiosError.code === 'string' ? ` (${axiosError.code})` : ''}`
+    ? `the refresh call got no answer${code}`
     : `the refresh function threw ${describeThrown(error)}`;
   return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, { cause: error });
 }

@@ -1,5 +1,5 @@
 import { CanceledError } from 'axios';
-import { TokenRefreshError, classifyRefreshFailure, describeThrown } from './errors.js';
+import { TokenRefreshError, classifyRefreshFailure, describeThrown, isTokenRefreshError } from './errors.js';
 import type {
   DebugEvent,
   RefreshReason,
@@ -139,7 +139,7 @@ export class Session implements TokenSession {
     this.#adopt(stored, true);
     this.#ended = checked === null;
     const failure = await this.#persist(checked);
-    this.#emit('tokens', checked);
+    this.#emitTokens(checked, stored.version);
     if (failure) throw failure;
   }
 
@@ -197,7 +197,7 @@ export class Session implements TokenSession {
    */
   prepare(cancel?: WaitSignal): TokenSnapshot | Promise<TokenSnapshot> {
     if (this.#loader) return this.#ready().then(() => this.prepare(cancel));
-    if (this.#flight) return this.#wait(this.#flight.promise, cancel).then(() => this.#snapshot());
+    if (this.#flight) return this.#join(this.#flight, cancel).then(() => this.#snapshot());
     const reason = this.#reasonToRefresh();
     if (reason === undefined) return { tokens: this.#tokens, version: this.#version };
     return this.#refreshBeforeSend(reason, cancel);
@@ -213,14 +213,15 @@ export class Session implements TokenSession {
    * @param cancel - stops this caller's wait, not the refresh.
    */
   refreshFor(version: number, reason: RefreshReason, cancel?: WaitSignal): Promise<void> {
+    // Also when joining a flight: if that flight fails, the next request must not go out with the refused token.
+    if (reason === 'unauthorized') this.markRefused(version);
     // A flight still persisting must finish before anyone uses its tokens, so join it before comparing versions.
-    if (this.#flight) return this.#wait(this.#flight.promise, cancel);
+    if (this.#flight) return this.#join(this.#flight, cancel);
     if (version !== this.#version) {
       return this.ended
         ? Promise.reject(new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'))
         : Promise.resolve();
     }
-    if (reason === 'unauthorized') this.#staleVersion = version;
     const promise = this.#fly(version, reason);
     const flight: Flight = { version, promise };
     this.#flight = flight;
@@ -228,13 +229,35 @@ export class Session implements TokenSession {
       if (this.#flight === flight) this.#flight = undefined;
     };
     promise.then(clear, clear);
-    return this.#wait(promise, cancel);
+    return this.#join(flight, cancel);
+  }
+
+  /**
+   * Remembers that the server refused the tokens of `version` (a 401 the caller will not refresh for, e.g. its
+   * replays are used up), so that the next request refreshes before it is sent instead of sending them again.
+   *
+   * @param version - the version the refused request was sent with; an older one changes nothing.
+   */
+  markRefused(version: number): void {
+    if (version === this.#version && this.#tokens !== null) this.#staleVersion = version;
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
   #snapshot(): TokenSnapshot {
     return { tokens: this.#tokens, version: this.#version };
+  }
+
+  /**
+   * Waits for a flight. Its failure is not the caller's when tokens newer than the ones it refreshed arrived meanwhile
+   * (a login with setTokens): the caller goes on with those.
+   */
+  #join(flight: Flight, cancel?: WaitSignal): Promise<void> {
+    const outcome = flight.promise.catch((error: unknown) => {
+      if (isTokenRefreshError(error) && this.#version > flight.version && this.#tokens !== null) return;
+      throw error;
+    });
+    return this.#wait(outcome, cancel);
   }
 
   #reasonToRefresh(): RefreshReason | undefined {
@@ -254,8 +277,13 @@ export class Session implements TokenSession {
       // A token that is only inside the leeway still works: a transient failure should not fail the request.
       const code = (error as TokenRefreshError).code;
       const expiresAt = before?.expiresAt;
+      // Unless a 401 refused it meanwhile: then it is not valid, whatever its expiresAt says.
       const stillValid =
-        reason === 'expired' && this.#tokens === before && expiresAt !== undefined && Date.now() < expiresAt;
+        reason === 'expired' &&
+        this.#tokens === before &&
+        this.#staleVersion !== this.#version &&
+        expiresAt !== undefined &&
+        Date.now() < expiresAt;
       if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT')) throw error;
       this.#refreshAt = expiresAt;
     }
@@ -308,7 +336,7 @@ export class Session implements TokenSession {
     this.#adopt(written, false);
     this.#ended = false;
     const failure = await this.#persist(next);
-    this.#emit('tokens', next);
+    this.#emitTokens(next, written.version);
     if (failure) this.#emit('refreshError', failure);
   }
 
@@ -318,9 +346,11 @@ export class Session implements TokenSession {
     const abort = (): void => controller.abort(lockSignal.reason);
     lockSignal.addEventListener('abort', abort, { once: true });
     let timedOut = false;
+    let timedOutFlight: Flight | undefined;
     return new Promise<TokenSet>((resolve, reject) => {
       const timer = setTimeout(() => {
         timedOut = true;
+        timedOutFlight = this.#flight;
         controller.abort(new Error('refresh timed out'));
         reject(
           new TokenRefreshError(
@@ -344,7 +374,7 @@ export class Session implements TokenSession {
       Promise.resolve(result).then(
         (value) => {
           settle();
-          if (timedOut) void this.#lateAnswer(value, current, version);
+          if (timedOut) void this.#lateAnswer(value, current, version, timedOutFlight);
           else resolve(value);
         },
         (error: unknown) => {
@@ -355,30 +385,40 @@ export class Session implements TokenSession {
     });
   }
 
-  async #lateAnswer(value: TokenSet, previous: TokenSet, version: number): Promise<void> {
+  async #lateAnswer(value: TokenSet, previous: TokenSet, version: number, timedOut: Flight | undefined): Promise<void> {
     // The refresh token may be spent by now, so a late answer is worth keeping, but never over newer tokens or an
-    // ended session.
+    // ended session. An answer right on the deadline first lets the flight it missed finish failing.
+    if (timedOut !== undefined && this.#flight === timedOut) await timedOut.promise.catch(() => undefined);
     let adopted = false;
     if (this.#version === version && this.#flight === undefined && !this.#ended) {
-      try {
-        const next = normalizeRefreshResult(value, previous);
-        const written = await this.#store.write(next, version);
-        if (written !== null) {
-          adopted = true;
-          this.#adopt(written, false);
-          const failure = await this.#persist(next);
-          this.#emit('tokens', next);
-          if (failure) this.#emit('refreshError', failure);
+      const promise = (async () => {
+        try {
+          const next = normalizeRefreshResult(value, previous);
+          const written = await this.#store.write(next, version);
+          if (written !== null) {
+            adopted = true;
+            this.#adopt(written, false);
+            const failure = await this.#persist(next);
+            this.#emitTokens(next, written.version);
+            if (failure) this.#emit('refreshError', failure);
+          }
+        } catch {
+          // An unusable late answer changes nothing: the tokens stay as they were.
         }
-      } catch {
-        // An unusable late answer changes nothing: the tokens stay as they were.
-      }
+      })();
+      // Held as a flight, so that requests wait for onTokens as they do after any refresh.
+      const flight: Flight = { version, promise };
+      this.#flight = flight;
+      await promise;
+      if (this.#flight === flight) this.#flight = undefined;
     }
     this.report({ type: 'refresh:late', adopted });
   }
 
   async #end(error: TokenRefreshError, version: number): Promise<void> {
-    if (this.#version !== version && this.#tokens !== null) return;
+    // Newer tokens (a login) are not ended by an older refusal; no tokens (logged out, ended already) have nothing to
+    // end, and announcing a second end would send the app to its login screen twice.
+    if (this.#version !== version || this.#tokens === null) return;
     const written = await this.#store.write(null, version);
     if (written === null) {
       this.#adoptFromElsewhere(await this.#store.read());
@@ -387,11 +427,23 @@ export class Session implements TokenSession {
       this.#adopt(written, false);
     }
     this.#ended = true;
+    const endedAt = this.#version;
     const failure = await this.#persist(null);
-    this.#emit('tokens', null);
+    const current = this.#emitTokens(null, endedAt);
     this.#emit('refreshError', error);
     if (failure) this.#emit('refreshError', failure);
-    this.#emit('sessionExpired', error);
+    // A login that happened while onTokens(null) ran must not be followed by "session expired".
+    if (current) this.#emit('sessionExpired', error);
+  }
+
+  /**
+   * Fires `tokens` unless newer tokens were adopted while `onTokens` ran (their own event comes, or came, instead), so
+   * that the last event always names the tokens in use. Returns whether it fired.
+   */
+  #emitTokens(tokens: TokenSet | null, version: number): boolean {
+    if (this.#version !== version) return false;
+    this.#emit('tokens', tokens);
+    return true;
   }
 
   /** Calls `onTokens` bounded by the timeout; returns the failure instead of throwing, since the tokens are in use. */

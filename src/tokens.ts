@@ -57,9 +57,12 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
   const problem =
     value === null || value === undefined || typeof value !== 'object'
       ? `it resolved with ${describe(value)}`
-      : typeof (value as TokenSet).accessToken !== 'string' || (value as TokenSet).accessToken === ''
-        ? `\`accessToken\` is ${describe((value as TokenSet).accessToken)}, expected a non-empty string`
-        : tokenSetProblem(value);
+      : (value as TokenSet).accessToken === undefined && 'access_token' in value
+        ? '`accessToken` is `undefined`, but `access_token` is there: map the token endpoint’s answer to a TokenSet ' +
+          '(accessToken, refreshToken, expiresAt in epoch ms), or use refreshTokenGrant'
+        : typeof (value as TokenSet).accessToken !== 'string' || (value as TokenSet).accessToken === ''
+          ? `\`accessToken\` is ${describe((value as TokenSet).accessToken)}, expected a non-empty string`
+          : tokenSetProblem(value);
   if (problem) {
     throw new TokenRefreshError(
       'INVALID_TOKEN_RESPONSE',

@@ -16,6 +16,7 @@ const prelude: Record<string, string> = {
   session: "declare const session: import('axios-token-refresh').TokenSession;",
   redis: "declare const redis: import('ioredis').Redis;",
   showLogin: 'declare function showLogin(): void;',
+  showOffline: 'declare function showOffline(retryAfterMs: number | undefined): void;',
   loadOfflineToken: 'declare function loadOfflineToken(): Promise<string>;',
   saveOfflineToken: 'declare function saveOfflineToken(token: string | undefined): Promise<void>;',
   savedRefreshToken: 'declare const savedRefreshToken: string;',
