@@ -1,9 +1,9 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
-import type { InstanceOptions, SessionOptions, TokenSession, TokenSnapshot } from './options.js';
+import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
 import { createScope } from './scope.js';
-import { Session } from './session.js';
+import { Session, type RequestTokens } from './session.js';
 import { describe } from './tokens.js';
 
 /** The key under which the plugin keeps its per-request state in the axios request config. */
@@ -177,34 +177,47 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
    * subdomain or from http: to https: on the same host; older axios versions add no check of their own. A redirect
    * out of scope must never carry the token, whatever the axios version.
    */
-  const guardRedirects = (config: InternalAxiosRequestConfig): void => {
-    const previous = config.beforeRedirect;
-    if (previous !== undefined && guards.has(previous)) return;
+  const guarded = (previous: BeforeRedirect | undefined): BeforeRedirect => {
     const guard: BeforeRedirect = (options, response, request) => {
       previous?.(options, response, request);
       const href: unknown = options['href'];
-      const target = { url: typeof href === 'string' ? href : '', headers: config.headers } as InternalAxiosRequestConfig;
       const headers = options['headers'] as Record<string, unknown> | undefined;
-      if (headers === undefined || (typeof href === 'string' && inScope(target))) return;
+      if (headers === undefined) return;
+      if (typeof href === 'string' && inScope({ url: href } as InternalAxiosRequestConfig)) return;
       for (const name of Object.keys(headers)) {
         if (name.toLowerCase() === 'authorization') delete headers[name];
       }
     };
     guards.add(guard);
-    config.beforeRedirect = guard;
+    return guard;
   };
+  // Installed once in the instance defaults, so axios copies it into every config at no cost per request; only a
+  // request that brings its own beforeRedirect gets it wrapped.
+  const defaultsBefore = instance.defaults.beforeRedirect;
+  const defaultGuard = guarded(defaultsBefore);
+  instance.defaults.beforeRedirect = defaultGuard;
+  const guardRedirects = (config: InternalAxiosRequestConfig): void => {
+    const previous = config.beforeRedirect;
+    if (previous === undefined || !guards.has(previous)) config.beforeRedirect = guarded(previous);
+  };
+  let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
 
-  const apply = (config: InternalAxiosRequestConfig, snapshot: TokenSnapshot): InternalAxiosRequestConfig => {
+  const apply = (config: InternalAxiosRequestConfig, snapshot: RequestTokens): InternalAxiosRequestConfig => {
     const previous = config[STATE_KEY];
-    const tokens = snapshot.tokens;
-    const value =
-      tokens?.accessToken !== undefined && tokens.accessToken !== ''
-        ? `${tokens.tokenType ?? 'Bearer'} ${tokens.accessToken}`
-        : undefined;
+    const value = snapshot.authorization;
     // A replay after logout must not carry the header we attached to its first attempt.
     if (value !== undefined || previous?.attached === true) setHeader(config, value);
-    if (value !== undefined) guardRedirects(config);
-    config[STATE_KEY] = { version: snapshot.version, replays: previous?.replays ?? 0, attached: value !== undefined };
+    if (value !== undefined && config.beforeRedirect !== defaultGuard) guardRedirects(config);
+    const replays = previous?.replays ?? 0;
+    if (replays === 0) {
+      // First attempts of one token version share one frozen state object: nothing to allocate per request.
+      if (lastState.version !== snapshot.version || lastState.attached !== (value !== undefined)) {
+        lastState = Object.freeze({ version: snapshot.version, replays: 0, attached: value !== undefined });
+      }
+      config[STATE_KEY] = lastState;
+    } else {
+      config[STATE_KEY] = { version: snapshot.version, replays, attached: value !== undefined };
+    }
     return config;
   };
 
@@ -232,7 +245,9 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     config: InternalAxiosRequestConfig,
   ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
     if (config.skipAuthRefresh === true || !inScope(config)) {
-      session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
+      if (session.debugging) {
+        session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
+      }
       // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
       if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
       delete config[STATE_KEY];
@@ -318,6 +333,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     detach: () => {
       instance.interceptors.request.eject(requestId);
       instance.interceptors.response.eject(responseId);
+      if (instance.defaults.beforeRedirect === defaultGuard) {
+        if (defaultsBefore === undefined) delete instance.defaults.beforeRedirect;
+        else instance.defaults.beforeRedirect = defaultsBefore;
+      }
     },
   };
 }

@@ -24,6 +24,12 @@ export interface WaitSignal {
   readonly cancelToken?: { readonly promise: Promise<unknown> } | undefined;
 }
 
+/** The tokens a request goes out with, and the Authorization value made from them once. */
+export interface RequestTokens extends TokenSnapshot {
+  /** `<tokenType> <accessToken>`, or undefined when there is no access token. */
+  readonly authorization: string | undefined;
+}
+
 interface Flight {
   readonly version: number;
   readonly promise: Promise<void>;
@@ -83,6 +89,9 @@ export class Session implements TokenSession {
   /** The version a 401 came back for, whose refresh has not succeeded yet. */
   #staleVersion = -1;
   #ended = false;
+  #endError: TokenRefreshError | undefined;
+  /** What requests are sent with, rebuilt only when the tokens change (the request path allocates nothing). */
+  #current: RequestTokens = { tokens: null, version: 0, authorization: undefined };
   #flight: Flight | undefined;
   #waiting = 0;
   #loading: Promise<void> | undefined;
@@ -184,6 +193,11 @@ export class Session implements TokenSession {
     return this.#version;
   }
 
+  /** Whether a debug hook listens (so callers can skip building events nobody reads). */
+  get debugging(): boolean {
+    return this.#debug !== undefined;
+  }
+
   /** Reports to the debug hook, if any. */
   report(event: DebugEvent): void {
     if (this.#debug) this.#debug(event);
@@ -195,11 +209,11 @@ export class Session implements TokenSession {
    *
    * @param cancel - the request's abort signal / cancel token: it stops the wait, not the shared refresh.
    */
-  prepare(cancel?: WaitSignal): TokenSnapshot | Promise<TokenSnapshot> {
+  prepare(cancel?: WaitSignal): RequestTokens | Promise<RequestTokens> {
     if (this.#loader) return this.#ready().then(() => this.prepare(cancel));
     if (this.#flight) return this.#join(this.#flight, cancel).then(() => this.#snapshot());
     const reason = this.#reasonToRefresh();
-    if (reason === undefined) return { tokens: this.#tokens, version: this.#version };
+    if (reason === undefined) return this.#current;
     return this.#refreshBeforeSend(reason, cancel);
   }
 
@@ -219,7 +233,9 @@ export class Session implements TokenSession {
     if (this.#flight) return this.#join(this.#flight, cancel);
     if (version !== this.#version) {
       return this.ended
-        ? Promise.reject(new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'))
+        ? Promise.reject(
+            this.#endError ?? new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'),
+          )
         : Promise.resolve();
     }
     const promise = this.#fly(version, reason);
@@ -244,8 +260,8 @@ export class Session implements TokenSession {
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
-  #snapshot(): TokenSnapshot {
-    return { tokens: this.#tokens, version: this.#version };
+  #snapshot(): RequestTokens {
+    return this.#current;
   }
 
   /**
@@ -269,7 +285,7 @@ export class Session implements TokenSession {
     return undefined;
   }
 
-  async #refreshBeforeSend(reason: RefreshReason, cancel?: WaitSignal): Promise<TokenSnapshot> {
+  async #refreshBeforeSend(reason: RefreshReason, cancel?: WaitSignal): Promise<RequestTokens> {
     const before = this.#tokens;
     try {
       await this.refreshFor(this.#version, reason, cancel);
@@ -306,7 +322,9 @@ export class Session implements TokenSession {
           }
           await this.#refreshUnderLock(stored, reason, lock.signal);
         },
-        { leaseMs: this.#timeoutMs * 2 + 5_000, waitMs: this.#timeoutMs * 2 },
+        // The lease covers the refresh and onTokens, each bounded by the timeout. A waiter must outlast a dead
+        // holder's whole lease, or a crash would fail every other process instead of handing the lock over.
+        { leaseMs: this.#timeoutMs * 2 + 5_000, waitMs: this.#timeoutMs * 3 + 5_000 },
       );
     } catch (thrown) {
       const error = classifyRefreshFailure(thrown);
@@ -427,6 +445,8 @@ export class Session implements TokenSession {
       this.#adopt(written, false);
     }
     this.#ended = true;
+    // Requests whose 401 arrives after the end get the server's own answer (status, oauthError), not a generic one.
+    this.#endError = error;
     const endedAt = this.#version;
     const failure = await this.#persist(null);
     const current = this.#emitTokens(null, endedAt);
@@ -472,6 +492,13 @@ export class Session implements TokenSession {
     const { tokens } = stored;
     this.#tokens = tokens;
     this.#version = stored.version;
+    if (tokens !== null) this.#endError = undefined;
+    const access = tokens?.accessToken;
+    this.#current = {
+      tokens,
+      version: stored.version,
+      authorization: access ? `${tokens?.tokenType ?? 'Bearer'} ${access}` : undefined,
+    };
     this.#refreshAt = this.#computeRefreshAt(tokens, fromApp);
   }
 

@@ -59,6 +59,24 @@ describe('attachRefresh(instance, options): failures', () => {
     expect(mock.history['get']?.at(-1)?.headers?.['Authorization']).toBeUndefined();
   });
 
+  it('gives a 401 that comes back after the session ended the refusal the server sent (status, oauthError)', async () => {
+    mock.reset();
+    mock.onGet('/fast').reply(401);
+    mock.onGet('/slow').reply(async () => {
+      await sleep(50);
+      return [401];
+    });
+    attachRefresh(api, {
+      tokens: { accessToken: 'a', refreshToken: 'r' },
+      refresh: () => {
+        throw new TokenRefreshError('SESSION_EXPIRED', 'refused', { oauthError: 'invalid_grant', status: 400 });
+      },
+    });
+    const [fast, slow] = await Promise.all([rejection(api.get('/fast')), rejection(api.get('/slow'))]);
+    expect([fast.code, fast.oauthError, fast.status]).toEqual(['SESSION_EXPIRED', 'invalid_grant', 400]);
+    expect([slow.code, slow.oauthError, slow.status, slow.config?.url]).toEqual(['SESSION_EXPIRED', 'invalid_grant', 400, '/slow']);
+  });
+
   it('ends the session without calling refresh when there is no refresh token', async () => {
     const refresh = vi.fn(async () => ({ accessToken: 'x' }));
     server.login();
