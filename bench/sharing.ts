@@ -1,12 +1,14 @@
 /**
  * Issue 6's figure: how many refreshes a burst makes when several contexts share one login. Four axios instances
  * (or four sessions standing for four processes) each send their share of the burst after a server-side expiry.
+ * The browser-tabs row runs in Debian's Chromium when it is installed (see browser-tabs.ts).
  */
 import { existsSync } from 'node:fs';
 import axios from 'axios';
 import type { AxiosInstance } from 'axios';
 import { attachRefresh, createTokenSession } from '../src/index.js';
 import type { TokenStore } from '../src/index.js';
+import { BROWSER_REQUESTS_PER_TAB, browserTabs } from './browser-tabs.js';
 import { oursRefresh, oursTokens } from './contenders.js';
 import { elapsedUs, now, sleep } from './measure.js';
 import { SimApi } from './sim-api.js';
@@ -162,9 +164,11 @@ export async function sharingModes(contexts = 4, perContext = 2500): Promise<(Sh
     }
   }
 
-  results.push({
-    mode: 'browser tabs (Web Locks + BroadcastChannel)',
-    skipped: 'needs a real browser: counted by the e2e suite (npm run test:e2e), not in this Node run',
-  });
+  results.push(
+    await browserTabs(
+      `${contexts} browser tabs × ${BROWSER_REQUESTS_PER_TAB} (Chromium over HTTP; Web Locks + BroadcastChannel)`,
+      contexts,
+    ),
+  );
   return results;
 }

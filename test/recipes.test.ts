@@ -308,6 +308,48 @@ describe('README recipes', () => {
     expect(server.resourceAuth.at(-1)).toBe(`Bearer ${saved[1]?.accessToken}`);
   });
 
+  it('persisting rotated tokens to a file: a restarted process resumes with the latest refresh token', async () => {
+    const { mkdtemp, readFile, rename, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const server = await new FakeApi('/oauth/token', (request, api) => {
+      const presented = form(request).get('refresh_token');
+      if (presented !== `rt-${api.tokenCalls.length}`) return { status: 400, json: { error: 'invalid_grant' } };
+      return {
+        json: { access_token: api.issue(), token_type: 'Bearer', expires_in: 300, refresh_token: `rt-${api.tokenCalls.length + 1}` },
+      };
+    }).start();
+    const file = join(await mkdtemp(join(tmpdir(), 'recipe-')), 'tokens.json');
+    await writeFile(file, JSON.stringify({ refreshToken: 'rt-1' }));
+
+    // The recipe, as the README prints it (paths aside).
+    const start = () => {
+      const api = axios.create({ baseURL: server.origin });
+      attachRefresh(api, {
+        tokens: async () => JSON.parse(await readFile(file, 'utf8')) as TokenSet,
+        refresh: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId: 'cli' }),
+        onTokens: async (tokens) => {
+          // Write then rename: a crash mid-write never leaves half a file (and a lost refresh token).
+          await writeFile(`${file}.tmp`, JSON.stringify(tokens), { mode: 0o600 });
+          await rename(`${file}.tmp`, file);
+        },
+      });
+      return api;
+    };
+
+    const first = start();
+    expect((await first.get('/me')).status).toBe(200);
+    server.expireAll();
+    expect((await first.get('/me')).status).toBe(200);
+    expect((JSON.parse(await readFile(file, 'utf8')) as TokenSet).refreshToken).toBe('rt-3');
+
+    // A restart loads the file: its refresh token is the live one, so the session goes on.
+    server.expireAll();
+    const restarted = start();
+    expect((await restarted.get('/me')).status).toBe(200);
+    expect(server.tokenCalls.map((call) => form(call).get('refresh_token'))).toEqual(['rt-1', 'rt-2', 'rt-3']);
+  });
+
   it('a vendor API with its own refresh endpoint and {accessToken, refreshToken, accessTokenExpiredAt} in Unix seconds', async () => {
     const server = await new FakeApi('/api/v2/auth/refresh', (request, api) => {
       const { refreshToken } = JSON.parse(request.body) as { refreshToken?: string };
