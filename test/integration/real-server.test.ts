@@ -94,6 +94,16 @@ describe('attachRefresh against a real HTTP server on 127.0.0.1', () => {
     expect(rotated).toHaveLength(1);
   });
 
+  it('sends only its own token when the app also set a lowercase authorization header', async () => {
+    const api = axios.create({ baseURL });
+    api.defaults.headers.common['authorization'] = 'Bearer stale-from-the-app';
+    const tokens = auth.login();
+    attachRefresh(api, { tokens, refresh: async () => ({ accessToken: 'x' }) });
+    const seenBefore = auth.seen.length;
+    await expect(api.get('/items/one')).resolves.toMatchObject({ status: 200 });
+    expect(auth.seen.slice(seenBefore)).toEqual([tokens.accessToken]);
+  });
+
   it('does not let the Authorization header follow a redirect to another origin', async () => {
     const api = axios.create({ baseURL });
     attachRefresh(api, { tokens: auth.login(), refresh: async () => ({ accessToken: 'x' }) });
