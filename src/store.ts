@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import { TokenRefreshError } from './errors.js';
 import type { TokenSet } from './tokens.js';
 
 /** Tokens as a store holds them: the tokens and the version they were written at. */
@@ -88,9 +89,24 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /** {@inheritDoc TokenStore.withLock} */
-  async withLock<T>(task: (context: LockContext) => Promise<T>): Promise<T> {
-    // Nobody can take a memory lock away, so the signal never fires.
+  async withLock<T>(task: (context: LockContext) => Promise<T>, options?: LockOptions): Promise<T> {
+    // Aborting only while queued: once the task runs, nobody can take a memory lock away, so its signal never fires.
+    const waiting = new AbortController();
+    const timer =
+      options === undefined
+        ? undefined
+        : setTimeout(() => {
+            waiting.abort(
+              new TokenRefreshError('REFRESH_TIMEOUT', `Waited ${options.waitMs} ms for the refresh lock: another refresh still holds it`),
+            );
+          }, options.waitMs);
     const signal = new AbortController().signal;
-    return this.#lock.add(() => task({ signal }));
+    return this.#lock.add(
+      () => {
+        clearTimeout(timer);
+        return task({ signal });
+      },
+      { signal: waiting.signal },
+    );
   }
 }

@@ -54,8 +54,8 @@ describeTokenStoreContract(
     const store = new MemoryTokenStore();
     return { a: store, b: store, dispose: async () => undefined };
   },
-  // The memory lock cannot outlive its holder (same process), and it ignores waitMs: see the report on issue 6.
-  { waitTimeout: false, leaseExpiry: false, subscribe: false },
+  // The memory lock cannot outlive its holder (same process), so it has no lease to expire.
+  { waitTimeout: true, leaseExpiry: false, subscribe: false },
 );
 
 describeTokenStoreContract(
