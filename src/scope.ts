@@ -59,9 +59,12 @@ export function createScope(
 
   return (config) => {
     const url = config.url ?? '';
-    const absoluteUrl = ABSOLUTE.test(url) && config.allowAbsoluteUrls !== false;
     const base = config.baseURL;
-    // The common case, a relative URL on the instance's own baseURL, decides without parsing anything.
+    // The common case, a path on the instance's own baseURL, decides without a regular expression.
+    if (url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47 && (base === undefined || base === defaults.baseURL)) {
+      return true;
+    }
+    const absoluteUrl = ABSOLUTE.test(url) && config.allowAbsoluteUrls !== false;
     if (!absoluteUrl && (base === undefined || base === defaults.baseURL || !ABSOLUTE.test(base))) return true;
     const target = absoluteUrl ? url : (base as string);
     const origin = originOf(target);
