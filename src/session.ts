@@ -165,7 +165,9 @@ export class Session implements TokenSession {
 
   /** {@inheritDoc TokenSession.on} */
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): () => void {
-    const listeners = this.#listeners[event] as Set<(payload: SessionEvents[E]) => void> | undefined;
+    const listeners = Object.hasOwn(this.#listeners, event)
+      ? (this.#listeners[event] as Set<(payload: SessionEvents[E]) => void>)
+      : undefined;
     if (!listeners) {
       throw new TypeError(`Expected \`event\` to be one of tokens, refreshError, sessionExpired, got ${describe(event)}`);
     }
