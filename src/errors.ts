@@ -159,7 +159,8 @@ export function parseRetryAfter(value: unknown, now = Date.now()): number | unde
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function headerValue(headers: unknown, name: string): unknown {
+/** Reads a response header from AxiosHeaders or a plain object (lower-case names), whichever axios gave. */
+export function headerValue(headers: unknown, name: string): unknown {
   if (!headers || typeof headers !== 'object') return undefined;
   const get = (headers as { get?: unknown }).get;
   if (typeof get === 'function') {

@@ -1,6 +1,6 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
-import { TokenRefreshError, parseRetryAfter } from './errors.js';
+import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
 import type { RefreshContext, RefreshFunction } from './options.js';
 import type { TokenSet } from './tokens.js';
 
@@ -643,15 +643,6 @@ function parseJson(data: unknown): unknown {
   }
 }
 
-function headerValue(headers: unknown, name: string): unknown {
-  if (!headers || typeof headers !== 'object') return undefined;
-  const get = (headers as { get?: unknown }).get;
-  if (typeof get === 'function') {
-    const value: unknown = (get as (n: string) => unknown).call(headers, name);
-    if (value !== undefined && value !== null) return value;
-  }
-  return (headers as Record<string, unknown>)[name];
-}
 
 function sleep(ms: number, signal: AbortSignal, where: string): Promise<void> {
   return new Promise((resolve, reject) => {

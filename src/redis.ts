@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { TokenRefreshError } from './errors.js';
 import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+import { checkLockOptions } from './lock-options.js';
 import type { TokenSet } from './tokens.js';
 import { describe } from './tokens.js';
 
@@ -159,17 +160,6 @@ function checkOptions(options: RedisTokenStoreOptions): CheckedOptions {
   };
 }
 
-function checkLockOptions(options: LockOptions): void {
-  const problems: string[] = [];
-  for (const name of ['leaseMs', 'waitMs'] as const) {
-    const value: unknown = options?.[name];
-    const minimum = name === 'leaseMs' ? 1 : 0;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
-      problems.push(`Expected \`${name}\` to be a finite number >= ${minimum}, got ${describe(value)}`);
-    }
-  }
-  if (problems.length > 0) throw new TypeError(problems.join('; '));
-}
 
 function randomId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
