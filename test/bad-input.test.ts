@@ -4,11 +4,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   attachRefresh,
   createTokenSession,
-  isTokenRefreshError,
   MemoryTokenStore,
-  type TokenRefreshError,
   type TokenSet,
 } from '../src/index.js';
+import { rejection } from './support/rejection.js';
 
 /**
  * The rows of the README's bad-input table that test/attach.test.ts and test/failures.test.ts do not cover already.
@@ -30,14 +29,6 @@ beforeEach(() => {
   mock.onGet('/data').reply((config) => (config.headers?.['Authorization'] === `Bearer ${SECRET_ACCESS}` ? [401] : [200]));
 });
 
-async function rejection(promise: Promise<unknown>): Promise<TokenRefreshError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTokenRefreshError(error)) throw new Error(`expected a TokenRefreshError, got ${String(error)}`);
-  return error;
-}
 
 function expectNoTokenIn(error: Error): void {
   for (const text of [error.message, String(error), JSON.stringify(error)]) {

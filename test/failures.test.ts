@@ -1,8 +1,9 @@
 import axios, { type AxiosInstance } from 'axios';
 import MockAdapter from 'axios-mock-adapter';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { attachRefresh, isTokenRefreshError, TokenRefreshError, type TokenSet } from '../src/index.js';
+import { attachRefresh, TokenRefreshError, type TokenSet } from '../src/index.js';
 import { AuthServer, HttpRefusal, sleep } from './support/auth-server.js';
+import { rejection } from './support/rejection.js';
 
 let server: AuthServer;
 let api: AxiosInstance;
@@ -15,14 +16,6 @@ beforeEach(() => {
   mock.onGet(/\/data/).reply((config) => (server.accepts(config.headers?.['Authorization']) ? [200] : [401]));
 });
 
-async function rejection(promise: Promise<unknown>): Promise<TokenRefreshError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTokenRefreshError(error)) throw new Error(`expected a TokenRefreshError, got ${String(error)}`);
-  return error;
-}
 
 describe('attachRefresh(instance, options): failures', () => {
   it('ends the session when the refresh is refused with HTTP 400: every waiter rejects with SESSION_EXPIRED, tokens are cleared, onTokens(null) runs and sessionExpired fires once', async () => {

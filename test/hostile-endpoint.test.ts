@@ -3,15 +3,14 @@ import axios, { type AxiosInstance } from 'axios';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   attachRefresh,
-  isTokenRefreshError,
   type AttachRefreshOptions,
   type RefreshFunction,
-  type TokenRefreshError,
   type TokenSet,
 } from '../src/index.js';
 import { refreshTokenGrant } from '../src/oauth2.js';
 import { AuthServer, sleep } from './support/auth-server.js';
 import { listen, readBody, refreshTokenOf, sendJson, type LocalServer } from './support/local-server.js';
+import { rejection } from './support/rejection.js';
 
 /**
  * A real token endpoint on 127.0.0.1 that misbehaves on purpose. `/data` is a resource guarded by an AuthServer
@@ -99,14 +98,6 @@ const variants = [
   ['refreshTokenGrant', grantRefresh],
 ] as const;
 
-async function rejection(promise: Promise<unknown>): Promise<TokenRefreshError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isTokenRefreshError(error)) throw new Error(`expected a TokenRefreshError, got ${String(error)}`);
-  return error;
-}
 
 /** Logs in, expires the access token on the server, attaches: the first request gets a 401 and refreshes. */
 function start(refresh: RefreshFunction, options: Partial<AttachRefreshOptions> = {}) {
