@@ -5,9 +5,9 @@
  * detection on 127.0.0.1) and the page script test/e2e/browser/entry.ts, bundled by esbuild.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { TabConfig, TokenTest } from '../test/e2e/browser/entry.js';
+import { buildPageBundle } from '../test/e2e/support/page-bundle.js';
 import { INITIAL, startTokenApi } from '../test/e2e/support/token-api.js';
 import type { TokenApi } from '../test/e2e/support/token-api.js';
 import { elapsedUs, now, sleep } from './measure.js';
@@ -36,20 +36,6 @@ async function withDeadline<T>(what: string, ms: number, work: Promise<T>): Prom
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function pageBundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('../test/e2e/browser/entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  return result.outputFiles[0]!.text;
 }
 
 /**
@@ -93,7 +79,7 @@ export async function browserTabs(mode: string, tabs: number, perTab = BROWSER_R
   const { browser } = started;
   let api: TokenApi | undefined;
   try {
-    const bundle = await pageBundle();
+    const bundle = await buildPageBundle();
     api = await startTokenApi({
       '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>tabs</title><script src="/bundle.js"></script>' },
       '/bundle.js': { type: 'text/javascript', body: bundle },

@@ -8,6 +8,7 @@ import { TokenRefreshError, attachRefresh, isTokenRefreshError } from '../src/in
 import type { RefreshContext, TokenSet } from '../src/index.js';
 import { refreshTokenGrant } from '../src/oauth2.js';
 import type { RefreshTokenGrantOptions } from '../src/oauth2.js';
+import { closeAll } from './support/local-server.js';
 
 /** One request as the token endpoint received it, byte for byte. */
 interface Recorded {
@@ -39,17 +40,7 @@ interface TokenEndpoint {
 }
 
 const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeAll(servers));
 
 async function tokenEndpoint(handler: Handler): Promise<TokenEndpoint> {
   const requests: Recorded[] = [];

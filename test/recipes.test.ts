@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { attachRefresh, isTokenRefreshError } from '../src/index.js';
 import type { TokenSet } from '../src/index.js';
 import { refreshTokenGrant } from '../src/oauth2.js';
+import { closeAll } from './support/local-server.js';
 
 interface Recorded {
   readonly method: string;
@@ -99,17 +100,7 @@ class FakeApi {
 }
 
 const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
+afterEach(() => closeAll(servers));
 
 const form = (request: Recorded | undefined): URLSearchParams => new URLSearchParams(request?.body ?? '');
 

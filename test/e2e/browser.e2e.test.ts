@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TabConfig, TabState, TokenTest } from './browser/entry.js';
+import { buildPageBundle } from './support/page-bundle.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
 
@@ -32,16 +31,7 @@ beforeAll(async () => {
       `The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`,
     );
   }
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./browser/entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  bundle = result.outputFiles[0]!.text;
+  bundle = await buildPageBundle();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -56,3 +56,16 @@ export function refreshTokenOf(req: IncomingMessage, body: string): string | und
     return undefined;
   }
 }
+
+/** Closes every server in `servers` (and their open connections), emptying the list: an `afterEach` for tests. */
+export async function closeAll(servers: import('node:http').Server[]): Promise<void> {
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
+}
