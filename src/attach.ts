@@ -4,7 +4,7 @@ import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
 import { createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
-import { describe } from './tokens.js';
+import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
 
 /** The key under which the plugin keeps its per-request state in the axios request config. */
 export const STATE_KEY = 'axios-token-refresh';
@@ -69,36 +69,27 @@ function checkInstance(instance: unknown): asserts instance is AxiosInstance {
     typeof candidate.interceptors.response?.use !== 'function' ||
     typeof candidate.defaults !== 'object'
   ) {
-    throw new TypeError(
-      `Expected \`instance\` to be an axios instance (axios.create() or axios itself), got ${describe(instance)}`,
-    );
+    throw new TypeError(expected('instance', 'an axios instance (axios.create() or axios itself)', instance));
   }
 }
 
-function checkInstanceOptions(options: AttachRefreshOptions): void {
-  const { statusCodes, shouldRefresh, maxReplays, redactAuthorization } = options;
-  if (
-    statusCodes !== undefined &&
-    (!Array.isArray(statusCodes) || statusCodes.some((code) => !Number.isInteger(code) || code < 100 || code > 599))
-  ) {
-    throw new TypeError(`Expected \`statusCodes\` to be an array of HTTP status codes, got ${describe(statusCodes)}`);
-  }
-  if (shouldRefresh !== undefined && typeof shouldRefresh !== 'function') {
-    throw new TypeError(`Expected \`shouldRefresh\` to be a function, got ${describe(shouldRefresh)}`);
-  }
-  if (maxReplays !== undefined && !(Number.isInteger(maxReplays) && maxReplays >= 0)) {
-    throw new TypeError(`Expected \`maxReplays\` to be an integer >= 0, got ${describe(maxReplays)}`);
-  }
-  if (redactAuthorization !== undefined && typeof redactAuthorization !== 'boolean') {
-    throw new TypeError(`Expected \`redactAuthorization\` to be a boolean, got ${describe(redactAuthorization)}`);
-  }
-}
+/** The per-instance options' checks (`allowedOrigins` is checked where it is parsed, in scope.ts). */
+const instanceRules: readonly Rule[] = [
+  [
+    'statusCodes',
+    'an array of HTTP status codes',
+    (codes) => Array.isArray(codes) && codes.every((code) => Number.isInteger(code) && code >= 100 && code <= 599),
+  ],
+  ['shouldRefresh', 'a function', isFunction],
+  ['maxReplays', 'an integer >= 0', isCount],
+  ['redactAuthorization', 'a boolean', isBoolean],
+];
 
 function resolveSession(options: AttachRefreshOptions): Session {
   if (options.session === undefined) return new Session(options);
   if (!(options.session instanceof Session)) {
     throw new TypeError(
-      `Expected \`session\` to come from createTokenSession() of this copy of axios-token-refresh, got ${describe(options.session)}`,
+      expected('session', 'a session from createTokenSession() of this copy of axios-token-refresh', options.session),
     );
   }
   const clash = sessionKeys.find((key) => (options as unknown as Record<string, unknown>)[key] !== undefined);
@@ -151,14 +142,12 @@ function getHeader(config: InternalAxiosRequestConfig): unknown {
  */
 export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOptions): AttachedRefresh {
   checkInstance(instance);
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
-  }
+  checkObject(options);
   const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
   if (unknown !== undefined) {
     throw new TypeError(`Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`);
   }
-  checkInstanceOptions(options);
+  checkOptions(options, instanceRules);
   const inScope = createScope(instance.defaults, options.allowedOrigins);
   const session = resolveSession(options);
   const statusCodes = new Set(options.statusCodes ?? [401]);

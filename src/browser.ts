@@ -2,7 +2,7 @@ import { TokenRefreshError } from './errors.js';
 import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import { checkLockOptions } from './lock-options.js';
 import type { TokenSet } from './tokens.js';
-import { describe } from './tokens.js';
+import { expected } from './validate.js';
 
 /**
  * Where a browser store keeps its record (the tokens and their version, as one JSON string). Write your own for any
@@ -49,7 +49,7 @@ export function memoryStorage(): TokenStorage {
  */
 export function localStorageAdapter(key: string): TokenStorage {
   if (typeof key !== 'string' || key === '') {
-    throw new TypeError(`Expected \`key\` to be a non-empty string, got ${describe(key)}`);
+    throw new TypeError(expected('key', 'a non-empty string', key));
   }
   // Looked up on use, not at import, so that the module can be imported during server-side rendering.
   const storage = (): Storage => {
@@ -93,7 +93,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
     ] as const
   )
     .filter(([, value]) => typeof value !== 'string' || value === '')
-    .map(([name, value]) => `Expected \`${name}\` to be a non-empty string, got ${describe(value)}`);
+    .map(([name, value]) => expected(name, 'a non-empty string', value));
   if (problems.length > 0) throw new TypeError(problems.join('; '));
 
   let opened: Promise<IDBDatabase> | undefined;
@@ -214,12 +214,12 @@ interface WantMessage {
  */
 export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): ClosableTokenStore {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+    throw new TypeError(expected('options', 'an object', options));
   }
   const problems: string[] = [];
   const name = options.name ?? 'default';
   if (typeof name !== 'string' || name === '') {
-    problems.push(`Expected \`name\` to be a non-empty string, got ${describe(name)}`);
+    problems.push(expected('name', 'a non-empty string', name));
   }
   const storage = options.storage ?? memoryStorage();
   if (
@@ -228,7 +228,7 @@ export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}):
     typeof storage.get !== 'function' ||
     typeof storage.set !== 'function'
   ) {
-    problems.push(`Expected \`storage\` to be a TokenStorage ({ get, set }), got ${describe(storage)}`);
+    problems.push(expected('storage', 'a TokenStorage ({ get, set })', storage));
   }
   const given = options.locks;
   if (
@@ -236,7 +236,7 @@ export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}):
     given !== null &&
     (typeof given !== 'object' || typeof (given as { request?: unknown }).request !== 'function')
   ) {
-    problems.push(`Expected \`locks\` to be a LockManager or null, got ${describe(given)}`);
+    problems.push(expected('locks', 'a LockManager or null', given));
   }
   if (problems.length > 0) throw new TypeError(problems.join('; '));
   const webLocks =
@@ -366,7 +366,7 @@ class BrowserTokenStore implements TokenStore {
   async write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null> {
     this.#assertOpen('write');
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      throw new TypeError(`Expected \`expectedVersion\` to be an integer >= 0, got ${describe(expectedVersion)}`);
+      throw new TypeError(expected('expectedVersion', 'an integer >= 0', expectedVersion));
     }
     const next: StoredTokens = { tokens: copy(tokens), version: expectedVersion + 1 };
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
@@ -445,7 +445,7 @@ class BrowserTokenStore implements TokenStore {
   subscribe(listener: (stored: StoredTokens) => void): () => void {
     this.#assertOpen('subscribe');
     if (typeof listener !== 'function') {
-      throw new TypeError(`Expected \`listener\` to be a function, got ${describe(listener)}`);
+      throw new TypeError(expected('listener', 'a function', listener));
     }
     this.#listeners.add(listener);
     return () => {

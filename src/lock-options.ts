@@ -1,5 +1,5 @@
 import type { LockOptions } from './store.js';
-import { describe } from './tokens.js';
+import { expected } from './validate.js';
 
 /**
  * Checks the options a session passes to a shared store's `withLock`, all at once, with the package's message
@@ -13,7 +13,7 @@ export function checkLockOptions(options: LockOptions): void {
     const value: unknown = options?.[name];
     const minimum = name === 'leaseMs' ? 1 : 0;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
-      problems.push(`Expected \`${name}\` to be a finite number >= ${minimum}, got ${describe(value)}`);
+      problems.push(expected(name, `a finite number >= ${minimum}`, value));
     }
   }
   if (problems.length > 0) throw new TypeError(problems.join('; '));

@@ -3,7 +3,7 @@ import { TokenRefreshError } from './errors.js';
 import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import { checkLockOptions } from './lock-options.js';
 import type { TokenSet } from './tokens.js';
-import { describe } from './tokens.js';
+import { expected } from './validate.js';
 
 /**
  * Options of {@link createRedisTokenStore}.
@@ -126,7 +126,7 @@ interface CheckedOptions {
 
 function checkOptions(options: RedisTokenStoreOptions): CheckedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
+    throw new TypeError(expected('options', 'an object', options));
   }
   const problems: string[] = [];
   const isClient = (value: unknown): boolean =>
@@ -135,21 +135,21 @@ function checkOptions(options: RedisTokenStoreOptions): CheckedOptions {
     typeof (value as { eval?: unknown }).eval === 'function' &&
     typeof (value as { subscribe?: unknown }).subscribe === 'function';
   if (!isClient(options.redis)) {
-    problems.push(`Expected \`redis\` to be an ioredis client, got ${describe(options.redis)}`);
+    problems.push(expected('redis', 'an ioredis client', options.redis));
   }
   if (options.subscriber !== undefined && !isClient(options.subscriber)) {
-    problems.push(`Expected \`subscriber\` to be an ioredis client, got ${describe(options.subscriber)}`);
+    problems.push(expected('subscriber', 'an ioredis client', options.subscriber));
   }
   if (typeof options.key !== 'string' || options.key === '') {
-    problems.push(`Expected \`key\` to be a non-empty string, got ${describe(options.key)}`);
+    problems.push(expected('key', 'a non-empty string', options.key));
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string') {
-    problems.push(`Expected \`prefix\` to be a string, got ${describe(prefix)}`);
+    problems.push(expected('prefix', 'a string', prefix));
   }
   const maxPoll = options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_MS;
   if (typeof maxPoll !== 'number' || !Number.isFinite(maxPoll) || maxPoll < 1) {
-    problems.push(`Expected \`maxPollIntervalMs\` to be a finite number >= 1, got ${describe(maxPoll)}`);
+    problems.push(expected('maxPollIntervalMs', 'a finite number >= 1', maxPoll));
   }
   if (problems.length > 0) throw new TypeError(problems.join('; '));
   return {
@@ -248,7 +248,7 @@ class RedisTokenStore implements TokenStore {
     this.#assertOpen('write');
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
       throw new TypeError(
-        `Expected \`expectedVersion\` to be an integer >= 0, got ${describe(expectedVersion)}`,
+        expected('expectedVersion', 'an integer >= 0', expectedVersion),
       );
     }
     let version: unknown;
@@ -298,7 +298,7 @@ class RedisTokenStore implements TokenStore {
   subscribe(listener: (stored: StoredTokens) => void): () => void {
     this.#assertOpen('subscribe');
     if (typeof listener !== 'function') {
-      throw new TypeError(`Expected \`listener\` to be a function, got ${describe(listener)}`);
+      throw new TypeError(expected('listener', 'a function', listener));
     }
     this.#listeners.add(listener);
     // A failed subscription leaves polling working; listeners then hear nothing, as with a store nobody shares.

@@ -1,6 +1,6 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import type { InstanceOptions } from './options.js';
-import { describe } from './tokens.js';
+import { describe, expected } from './validate.js';
 
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
 
@@ -31,7 +31,7 @@ export function createScope(
   if (typeof allowed === 'function') predicate = allowed;
   else if (allowed !== undefined) {
     if (!Array.isArray(allowed)) {
-      throw new TypeError(`Expected \`allowedOrigins\` to be an array of origins or a function, got ${describe(allowed)}`);
+      throw new TypeError(expected('allowedOrigins', 'an array of origins or a function', allowed));
     }
     for (const entry of allowed as readonly unknown[]) {
       const origin = typeof entry === 'string' && ABSOLUTE.test(entry) ? originOf(entry) : undefined;

@@ -10,7 +10,8 @@ import type {
   TokenSnapshot,
 } from './options.js';
 import { MemoryTokenStore, type StoredTokens, type TokenStore } from './store.js';
-import { checkTokenInput, describe, normalizeRefreshResult, type TokenSet } from './tokens.js';
+import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
+import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
 
 const defaults = {
   refreshTimeoutMs: 30_000,
@@ -37,34 +38,23 @@ interface Flight {
 
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
 
-/** Validates the session options with one message template; throws a TypeError naming the option. */
-function checkSessionOptions(options: SessionOptions): void {
-  const expect = (name: string, what: string, value: unknown): never => {
-    throw new TypeError(`Expected \`${name}\` to be ${what}, got ${describe(value)}`);
-  };
-  if (typeof options.refresh !== 'function') expect('refresh', 'a function', options.refresh);
-  if (options.onTokens !== undefined && typeof options.onTokens !== 'function') {
-    expect('onTokens', 'a function', options.onTokens);
-  }
-  if (options.debug !== undefined && typeof options.debug !== 'function') expect('debug', 'a function', options.debug);
-  const { refreshTimeoutMs, leewayMs, refreshTokenRequired, store } = options;
-  if (refreshTimeoutMs !== undefined && !(typeof refreshTimeoutMs === 'number' && Number.isFinite(refreshTimeoutMs) && refreshTimeoutMs > 0)) {
-    expect('refreshTimeoutMs', 'a finite number > 0', refreshTimeoutMs);
-  }
-  if (leewayMs !== undefined && !(typeof leewayMs === 'number' && Number.isFinite(leewayMs) && leewayMs >= 0)) {
-    expect('leewayMs', 'a finite number >= 0', leewayMs);
-  }
-  if (refreshTokenRequired !== undefined && typeof refreshTokenRequired !== 'boolean') {
-    expect('refreshTokenRequired', 'a boolean', refreshTokenRequired);
-  }
-  if (
-    store !== undefined &&
-    (typeof store !== 'object' || store === null ||
-      typeof store.read !== 'function' || typeof store.write !== 'function' || typeof store.withLock !== 'function')
-  ) {
-    expect('store', 'a TokenStore (read, write, withLock)', store);
-  }
-}
+/** The session options' checks, in the order the README's bad-input table lists them. */
+const sessionRules: readonly Rule[] = [
+  ['refresh', 'a function', isFunction, true],
+  ['onTokens', 'a function', isFunction],
+  ['debug', 'a function', isFunction],
+  ['refreshTimeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
+  ['leewayMs', 'a finite number >= 0', isNumberFrom(0)],
+  ['refreshTokenRequired', 'a boolean', isBoolean],
+  [
+    'store',
+    'a TokenStore (read, write, withLock)',
+    (store) =>
+      typeof store === 'object' &&
+      store !== null &&
+      ['read', 'write', 'withLock'].every((method) => typeof (store as Record<string, unknown>)[method] === 'function'),
+  ],
+];
 
 /**
  * The token session: the current tokens and their version, the single-flight refresh, the waiting requests and the
@@ -100,10 +90,8 @@ export class Session implements TokenSession {
 
   /** @param options - see {@link SessionOptions}; validated here. */
   constructor(options: SessionOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`Expected \`options\` to be an object, got ${describe(options)}`);
-    }
-    checkSessionOptions(options);
+    checkObject(options);
+    checkOptions(options, sessionRules);
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;
     this.#debug = options.debug;
@@ -168,10 +156,8 @@ export class Session implements TokenSession {
     const listeners = Object.hasOwn(this.#listeners, event)
       ? (this.#listeners[event] as Set<(payload: SessionEvents[E]) => void>)
       : undefined;
-    if (!listeners) {
-      throw new TypeError(`Expected \`event\` to be one of tokens, refreshError, sessionExpired, got ${describe(event)}`);
-    }
-    if (typeof listener !== 'function') throw new TypeError(`Expected \`listener\` to be a function, got ${describe(listener)}`);
+    if (!listeners) throw new TypeError(expected('event', 'one of tokens, refreshError, sessionExpired', event));
+    if (typeof listener !== 'function') throw new TypeError(expected('listener', 'a function', listener));
     listeners.add(listener);
     return () => listeners.delete(listener);
   }

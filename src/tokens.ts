@@ -1,4 +1,5 @@
 import { TokenRefreshError } from './errors.js';
+import { describe } from './validate.js';
 
 /**
  * The tokens of one login, in the shape the whole package speaks (the OAuth wire format stays in `refreshTokenGrant`).
@@ -99,16 +100,6 @@ function tokenSetProblem(value: unknown): string | undefined {
     return 'it has neither `accessToken` nor `refreshToken`';
   }
   return undefined;
-}
-
-/** Describes a value for an error message without ever printing its content (it may be a token). */
-export function describe(value: unknown): string {
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
-  if (typeof value === 'number') return `\`${value}\` (number)`;
-  if (typeof value === 'boolean' || value === undefined) return `\`${String(value)}\``;
-  return `a value of type ${typeof value}`;
 }
 
 function withDecodedExpiry(tokens: TokenSet): TokenSet {
