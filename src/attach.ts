@@ -43,12 +43,16 @@ export type AttachRefreshOptions =
 
 /** What {@link attachRefresh} returns: the session's methods, plus `detach` and the interceptor ids. */
 export interface AttachedRefresh extends TokenSession {
-  /** Ejects both interceptors from the instance. The session (and its tokens) live on. */
+  /** Ejects its interceptors from the instance. The session (and its tokens) live on. */
   detach(): void;
   /** The session behind this instance: pass it as `{ session }` to attach another instance to the same tokens. */
   readonly session: TokenSession;
-  /** The ids axios gave the two interceptors. */
-  readonly interceptors: { readonly request: number; readonly response: number };
+  /**
+   * The ids axios gave the interceptors: two request interceptors (exactly one of them runs for each request: the
+   * synchronous one while the session is settled, the other while tokens load or a refresh is due or in flight) and
+   * the response interceptor.
+   */
+  readonly interceptors: { readonly request: readonly [settled: number, waiting: number]; readonly response: number };
 }
 
 const REDACTED = '[REDACTED]';
@@ -225,18 +229,22 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     throw error;
   };
 
+  /** Leaves a request alone (skipAuthRefresh, or not for the instance's origins); true when it did. */
+  const leftAlone = (config: InternalAxiosRequestConfig): boolean => {
+    if (config.skipAuthRefresh !== true && inScope(config)) return false;
+    if (session.debugging) {
+      session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
+    }
+    // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
+    if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
+    delete config[STATE_KEY];
+    return true;
+  };
+
   const onRequest = (
     config: InternalAxiosRequestConfig,
   ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
-    if (config.skipAuthRefresh === true || !inScope(config)) {
-      if (session.debugging) {
-        session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
-      }
-      // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
-      if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
-      delete config[STATE_KEY];
-      return config;
-    }
+    if (leftAlone(config)) return config;
     const snapshot = session.prepare(config);
     if (!(snapshot instanceof Promise)) return apply(config, snapshot);
     return snapshot.then(
@@ -244,6 +252,16 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
       (error: unknown) => reject(error, config),
     );
   };
+
+  /**
+   * The request interceptor for a settled session (tokens loaded, no refresh in flight, none needed first), when
+   * `prepare` would answer at once anyway. Flagged synchronous, so that axios skips a promise hop per request when
+   * every request interceptor is. Should the session unsettle between axios's `runWhen` and this call (the refresh
+   * point passes in between, or an async interceptor of the app's awaited meanwhile), it does not wait: the request
+   * goes out with the tokens in use, and a 401 joins the refresh and is replayed like any other.
+   */
+  const onSettledRequest = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig =>
+    leftAlone(config) ? config : apply(config, session.current);
 
   /** The Node request object keeps the raw request headers (the token), and `console.log(error)` prints it. */
   const hideRequest = (error: AxiosError): void => {
@@ -303,18 +321,24 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     return instance.request(config);
   };
 
-  const requestId = instance.interceptors.request.use(onRequest);
+  // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
+  const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
+    synchronous: true,
+    runWhen: () => session.settled,
+  });
+  const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
   const responseId = instance.interceptors.response.use(undefined, onResponseError);
 
   return {
     session,
-    interceptors: { request: requestId, response: responseId },
+    interceptors: { request: [settledId, requestId], response: responseId },
     getTokens: () => session.getTokens(),
     setTokens: (tokens) => session.setTokens(tokens),
     refresh: () => session.refresh(),
     on: (event, listener) => session.on(event, listener),
     close: () => session.close(),
     detach: () => {
+      instance.interceptors.request.eject(settledId);
       instance.interceptors.request.eject(requestId);
       instance.interceptors.response.eject(responseId);
       if (instance.defaults.beforeRedirect === defaultGuard) {

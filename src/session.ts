@@ -142,7 +142,8 @@ export class Session implements TokenSession {
 
   /** {@inheritDoc TokenSession.refresh} */
   async refresh(): Promise<TokenSet> {
-    await this.#ready();
+    // Loaded tokens start the flight at once, so that a request sent right after this call waits for it.
+    if (this.#loader) await this.#ready();
     await this.refreshFor(this.#version, 'manual');
     const tokens = this.#tokens;
     if (tokens === null) {
@@ -189,6 +190,19 @@ export class Session implements TokenSession {
   /** Reports to the debug hook, if any. */
   report(event: DebugEvent): void {
     if (this.#debug) this.#debug(event);
+  }
+
+  /**
+   * Whether {@link Session.prepare} answers at once: tokens loaded, no refresh in flight, none needed first. What a
+   * request interceptor asks to know whether axios may run it synchronously.
+   */
+  get settled(): boolean {
+    return this.#loader === undefined && this.#flight === undefined && this.#reasonToRefresh() === undefined;
+  }
+
+  /** The tokens in use now, whatever is in flight: what a request goes out with when it cannot wait. */
+  get current(): RequestTokens {
+    return this.#current;
   }
 
   /**

@@ -72,11 +72,98 @@ describe('attachRefresh(instance, options): the request interceptor', () => {
     expect(sentAuthorization()).toBeUndefined();
   });
 
-  it('ejects both interceptors on detach()', async () => {
+  it('ejects every interceptor on detach()', async () => {
     const auth = attachRefresh(api, { tokens, refresh });
     auth.detach();
     await api.get('/me');
     expect(sentAuthorization()).toBeUndefined();
+    // A session that must refresh first takes the other request interceptor: it is gone too.
+    const spy = vi.fn(refresh);
+    attachRefresh(api, { tokens: { refreshToken: 'refresh-1' }, refresh: spy }).detach();
+    await api.get('/me');
+    expect(sentAuthorization()).toBeUndefined();
+    expect(spy).not.toHaveBeenCalled();
+    mock.reset();
+    mock.onGet('/refused').reply(401);
+    const refused: unknown = await api.get('/refused').catch((error: unknown) => error);
+    expect(axios.isAxiosError(refused) && refused.response?.status).toBe(401);
+    expect(spy).not.toHaveBeenCalled();
+  });
+
+  it('runs on axios’s synchronous path while the session is settled: the request reaches the adapter within the call', () => {
+    const seen: unknown[] = [];
+    const direct = axios.create({
+      baseURL: 'https://api.test',
+      adapter: async (config) => {
+        seen.push(config.headers['Authorization']);
+        return { data: null, status: 200, statusText: 'OK', headers: {}, config };
+      },
+    });
+    attachRefresh(direct, { tokens, refresh });
+    void direct.get('/me');
+    expect(seen).toEqual(['Bearer access-1']);
+  });
+
+  describe('behind an async request interceptor of the app (registered later, so it runs first)', () => {
+    const oldTokenRefused = (): void => {
+      mock.reset();
+      mock.onGet().reply((config) => (config.headers?.['Authorization'] === 'Bearer access-1' ? [401] : [200]));
+    };
+
+    it('makes a request sent during a refresh wait for it, and sends it with the new token', async () => {
+      oldTokenRefused();
+      let finish!: () => void;
+      const slow = vi.fn(async () => {
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        return refresh();
+      });
+      const auth = attachRefresh(api, { tokens, refresh: slow });
+      api.interceptors.request.use(async (config) => {
+        await Promise.resolve();
+        return config;
+      });
+      const manual = auth.refresh();
+      const request = api.get('/me');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(mock.history['get']).toHaveLength(0);
+      finish();
+      await Promise.all([manual, request]);
+      expect(mock.history['get']?.map((config) => config.headers?.['Authorization'])).toEqual(['Bearer access-2']);
+      expect(slow).toHaveBeenCalledTimes(1);
+    });
+
+    it('succeeds with one refresh when the app interceptor awaited while a refresh started (the request may go out with the old token; its 401 then joins that refresh)', async () => {
+      oldTokenRefused();
+      let finish!: () => void;
+      const slow = vi.fn(async () => {
+        await new Promise<void>((resolve) => {
+          finish = resolve;
+        });
+        return refresh();
+      });
+      const auth = attachRefresh(api, { tokens, refresh: slow });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      api.interceptors.request.use(async (config) => {
+        await gate;
+        return config;
+      });
+      const request = api.get('/me');
+      const manual = auth.refresh();
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      finish();
+      await expect(request).resolves.toMatchObject({ status: 200 });
+      await manual;
+      const sent = mock.history['get']?.map((config) => config.headers?.['Authorization']);
+      expect(sent?.at(-1)).toBe('Bearer access-2');
+      expect(sent?.length).toBeLessThanOrEqual(2);
+      expect(slow).toHaveBeenCalledTimes(1);
+    });
   });
 
   it('keeps two instances with two attachRefresh calls independent', async () => {
