@@ -16,6 +16,27 @@ export interface BundleResult {
   readonly minBytes: number;
   /** Minified then gzipped (level 9) bytes. */
   readonly gzipBytes: number;
+  /** Where the minified bytes come from: one row per source file of this package (`src/…`), largest first. */
+  readonly modules?: readonly ModuleShare[];
+  /**
+   * Min+gzip bytes of the same bundle with every message emptied (string and template literals that contain a space):
+   * what the logic weighs without its words. An estimate: literals are found with a regular expression.
+   */
+  readonly gzipBytesWithoutMessages?: number;
+}
+
+/** One source file's share of a bundle. */
+export interface ModuleShare {
+  readonly module: string;
+  /** Minified bytes it contributes. */
+  readonly minBytes: number;
+}
+
+/** String and template literals of minified code; a template's `${…}` may hold simple nested literals. */
+const LITERAL = /`(?:[^`\\$]|\\.|\$(?!\{)|\$\{(?:[^{}`]|`[^`]*`)*\})*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g;
+
+function withoutMessages(code: string): string {
+  return code.replace(LITERAL, (literal) => (literal.includes(' ') ? '""' : literal));
 }
 
 export type BundleId =
@@ -97,12 +118,13 @@ async function measure(spec: BundleSpec): Promise<BundleResult> {
     target: 'es2022',
     write: false,
     logLevel: 'silent',
+    metafile: true,
     external: [...spec.external],
     // What browser bundlers substitute; axios-jwt reads it at load time.
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const code = output.outputFiles[0]!.contents;
-  return {
+  const result: BundleResult = {
     id: spec.id,
     label: spec.label,
     short: spec.short,
@@ -110,6 +132,14 @@ async function measure(spec: BundleSpec): Promise<BundleResult> {
     minBytes: code.byteLength,
     gzipBytes: gzipSync(code, { level: 9 }).byteLength,
   };
+  if (!spec.id.startsWith('ours')) return result;
+  const inputs = Object.values(output.metafile.outputs)[0]?.inputs ?? {};
+  const modules = Object.entries(inputs)
+    .filter(([path, input]) => path.startsWith('src/') && input.bytesInOutput > 0)
+    .map(([path, input]) => ({ module: path, minBytes: input.bytesInOutput }))
+    .sort((a, b) => b.minBytes - a.minBytes);
+  const stripped = withoutMessages(new TextDecoder().decode(code));
+  return { ...result, modules, gzipBytesWithoutMessages: gzipSync(stripped, { level: 9 }).byteLength };
 }
 
 /** Measures the given bundles (all by default). */

@@ -1,6 +1,6 @@
 /** Turns results into the stdout tables, bench/results.md and bench/results.svg (a hand-made bar chart). */
 import type { ContenderKey } from './contenders.js';
-import type { Results, Verdict } from './results.js';
+import { broken, verdictWord, type Results, type Verdict } from './results.js';
 import type { SharingResult, SharingSkip } from './sharing.js';
 
 type Align = 'l' | 'r';
@@ -142,14 +142,46 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
     align: ['l', 'l', 'r', 'r'],
     rows: results.bundle.map((row) => [row.label, row.external.join(', ') || '—', int(row.minBytes), int(row.gzipBytes)]),
   });
+  const ours = results.bundle.find((row) => row.id === 'ours');
+  if (ours?.modules) {
+    const total = ours.modules.reduce((sum, row) => sum + row.minBytes, 0);
+    out.push({
+      title: `Where the ${int(ours.gzipBytes)} min+gzip bytes of attachRefresh come from (minified bytes per source file)`,
+      headers: ['file', 'min bytes', 'share', 'what it holds'],
+      align: ['l', 'r', 'r', 'l'],
+      rows: ours.modules.map((row) => [
+        row.module,
+        int(row.minBytes),
+        `${dec((100 * row.minBytes) / total, 0)}%`,
+        moduleRoles[row.module] ?? '',
+      ]),
+      ...(ours.gzipBytesWithoutMessages !== undefined && {
+        note: `With every error message emptied, the same bundle is ${int(ours.gzipBytesWithoutMessages)} bytes min+gzip (an estimate: message literals found by a regular expression): the messages weigh about ${int(ours.gzipBytes - ours.gzipBytesWithoutMessages)} bytes, the logic the rest.`,
+      }),
+    });
+  }
   out.push({
     title: 'Budgets (npm run bench:check)',
     headers: ['budget', 'figure', 'limit', 'verdict'],
     align: ['l', 'l', 'l', 'l'],
-    rows: verdicts.map((verdict) => [verdict.budget, verdict.figure, verdict.limit, verdict.pass ? 'pass' : 'FAIL']),
+    rows: verdicts.map((verdict) => [verdict.budget, verdict.figure, verdict.limit, verdictWord(verdict)]),
   });
   return out;
 }
+
+/** What each source file in the attachRefresh bundle holds, for the bytes table. */
+const moduleRoles: Readonly<Record<string, string>> = {
+  'src/session.ts':
+    'token versions, the single flight, waiting requests and their cancellation, late answers, onTokens before use, the tokens loader, shared-store reads and compare-and-set writes, events, the debug hook',
+  'src/attach.ts':
+    'the two interceptors, replays and their limit, the redirect guard, Authorization redaction on errors, option checks',
+  'src/errors.ts': 'TokenRefreshError and its fields, the cross-copy guard, classifying what refresh threw, Retry-After',
+  'src/tokens.ts': 'TokenSet checks with their messages, merging a refresh result, the JWT `exp` decoder',
+  'src/scope.ts': 'which origins get the token (baseURL, page, allowedOrigins)',
+  'src/validate.ts': 'the one message template for bad input and the option rule checker',
+  'src/store.ts': 'MemoryTokenStore: compare-and-set and the lock on p-queue',
+  'src/challenge.ts': 'RFC 6750 WWW-Authenticate: which 401s a new token cannot cure',
+};
 
 function isRun(row: SharingResult | SharingSkip): row is SharingResult {
   return !('skipped' in row);
@@ -204,7 +236,8 @@ export function markdownReport(results: Results, verdicts: readonly Verdict[]): 
   const versions = Object.entries(meta.versions)
     .map(([name, version]) => `${name} ${version}`)
     .join(', ');
-  const failed = verdicts.filter((verdict) => !verdict.pass);
+  const failed = broken(verdicts);
+  const notMet = verdicts.filter((verdict) => !verdict.pass && verdict.notMet !== undefined);
   return [
     '# Benchmarks',
     '',
@@ -230,8 +263,14 @@ export function markdownReport(results: Results, verdicts: readonly Verdict[]): 
     tables(results, verdicts).map(markdownTable).join('\n\n'),
     '',
     failed.length === 0
-      ? 'All budgets pass.'
+      ? notMet.length === 0
+        ? 'All budgets pass.'
+        : 'All budgets pass; the bundle targets of issue 5 below are not met, and their regression guards pass.'
       : `Budgets broken: ${failed.map((verdict) => `${verdict.budget} (${verdict.figure}, limit ${verdict.limit})`).join('; ')}.`,
+    ...notMet.flatMap((verdict) => [
+      '',
+      `**Not met: ${verdict.budget}**: ${verdict.figure} against ${verdict.limit}. ${verdict.notMet}`,
+    ]),
     '',
   ].join('\n');
 }
