@@ -105,13 +105,10 @@ describe('attachRefresh(instance, options): the request interceptor', () => {
   });
 
   describe('behind an async request interceptor of the app (registered later, so it runs first)', () => {
-    const oldTokenRefused = (): void => {
+    /** The resource refuses the first access token; the refresh answers when `finish()` is called. */
+    const setUp = () => {
       mock.reset();
       mock.onGet().reply((config) => (config.headers?.['Authorization'] === 'Bearer access-1' ? [401] : [200]));
-    };
-
-    it('makes a request sent during a refresh wait for it, and sends it with the new token', async () => {
-      oldTokenRefused();
       let finish!: () => void;
       const slow = vi.fn(async () => {
         await new Promise<void>((resolve) => {
@@ -120,6 +117,11 @@ describe('attachRefresh(instance, options): the request interceptor', () => {
         return refresh();
       });
       const auth = attachRefresh(api, { tokens, refresh: slow });
+      return { auth, slow, finish: () => finish() };
+    };
+
+    it('makes a request sent during a refresh wait for it, and sends it with the new token', async () => {
+      const { auth, slow, finish } = setUp();
       api.interceptors.request.use(async (config) => {
         await Promise.resolve();
         return config;
@@ -135,15 +137,7 @@ describe('attachRefresh(instance, options): the request interceptor', () => {
     });
 
     it('succeeds with one refresh when the app interceptor awaited while a refresh started (the request may go out with the old token; its 401 then joins that refresh)', async () => {
-      oldTokenRefused();
-      let finish!: () => void;
-      const slow = vi.fn(async () => {
-        await new Promise<void>((resolve) => {
-          finish = resolve;
-        });
-        return refresh();
-      });
-      const auth = attachRefresh(api, { tokens, refresh: slow });
+      const { auth, slow, finish } = setUp();
       let release!: () => void;
       const gate = new Promise<void>((resolve) => {
         release = resolve;
