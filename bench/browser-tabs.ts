@@ -7,13 +7,13 @@
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import type { TabConfig, TokenTest } from '../test/e2e/browser/entry.js';
+import { CHROMIUM, launchChromium } from '../test/e2e/support/chromium.js';
 import { buildPageBundle } from '../test/e2e/support/page-bundle.js';
 import { INITIAL, startTokenApi } from '../test/e2e/support/token-api.js';
 import type { TokenApi } from '../test/e2e/support/token-api.js';
 import { elapsedUs, now, sleep } from './measure.js';
 import type { SharingResult, SharingSkip } from './sharing.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /**
  * Real HTTP through Chromium costs ~10 ms a request on the 2-core bench machine (a plain `fetch` burst costs the same),
  * so 4 × 250 takes about 11 s, 15 s with the launch: a tenth of the simulated rows' burst.
@@ -47,22 +47,7 @@ async function launch(): Promise<{ browser: Browser } | { why: string }> {
     return { why: `needs Debian's Chromium at ${CHROMIUM}, which is missing (apt-get install chromium)` };
   }
   try {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: LAUNCH_TIMEOUT_MS,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    return { browser };
+    return { browser: await launchChromium(LAUNCH_TIMEOUT_MS) };
   } catch (error) {
     return { why: `Chromium at ${CHROMIUM} did not start: ${(error as Error).message.split('\n')[0]}` };
   }

@@ -2,7 +2,7 @@ import { TokenRefreshError } from './errors.js';
 import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import { checkLockOptions } from './lock-options.js';
 import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import { checkObject, expected } from './validate.js';
 
 /**
  * Where a browser store keeps its record (the tokens and their version, as one JSON string). Write your own for any
@@ -213,9 +213,7 @@ interface WantMessage {
  * ```
  */
 export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): ClosableTokenStore {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(expected('options', 'an object', options));
-  }
+  checkObject(options);
   const problems: string[] = [];
   const name = options.name ?? 'default';
   if (typeof name !== 'string' || name === '') {

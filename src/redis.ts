@@ -3,7 +3,7 @@ import { TokenRefreshError } from './errors.js';
 import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
 import { checkLockOptions } from './lock-options.js';
 import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import { checkObject, expected } from './validate.js';
 
 /**
  * Options of {@link createRedisTokenStore}.
@@ -125,9 +125,7 @@ interface CheckedOptions {
 }
 
 function checkOptions(options: RedisTokenStoreOptions): CheckedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(expected('options', 'an object', options));
-  }
+  checkObject(options);
   const problems: string[] = [];
   const isClient = (value: unknown): boolean =>
     typeof value === 'object' &&

@@ -213,7 +213,7 @@ export class Session implements TokenSession {
    */
   prepare(cancel?: WaitSignal): RequestTokens | Promise<RequestTokens> {
     if (this.#loader) return this.#ready().then(() => this.prepare(cancel));
-    if (this.#flight) return this.#join(this.#flight, cancel).then(() => this.#snapshot());
+    if (this.#flight) return this.#join(this.#flight, cancel).then(() => this.#current);
     const reason = this.#reasonToRefresh();
     if (reason === undefined) return this.#current;
     return this.#refreshBeforeSend(reason, cancel);
@@ -262,10 +262,6 @@ export class Session implements TokenSession {
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
-  #snapshot(): RequestTokens {
-    return this.#current;
-  }
-
   /**
    * Waits for a flight. Its failure is not the caller's when tokens newer than the ones it refreshed arrived meanwhile
    * (a login with setTokens): the caller goes on with those.
@@ -305,7 +301,7 @@ export class Session implements TokenSession {
       if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT')) throw error;
       this.#refreshAt = expiresAt;
     }
-    return this.#snapshot();
+    return this.#current;
   }
 
   async #fly(version: number, reason: RefreshReason): Promise<void> {

@@ -35,9 +35,9 @@ export function checkOptions(options: object, rules: readonly Rule[]): void {
   }
 }
 
-/** Throws the template's `TypeError` unless `value` is a non-null object (the `options` argument of every factory). */
-export function checkObject(value: unknown, name = 'options'): asserts value is object {
-  if (typeof value !== 'object' || value === null) throw new TypeError(expected(name, 'an object', value));
+/** Throws the template's `TypeError` unless `options` is a non-null object (the argument of every factory). */
+export function checkObject(options: unknown): asserts options is object {
+  if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
 }
 
 /** A function. */

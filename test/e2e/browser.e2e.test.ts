@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TabConfig, TabState, TokenTest } from './browser/entry.js';
+import { CHROMIUM, launchChromium } from './support/chromium.js';
 import { buildPageBundle } from './support/page-bundle.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const TABS = 4;
 const REQUESTS_EACH = 10;
 const REFRESH_TIMEOUT_MS = 10_000;
@@ -32,19 +31,7 @@ beforeAll(async () => {
     );
   }
   bundle = await buildPageBundle();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterEach(async () => {
