@@ -16,6 +16,8 @@ import type { InternalAxiosRequestConfig } from 'axios';
  *   refresh token is already spent); this reports the failure.
  * - `TOKENS_LOAD_FAILED`: the `tokens` loader function threw or did not settle in time. The next request loads again.
  * - `REQUEST_NOT_REPLAYABLE`: a request that needs a replay has a one-shot body (a stream) that cannot be sent twice.
+ * - `STORE_FAILED`: the token store failed or did not answer in time (Redis down or silent, an unreadable file).
+ *   Tokens are kept; a later request tries again.
  */
 export type TokenRefreshErrorCode =
   | 'SESSION_EXPIRED'
@@ -25,7 +27,8 @@ export type TokenRefreshErrorCode =
   | 'CONFIGURATION_ERROR'
   | 'PERSIST_FAILED'
   | 'TOKENS_LOAD_FAILED'
-  | 'REQUEST_NOT_REPLAYABLE';
+  | 'REQUEST_NOT_REPLAYABLE'
+  | 'STORE_FAILED';
 
 /** What a {@link TokenRefreshError} can be built from, beside its code and message. */
 export interface TokenRefreshErrorOptions {

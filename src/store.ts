@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { TokenRefreshError } from './errors.js';
-import type { TokenSet } from './tokens.js';
+import { tokenSetProblem, type TokenSet } from './tokens.js';
 
 /** Tokens as a store holds them: the tokens and the version they were written at. */
 export interface StoredTokens {
@@ -109,4 +109,33 @@ export class MemoryTokenStore implements TokenStore {
       { signal: waiting.signal },
     );
   }
+}
+
+/**
+ * Checks a record read from a shared store (Redis, localStorage, IndexedDB, a file) or heard from another tab or
+ * process, before anyone adopts it: an object (or its JSON text) with a safe integer `version` >= 0 and `tokens` that
+ * are null or a valid {@link TokenSet} (strings where strings belong, `expiresAt` in epoch milliseconds). Returns the
+ * problem as a sentence (never quoting a value: it may be a token), or the record.
+ *
+ * @param raw - the record, or its JSON text.
+ */
+export function parseStoredRecord(raw: unknown): { readonly record: StoredTokens } | { readonly problem: string } {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { problem: 'it is not JSON' };
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'it is not an object' };
+  const { version, tokens } = value as { version?: unknown; tokens?: unknown };
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    return { problem: '`version` is not an integer >= 0' };
+  }
+  if (tokens !== null) {
+    const problem = tokenSetProblem(tokens);
+    if (problem !== undefined) return { problem: `its tokens are not a TokenSet: ${problem}` };
+  }
+  return { record: { version, tokens: tokens as TokenSet | null } };
 }

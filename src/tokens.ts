@@ -78,7 +78,12 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
   return withDecodedExpiry(merged);
 }
 
-function tokenSetProblem(value: unknown): string | undefined {
+/**
+ * What is wrong with a value offered as a {@link TokenSet}, or undefined when it is one.
+ *
+ * @param value - anything.
+ */
+export function tokenSetProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `got ${describe(value)}`;
   const tokens = value as Record<string, unknown>;
   for (const key of ['accessToken', 'refreshToken', 'tokenType', 'scope', 'idToken'] as const) {

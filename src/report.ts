@@ -1,0 +1,37 @@
+/**
+ * The one policy for errors thrown by the app's own callbacks (event listeners, the `debug` hook, a store's
+ * subscribers): they never become an uncaught exception or an unhandled rejection, never stop the refresh or the other
+ * listeners, and are never swallowed. They go to the `debug` hook when one is set (as a `listener:error` event);
+ * otherwise, or when the hook itself throws, to the platform's own channel for "something went wrong but nothing
+ * crashed": `process.emitWarning` in Node (printed to stderr, `process.on('warning')` to observe), `reportError` in a
+ * browser (the console and `window.onerror`). The warning names the callback and the error's class, never its message,
+ * which may quote a token; the error itself is its `cause`.
+ */
+
+/** Name of the warnings this package emits through `process.emitWarning`. */
+export const WARNING_NAME = 'TokenRefreshWarning';
+
+/**
+ * Reports an error thrown by an app callback where a developer can see it, without throwing.
+ *
+ * @param where - which callback threw, e.g. `a 'tokens' listener`.
+ * @param error - what it threw.
+ */
+export function warnCallbackError(where: string, error: unknown): void {
+  const kind = error instanceof Error ? error.name : error === null ? 'null' : typeof error;
+  const warning = new Error(`axios-token-refresh: ${where} threw (${kind}); the session carries on. See \`cause\`.`, {
+    cause: error,
+  });
+  warning.name = WARNING_NAME;
+  try {
+    const processLike = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
+    if (typeof processLike?.emitWarning === 'function') {
+      processLike.emitWarning(warning);
+      return;
+    }
+    const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
+    if (typeof report === 'function') report(warning);
+  } catch {
+    // Reporting must never throw into the session.
+  }
+}
