@@ -451,7 +451,7 @@ describe('clientCredentialsGrant(options)', () => {
     ['a 400 without an OAuth error', 400, 'Bad Request', 'REFRESH_FAILED'],
     ['a 401 without an OAuth error', 401, '', 'REFRESH_FAILED'],
     ['a 500', 500, { error: 'server_error' }, 'REFRESH_FAILED'],
-  ] as const)('fails with %s as %s, never SESSION_EXPIRED', async (_, status, body, code) => {
+  ] as const)('fails with %s (HTTP %s) as %s, never SESSION_EXPIRED', async (_, status, body, code) => {
     const server = await authServer(() => ({ '/token': () => ({ status, body }) }));
     const grant = clientCredentialsGrant({ tokenUrl: `${server.origin}/token`, clientId: 'svc', clientSecret: 'svc-secret' });
     const error = await failureOf(grant({} as TokenSet, context()));
