@@ -259,8 +259,10 @@ export interface GrantRequest {
 }
 
 /**
- * Returns a `refresh` function that runs the OAuth 2.0 refresh token grant (RFC 6749 §6) against `tokenUrl`:
- * a form-encoded `POST grant_type=refresh_token&refresh_token=…` with the chosen client authentication.
+ * Returns a `refresh` function that runs the OAuth 2.0 refresh token grant (RFC 6749 §6) against `tokenUrl` (or the
+ * `token_endpoint` discovered from `issuer`): a form-encoded `POST grant_type=refresh_token&refresh_token=…` with the
+ * chosen client authentication. When a revocation endpoint is known (`revocationUrl`, or `issuer`), the function
+ * carries `revoke(tokens, { signal })` (RFC 7009), which `logout()` calls.
  *
  * The answer becomes a {@link TokenSet}: `expiresAt` counts `expires_in` from when the request was sent; the previous
  * refresh token is kept when the server sends none; `id_token` and `scope` become `idToken` and `scope`; any other
