@@ -2,7 +2,7 @@ import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConf
 import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
-import { createScope } from './scope.js';
+import { answeredInScope, createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
 
@@ -281,7 +281,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
       redactConfig(config);
       throw error;
     }
-    if (!shouldRefresh(error)) {
+    if (!shouldRefresh(error) || !answeredInScope(inScope, error.request)) {
       redactConfig(config);
       throw error;
     }

@@ -195,3 +195,18 @@ export function createScope(
     return targets.every((target) => allows(destination(target, page), own === PATH_ONLY ? undefined : own, page, config));
   };
 }
+
+/**
+ * Whether the response came from within the scope. An adapter that follows redirects answers with the last hop's
+ * response; a 401 from a hop on another origin must not start a refresh. Node's adapter exposes that URL as
+ * follow-redirects' `responseUrl`, XHR as `responseURL`; the fetch adapter does not expose it (browsers drop
+ * Authorization on a redirect to another origin themselves).
+ *
+ * @param scope - the instance's scope.
+ * @param request - `error.request` of the failed response.
+ */
+export function answeredInScope(scope: Scope, request: unknown): boolean {
+  const last = request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
+  const url = last?.responseURL ?? last?.res?.responseUrl;
+  return typeof url !== 'string' || url === '' || scope({ url } as InternalAxiosRequestConfig);
+}

@@ -82,3 +82,28 @@ describe('attachRefresh(instance, options): the token goes only where the reques
     expect(outcome.authorization).toBe(row.kind === 'parsed' && row.token ? BEARER : undefined);
   });
 });
+
+describe('attachRefresh(instance, options): a redirect followed by the Node adapter keeps the token only on the allowed origin', () => {
+  const targets = (A: number, E: number): [string, string, 'allowed' | 'other'][] => [
+    ['slash backslash /\\host', `/\\evil.localhost:${E}/x`, 'other'],
+    ['a protocol-relative //host', `//evil.localhost:${E}/x`, 'other'],
+    ['a tab between the slashes', `/\t/evil.localhost:${E}/x`, 'other'],
+    ['the allowed server under another name', `http://127.0.0.1:${A}/x`, 'other'],
+    ['the allowed origin as userinfo of another', `http://api.localhost:${A}@evil.localhost:${E}/x`, 'other'],
+    ['the allowed origin in capitals', `HTTP://API.LOCALHOST:${A}/x`, 'allowed'],
+    ['a path on the allowed origin', '/x', 'allowed'],
+  ];
+
+  it.each(targets(1, 2).map(([name], index) => [name, index] as const))('%s', async (_name, index) => {
+    const [, to, goes] = targets(servers.allowedPort, servers.evilPort)[index]!;
+    const client = axios.create({ baseURL: `http://api.localhost:${servers.allowedPort}`, lookup });
+    let refreshes = 0;
+    attachRefresh(client, { tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' }, refresh: async () => {
+      refreshes += 1;
+      return { accessToken: 'access-2', refreshToken: 'refresh-2' };
+    } });
+    await client.get('/redirect', { params: { to } }).catch(() => undefined);
+    checkArrivals(servers.arrivals, servers, goes);
+    expect(refreshes).toBe(0);
+  });
+});

@@ -32,6 +32,12 @@ export async function startLoopbackServers(routes: Readonly<Record<string, { typ
       res.writeHead(200, { 'content-type': route.type }).end(route.body);
       return;
     }
+    const to = new URL(req.url ?? '/', 'http://x').searchParams.get('to');
+    if (server === 'allowed' && req.headers.host === allowedHost && to !== null) {
+      // A redirect the Node adapter follows itself: the plugin's guard decides on the target like on a request.
+      res.writeHead(302, { location: to }).end();
+      return;
+    }
     const authorization = req.headers.authorization;
     arrivals.push({ server, host: req.headers.host ?? '', authorization });
     if (server === 'allowed' && req.headers.host === allowedHost) {
