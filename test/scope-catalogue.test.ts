@@ -107,3 +107,32 @@ describe('attachRefresh(instance, options): a redirect followed by the Node adap
     expect(refreshes).toBe(0);
   });
 });
+
+describe('attachRefresh(instance, options): allowedOrigins lists bare origins, written plainly', () => {
+  it.each([
+    ['a leading space', ' https://api.example.com'],
+    ['a trailing newline', 'https://api.example.com\n'],
+    ['a tab inside the scheme', 'ht\ttps://api.example.com'],
+    ['a backslash', 'https:\\\\api.example.com'],
+    ['a path', 'https://api.example.com/v1'],
+    ['a query', 'https://api.example.com?x=1'],
+    ['a fragment', 'https://api.example.com#x'],
+    ['a user name', 'https://me@api.example.com'],
+    ['no host', 'https://'],
+    ['a scheme other than http: and https:', 'ftp://api.example.com'],
+    ['no scheme', '//api.example.com'],
+  ])('refuses an entry with %s, with a TypeError that says what an origin is', (_what, entry) => {
+    expect(() => attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }), allowedOrigins: ['https://ok.example.com', entry] })).toThrow(
+      new TypeError(
+        "Expected `allowedOrigins` entries to be absolute origins like 'https://api.example.com' (http: or https:, a host and an optional port; no path, query, user name, spaces or backslashes), got a string at index 1",
+      ),
+    );
+  });
+
+  it.each(['https://api.example.com', 'https://api.example.com/', 'HTTPS://API.EXAMPLE.COM:443', 'http://[::1]:8080', 'https://bücher.example'])(
+    'accepts %s',
+    (entry) => {
+      expect(() => attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }), allowedOrigins: [entry] })).not.toThrow();
+    },
+  );
+});
