@@ -3,7 +3,7 @@ import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
 import { createRedirectGuard } from './redirect-guard.js';
-import { createScope } from './scope.js';
+import { answeredInScope, createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
 
@@ -263,7 +263,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   /** Step 1: whether a failed response means "the token was refused, and a new one may help". */
   const isRefusal = (error: AxiosError): boolean => {
     const status = error?.response?.status;
-    return status !== undefined && statusCodes.has(status) && shouldRefresh(error);
+    // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
+    return (
+      status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error.request)
+    );
   };
 
   /** Step 3, when the tokens are gone: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
