@@ -292,6 +292,34 @@ describe('logout() (issue 13)', () => {
     // No request after logout() carries the login's access token.
     expect(server.seen.slice(seenBefore)).not.toContain(login.accessToken);
   });
+  it('keeps a login made while an earlier logout() still waits for a slow revocation (a login always wins)', async () => {
+    const revokeGate = deferred<void>();
+    const refresh = Object.assign(async (current: TokenSet): Promise<TokenSet> => server.refresh(current.refreshToken), {
+      revoke: () => revokeGate.promise, // the revocation endpoint hangs (bounded by refreshTimeoutMs: 30 s by default)
+    });
+    const auth = attachRefresh(api, { tokens: server.login(), refresh });
+    const loggingOut = auth.logout();
+    await sleep(5);
+    // Meanwhile the user signs in again.
+    const login = server.login();
+    await auth.setTokens(login);
+    revokeGate.resolve();
+    await loggingOut;
+    expect(auth.getTokens()).toEqual(login);
+    expect((await api.get('/data')).status).toBe(200);
+  });
+
+  it('revokes and announces null once when logout() is called twice at once (a double click on "Sign out")', async () => {
+    const revoked: string[] = [];
+    const onTokens = vi.fn();
+    const auth = attachRefresh(api, { tokens: server.login(), refresh: grantWithRevocation(revoked, sleep(5)), onTokens });
+    const nulls = vi.fn();
+    auth.on('tokens', nulls);
+    await Promise.all([auth.logout(), auth.logout()]);
+    expect(revoked).toHaveLength(1);
+    expect(onTokens).toHaveBeenCalledTimes(1);
+    expect(nulls).toHaveBeenCalledTimes(1);
+  });
 });
 
 describe('getAccessToken() follows docs/api.md literally', () => {
@@ -303,5 +331,17 @@ describe('getAccessToken() follows docs/api.md literally', () => {
     const direct = await rejection(auth.getAccessToken());
     expect(direct.code).toBe(request.code);
     expect(direct.code).toBe('SESSION_EXPIRED');
+  });
+
+  it('does not refresh on every call when tokens live shorter than the default minValidityMs (leewayMs is capped at half the lifetime, as for requests)', async () => {
+    server.accessTtlMs = 8_000; // shorter than the default leewayMs of 10 s
+    const refresh = vi.fn(async (current: TokenSet) => server.refresh(current.refreshToken));
+    const auth = attachRefresh(api, { tokens: server.login(), refresh });
+    // Requests go out without refreshing (the leeway is capped at 4 s for an 8 s token)...
+    for (let i = 0; i < 5; i += 1) expect((await api.get('/data')).status).toBe(200);
+    expect(refresh).not.toHaveBeenCalled();
+    // ...so a WebSocket handshake that asks for the token five times should not refresh five times.
+    for (let i = 0; i < 5; i += 1) await auth.getAccessToken();
+    expect(refresh.mock.calls.length).toBeLessThanOrEqual(1);
   });
 });
