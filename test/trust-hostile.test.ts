@@ -1,6 +1,6 @@
 /**
- * Adversarial review of the trust fixes (issue 10 items 2, 3, 4, 5, 7, 8, the session side of 10; issue 13's
- * logout() and getAccessToken()). Every test here names something that broke; the lead fixes src/.
+ * Regression tests from the adversarial review of the trust fixes (issue 10 items 2, 3, 4, 5, 7, 8, the session side of
+ * 10; issue 13's logout() and getAccessToken()). Every test here names something that broke before it was fixed.
  */
 import { inspect } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
