@@ -7,7 +7,7 @@ import {
   parseStoredRecord,
   reportStoreError,
   storeClosed,
-  type ClosableTokenStore,
+  type SharedTokenStore,
   type LockContext,
   type LockOptions,
   type StoredTokens,
@@ -15,6 +15,8 @@ import {
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
+
+export type { SharedTokenStore } from './store.js';
 import { checkObject, checkOptions, expected, isFunction } from './validate.js';
 
 /**
@@ -234,7 +236,7 @@ interface WantMessage {
  * attachRefresh(api, { store, refresh });
  * ```
  */
-export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): ClosableTokenStore {
+export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): SharedTokenStore {
   checkObject(options);
   checkOptions(options, [
     ['name', 'a non-empty string', (value) => typeof value === 'string' && value !== ''],
@@ -319,7 +321,7 @@ class TabLocks implements Locks {
 const copy = (tokens: TokenSet | null): TokenSet | null =>
   tokens === null ? null : (JSON.parse(JSON.stringify(tokens)) as TokenSet);
 
-class BrowserTokenStore implements TokenStore {
+class BrowserTokenStore implements SharedTokenStore {
   readonly #name: string;
   readonly #storage: TokenStorage;
   readonly #locks: Locks;

@@ -10,7 +10,7 @@ import {
   reportStoreError,
   storeClosed,
   withDeadline,
-  type ClosableTokenStore,
+  type SharedTokenStore,
   type LockContext,
   type LockOptions,
   type StoredTokens,
@@ -18,6 +18,8 @@ import {
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
+
+export type { SharedTokenStore } from './store.js';
 import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.js';
 
 /**
@@ -171,7 +173,7 @@ return 0
  * attachRefresh(api, { store, refresh: refreshTokenGrant({ tokenUrl, clientId }) });
  * ```
  */
-export function createRedisTokenStore(options: RedisTokenStoreOptions): ClosableTokenStore {
+export function createRedisTokenStore(options: RedisTokenStoreOptions): SharedTokenStore {
   checkObject(options);
   checkOptions(options, [
     ['redis', 'an ioredis client', isClient, true],
@@ -223,7 +225,7 @@ function safeLeaseMs(leaseMs: number): number {
 
 function noop(): void {}
 
-class RedisTokenStore implements TokenStore {
+class RedisTokenStore implements SharedTokenStore {
   readonly #redis: Redis;
   readonly #tokensKey: string;
   readonly #lockKey: string;
@@ -320,7 +322,10 @@ class RedisTokenStore implements TokenStore {
     checkListener(listener);
     this.#listeners.add(listener);
     // A failed subscription leaves polling working; it is reported, and the next subscribe or lock wait tries again.
-    this.#ensureSubscribed().catch((error: unknown) => reportStoreError(this.#onError, this.#asStoreError(error, 'Subscribing to')));
+    this.#ensureSubscribed().catch((error: unknown) => {
+      // After close() the failure is ours (the connection was dropped on purpose): nothing to report.
+      if (!this.#closed) reportStoreError(this.#onError, this.#asStoreError(error, 'Subscribing to'));
+    });
     return () => {
       this.#listeners.delete(listener);
     };

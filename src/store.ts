@@ -70,6 +70,19 @@ export interface ClosableTokenStore extends TokenStore {
 }
 
 /**
+ * A store shared with other tabs or processes (`createRedisTokenStore`, `createBrowserTokenStore`): every call is
+ * asynchronous and bounded, and it announces other writers' tokens through `subscribe`.
+ */
+export interface SharedTokenStore extends ClosableTokenStore {
+  /** {@inheritDoc TokenStore.read} Rejects with `STORE_FAILED` when the store fails, is slow or holds a malformed record. */
+  read(): Promise<StoredTokens>;
+  /** {@inheritDoc TokenStore.write} Rejects with `STORE_FAILED` when the store fails or is slow. */
+  write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null>;
+  /** {@inheritDoc TokenStore.subscribe} Only well-formed records newer than any heard before reach `listener`. */
+  subscribe(listener: (stored: StoredTokens) => void): () => void;
+}
+
+/**
  * The default store: tokens in memory, the lock a one-at-a-time `p-queue`. Nobody else shares it, so it has no
  * `subscribe`. Costs nothing on the request path.
  */
