@@ -469,10 +469,11 @@ class BrowserTokenStore implements SharedTokenStore {
     if (this.#closed) throw storeClosed(method, `the browser token store \`${this.#name}\``);
   }
 
+  /** The store did not get its short write lock in time: a store failure like any other that does not answer. */
   #timeoutAsError(error: unknown, what: string): unknown {
     const name = (error as { name?: unknown } | null)?.name;
     return name === 'TimeoutError' || name === 'AbortError'
-      ? new TokenRefreshError('REFRESH_TIMEOUT', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
+      ? new TokenRefreshError('STORE_FAILED', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
           cause: error,
         })
       : error;
