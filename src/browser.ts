@@ -1,8 +1,25 @@
 import { TokenRefreshError } from './errors.js';
-import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
-import { checkLockOptions } from './lock-options.js';
+import {
+  checkExpectedVersion,
+  checkListener,
+  checkLockOptions,
+  notifyListeners,
+  parseStoredRecord,
+  storedRecord,
+  type EndReason,
+  reportStoreError,
+  storeClosed,
+  type SharedTokenStore,
+  type LockContext,
+  type LockOptions,
+  type StoredTokens,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 import type { TokenSet } from './tokens.js';
-import { checkObject, expected } from './validate.js';
+
+export type { SharedTokenStore } from './store.js';
+import { checkObject, checkOptions, expected, isFunction } from './validate.js';
 
 /**
  * Where a browser store keeps its record (the tokens and their version, as one JSON string). Write your own for any
@@ -172,16 +189,26 @@ export interface BrowserTokenStoreOptions {
    * @default navigator.locks
    */
   readonly locks?: LockManager | null;
+  /**
+   * Hears about announcements from other tabs that this store dropped because they are not well-formed token records
+   * (each a `TokenRefreshError` of code `STORE_FAILED`, whose message never contains a token). When left out, they go
+   * to `reportError` (the console and `window.onerror`). If it throws, that is reported like any callback error.
+   *
+   * @default undefined (`reportError`)
+   */
+  readonly onError?: (error: TokenRefreshError) => void;
 }
 
 const PREFIX = 'axios-token-refresh:';
 /** How long a tab waits for the newest tokens to reach it from the tab that holds them. */
 const CATCH_UP_MS = 5000;
 
+/** An announcement: `version` and `tokens` are checked like a stored record before anyone adopts them. */
 interface TokensMessage {
   readonly type: 'tokens';
   readonly version: number;
   readonly tokens: TokenSet | null;
+  readonly ended?: EndReason;
 }
 interface WantMessage {
   readonly type: 'want';
@@ -212,38 +239,36 @@ interface WantMessage {
  * attachRefresh(api, { store, refresh });
  * ```
  */
-export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): ClosableTokenStore {
+export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): SharedTokenStore {
   checkObject(options);
-  const problems: string[] = [];
-  const name = options.name ?? 'default';
-  if (typeof name !== 'string' || name === '') {
-    problems.push(expected('name', 'a non-empty string', name));
-  }
-  const storage = options.storage ?? memoryStorage();
-  if (
-    typeof storage !== 'object' ||
-    storage === null ||
-    typeof storage.get !== 'function' ||
-    typeof storage.set !== 'function'
-  ) {
-    problems.push(expected('storage', 'a TokenStorage ({ get, set })', storage));
-  }
+  checkOptions(options, [
+    ['name', 'a non-empty string', (value) => typeof value === 'string' && value !== ''],
+    ['storage', 'a TokenStorage ({ get, set })', isStorage],
+    ['locks', 'a LockManager or null', (value) => value === null || isLockManager(value)],
+    ['onError', 'a function', isFunction],
+  ]);
   const given = options.locks;
-  if (
-    given !== undefined &&
-    given !== null &&
-    (typeof given !== 'object' || typeof (given as { request?: unknown }).request !== 'function')
-  ) {
-    problems.push(expected('locks', 'a LockManager or null', given));
-  }
-  if (problems.length > 0) throw new TypeError(problems.join('; '));
   const webLocks =
     given === undefined
-      ? typeof navigator !== 'undefined' && navigator.locks && typeof navigator.locks.request === 'function'
+      ? typeof navigator !== 'undefined' && isLockManager(navigator.locks)
         ? navigator.locks
         : undefined
       : (given ?? undefined);
-  return new BrowserTokenStore(`${PREFIX}${name}`, storage, webLocks);
+  return new BrowserTokenStore(
+    `${PREFIX}${options.name ?? 'default'}`,
+    options.storage ?? memoryStorage(),
+    webLocks,
+    options.onError,
+  );
+}
+
+function isStorage(value: unknown): boolean {
+  const storage = value as Partial<TokenStorage> | null;
+  return typeof storage === 'object' && storage !== null && isFunction(storage.get) && isFunction(storage.set);
+}
+
+function isLockManager(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && isFunction((value as { request?: unknown }).request);
 }
 
 /** The subset of `LockManager` this store uses. */
@@ -296,43 +321,18 @@ class TabLocks implements Locks {
   }
 }
 
-function isTokensMessage(data: unknown): data is TokensMessage {
-  const message = data as Partial<TokensMessage> | null;
-  return (
-    typeof message === 'object' &&
-    message !== null &&
-    message.type === 'tokens' &&
-    Number.isSafeInteger(message.version) &&
-    (message.tokens === null || (typeof message.tokens === 'object' && !Array.isArray(message.tokens)))
-  );
-}
-
-function parseRecord(text: string): StoredTokens | undefined {
-  try {
-    const value = JSON.parse(text) as { version?: unknown; tokens?: unknown } | null;
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { version, tokens } = value;
-    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) return undefined;
-    if (tokens !== null && (typeof tokens !== 'object' || Array.isArray(tokens))) return undefined;
-    return { version, tokens: tokens as TokenSet | null };
-  } catch {
-    return undefined;
-  }
-}
-
 const copy = (tokens: TokenSet | null): TokenSet | null =>
   tokens === null ? null : (JSON.parse(JSON.stringify(tokens)) as TokenSet);
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-class BrowserTokenStore implements TokenStore {
+class BrowserTokenStore implements SharedTokenStore {
   readonly #name: string;
   readonly #storage: TokenStorage;
   readonly #locks: Locks;
   /** The Web Locks manager, when there is one: only it can tell which versions other tabs hold. */
   readonly #webLocks: LockManager | undefined;
   readonly #channel: BroadcastChannel | undefined;
-  readonly #listeners = new Set<(stored: StoredTokens) => void>();
+  readonly #listeners = new Set<StoreListener>();
+  readonly #onError: ((error: TokenRefreshError) => void) | undefined;
   readonly #active = new Set<AbortController>();
   /** Releases of the shared "I have version n" locks this tab holds, by version. */
   readonly #versionLocks = new Map<number, () => void>();
@@ -340,12 +340,18 @@ class BrowserTokenStore implements TokenStore {
   readonly #versionRequests = new Map<number, Promise<void>>();
   /** The newest record this tab has seen: from storage, its own writes, or announcements. */
   #known: StoredTokens = { tokens: null, version: 0 };
-  /** Wakes a catch-up waiting for an announcement. */
-  #onNewer: (() => void) | undefined;
+  /** Wake every catch-up waiting for an announcement (several may wait at once). */
+  readonly #wakers = new Set<() => void>();
   #closed = false;
 
-  constructor(name: string, storage: TokenStorage, webLocks: LockManager | undefined) {
+  constructor(
+    name: string,
+    storage: TokenStorage,
+    webLocks: LockManager | undefined,
+    onError: ((error: TokenRefreshError) => void) | undefined,
+  ) {
     this.#name = name;
+    this.#onError = onError;
     this.#storage = storage;
     this.#webLocks = webLocks;
     this.#locks = webLocks ?? new TabLocks();
@@ -361,26 +367,25 @@ class BrowserTokenStore implements TokenStore {
     return this.#known;
   }
 
-  async write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null> {
+  async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
     this.#assertOpen('write');
-    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      throw new TypeError(expected('expectedVersion', 'an integer >= 0', expectedVersion));
-    }
-    const next: StoredTokens = { tokens: copy(tokens), version: expectedVersion + 1 };
+    checkExpectedVersion(expectedVersion);
+    const next = storedRecord(copy(tokens), expectedVersion + 1, ended);
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
     // and Web Locks are not reentrant.
     return this.#locks.request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
-      await this.#catchUp();
+      // A malformed stored record does not stop the write: it is what the write replaces.
+      await this.#catchUp(true);
       if (this.#known.version !== expectedVersion) return null;
       try {
         await this.#storage.set(JSON.stringify(next));
       } catch (error) {
-        throw new TokenRefreshError('PERSIST_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
+        throw new TokenRefreshError('STORE_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
           cause: error,
         });
       }
       this.#known = next;
-      this.#channel?.postMessage({ type: 'tokens', version: next.version, tokens: next.tokens } satisfies TokensMessage);
+      this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
       // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
       await this.#holdVersion(next.version);
       return next;
@@ -412,7 +417,8 @@ class BrowserTokenStore implements TokenStore {
       await this.#locks.request(this.#name, { signal: waiting.signal }, async () => {
         clearTimeout(waitTimer);
         controller.signal.removeEventListener('abort', onClose);
-        if (controller.signal.aborted) return;
+        // A lock granted just as the wait ran out (or the store closed) is given back without running the task.
+        if (controller.signal.aborted || waiting.signal.aborted) return;
         running = task({ signal: controller.signal });
         // The lease bounds how long a live but stuck tab blocks the others; a closed tab frees the lock at once.
         let leaseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -436,15 +442,13 @@ class BrowserTokenStore implements TokenStore {
       clearTimeout(waitTimer);
       this.#active.delete(controller);
     }
-    if (running === undefined) throw controller.signal.reason;
+    if (running === undefined) throw waiting.signal.aborted ? waiting.signal.reason : controller.signal.reason;
     return running;
   }
 
-  subscribe(listener: (stored: StoredTokens) => void): () => void {
+  subscribe(listener: StoreListener): () => void {
     this.#assertOpen('subscribe');
-    if (typeof listener !== 'function') {
-      throw new TypeError(expected('listener', 'a function', listener));
-    }
+    checkListener(listener);
     this.#listeners.add(listener);
     return () => {
       this.#listeners.delete(listener);
@@ -454,81 +458,78 @@ class BrowserTokenStore implements TokenStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = new TokenRefreshError('REFRESH_FAILED', `The browser token store \`${this.#name}\` was closed`);
+    const closed = new TokenRefreshError('STORE_FAILED', `The browser token store \`${this.#name}\` was closed`);
     for (const controller of this.#active) controller.abort(closed);
     this.#listeners.clear();
     this.#channel?.close();
     for (const release of this.#versionLocks.values()) release();
     this.#versionLocks.clear();
     this.#versionRequests.clear();
-    this.#onNewer?.();
+    for (const wake of this.#wakers) wake();
   }
 
   #assertOpen(method: string): void {
-    if (this.#closed) {
-      throw new TokenRefreshError(
-        'REFRESH_FAILED',
-        `Cannot call \`${method}()\`: the browser token store \`${this.#name}\` was closed`,
-      );
-    }
+    if (this.#closed) throw storeClosed(method, `the browser token store \`${this.#name}\``);
   }
 
+  /** The store did not get its short write lock in time: a store failure like any other that does not answer. */
   #timeoutAsError(error: unknown, what: string): unknown {
     const name = (error as { name?: unknown } | null)?.name;
     return name === 'TimeoutError' || name === 'AbortError'
-      ? new TokenRefreshError('REFRESH_TIMEOUT', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
+      ? new TokenRefreshError('STORE_FAILED', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
           cause: error,
         })
       : error;
   }
 
-  async #readStorage(): Promise<void> {
+  /** Adopts the stored record when it is newer. A malformed one throws, unless `tolerant` (a write replaces it). */
+  async #readStorage(tolerant = false): Promise<void> {
+    const what = `Reading tokens from the storage of \`${this.#name}\``;
     let text: string | null;
     try {
       text = await this.#storage.get();
     } catch (error) {
-      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Reading tokens from the storage of \`${this.#name}\` failed`, {
-        cause: error,
-      });
+      throw new TokenRefreshError('STORE_FAILED', `${what} failed`, { cause: error });
     }
     if (text === null) return;
-    const stored = typeof text === 'string' ? parseRecord(text) : undefined;
-    if (stored === undefined) {
+    const parsed = typeof text === 'string' ? parseStoredRecord(text) : { problem: 'it is not a string' };
+    if ('record' in parsed) this.#adopt(parsed.record, false);
+    else if (!tolerant) {
       throw new TokenRefreshError(
-        'TOKENS_LOAD_FAILED',
-        `Reading tokens from the storage of \`${this.#name}\` failed: the value is not a token record`,
+        'STORE_FAILED',
+        `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
       );
     }
-    this.#adopt(stored, false);
   }
 
   /**
    * Brings `#known` up to the newest version any tab holds: reads the storage, then, when another tab holds a newer
    * version than that, asks for it and waits for it to arrive (bounded).
    */
-  async #catchUp(): Promise<void> {
-    await this.#readStorage();
+  async #catchUp(tolerant = false): Promise<void> {
+    await this.#readStorage(tolerant);
     const newest = await this.#newestHeldVersion();
     if (newest <= this.#known.version) return;
     const deadline = Date.now() + CATCH_UP_MS;
     while (this.#known.version < newest && !this.#closed) {
       if (Date.now() > deadline) {
         throw new TokenRefreshError(
-          'TOKENS_LOAD_FAILED',
+          'STORE_FAILED',
           `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but they did not reach this tab within ${CATCH_UP_MS} ms`,
         );
       }
       this.#channel?.postMessage({ type: 'want', version: newest } satisfies WantMessage);
+      // Woken by the announcement; the timer only re-asks in case the tab holding the tokens missed the question.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 50);
-        function done(): void {
+        const wake = (): void => {
           clearTimeout(timer);
+          this.#wakers.delete(wake);
           resolve();
-        }
-        this.#onNewer = done;
+        };
+        const timer = setTimeout(wake, 50);
+        this.#wakers.add(wake);
       });
-      this.#onNewer = undefined;
-      await this.#readStorage();
+      await this.#readStorage(tolerant);
     }
   }
 
@@ -583,29 +584,32 @@ class BrowserTokenStore implements TokenStore {
     if (stored.version <= this.#known.version) return false;
     this.#known = stored;
     void this.#holdVersion(stored.version).catch(noop);
-    this.#onNewer?.();
-    if (announce) {
-      for (const listener of this.#listeners) {
-        try {
-          listener(stored);
-        } catch {
-          // One listener's failure must not keep the others from hearing about the tokens.
-        }
-      }
-    }
+    for (const wake of this.#wakers) wake();
+    if (announce) notifyListeners(this.#listeners, stored, `the browser token store \`${this.#name}\``);
     return true;
   }
 
   #onMessage(data: unknown): void {
     if (this.#closed) return;
-    if (isTokensMessage(data)) {
-      this.#adopt({ tokens: data.tokens, version: data.version }, true);
+    const message = data as Partial<TokensMessage | WantMessage> | null;
+    if (message?.type === 'tokens') {
+      const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
+      // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
+      if ('record' in parsed) this.#adopt(parsed.record, true);
+      else {
+        reportStoreError(
+          this.#onError,
+          new TokenRefreshError(
+            'STORE_FAILED',
+            `Dropped an announcement on the BroadcastChannel \`${this.#name}\`: it is not a token record (${parsed.problem})`,
+          ),
+        );
+      }
       return;
     }
-    const want = data as Partial<WantMessage> | null;
+    const want = message as Partial<WantMessage> | null;
     if (want?.type === 'want' && typeof want.version === 'number' && this.#known.version >= want.version) {
-      const { tokens, version } = this.#known;
-      this.#channel?.postMessage({ type: 'tokens', version, tokens } satisfies TokensMessage);
+      this.#channel?.postMessage({ type: 'tokens', ...this.#known } satisfies TokensMessage);
     }
   }
 }

@@ -1,9 +1,28 @@
 import type { Redis } from 'ioredis';
-import { TokenRefreshError } from './errors.js';
-import type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
-import { checkLockOptions } from './lock-options.js';
+import { isTokenRefreshError, TokenRefreshError } from './errors.js';
+import {
+  checkExpectedVersion,
+  checkListener,
+  checkLockOptions,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  notifyListeners,
+  parseStoredRecord,
+  reportStoreError,
+  storeClosed,
+  storedRecord,
+  type EndReason,
+  type SharedTokenStore,
+  type LockContext,
+  type LockOptions,
+  type StoredTokens,
+  type StoreListener,
+  type TokenStore,
+} from './store.js';
 import type { TokenSet } from './tokens.js';
-import { checkObject, expected } from './validate.js';
+import { within } from './within.js';
+
+export type { SharedTokenStore } from './store.js';
+import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.js';
 
 /**
  * Options of {@link createRedisTokenStore}.
@@ -54,21 +73,45 @@ export interface RedisTokenStoreOptions {
    * @default 100
    */
   readonly maxPollIntervalMs?: number;
+  /**
+   * How long one Redis command (a read, a write, taking or releasing the lock, subscribing) may go unanswered, in
+   * milliseconds, before the call fails with a `TokenRefreshError` of code `STORE_FAILED` (the tokens in use are kept).
+   * It bounds what ioredis does by default while Redis is unreachable (queueing commands and reconnecting forever), so
+   * a request never waits on Redis for longer. Taking the lock is bounded by the session's `waitMs` as well, and
+   * `close()` waits at most this long for a subscriber connection you gave it. Must be a finite number >= 1.
+   *
+   * @default 5000
+   */
+  readonly operationTimeoutMs?: number;
+  /**
+   * Hears about problems that no call of the store can report because nobody made one: an announcement on the
+   * channel that is not a well-formed token record (dropped, never passed to the session), a lock that could not be
+   * released (it frees itself when its lease runs out). Each is a `TokenRefreshError` of code `STORE_FAILED` whose
+   * message never contains a token. When left out, they go to `process.emitWarning`. If it throws, that is reported
+   * like any callback error.
+   *
+   * @default undefined (a process warning)
+   */
+  readonly onError?: (error: TokenRefreshError) => void;
 }
 
-const DEFAULT_PREFIX = 'axios-token-refresh:';
-const DEFAULT_MAX_POLL_MS = 100;
+const DEFAULTS = {
+  prefix: 'axios-token-refresh:',
+  maxPollIntervalMs: 100,
+  operationTimeoutMs: DEFAULT_OPERATION_TIMEOUT_MS,
+} as const;
 const FIRST_POLL_MS = 5;
 const RELEASED = 'released';
 
 // KEYS[1] tokens key; ARGV[1] expected version, ARGV[2] tokens JSON (or null), ARGV[3] channel, ARGV[4] writer id.
-// The version sits first in the record so the script can read it without decoding the tokens.
+// The version sits first in the record so the script can read it without decoding the tokens. Returns -1 when the
+// version differs or cannot be read (the caller then checks whether the record is malformed).
 const WRITE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 local version = 0
 if current then
   local found = string.match(current, '^{"version":(%d+),')
-  if not found then return redis.error_reply('ERR not a token record') end
+  if not found then return -1 end
   version = tonumber(found)
 end
 if version ~= tonumber(ARGV[1]) then return -1 end
@@ -76,6 +119,21 @@ version = version + 1
 local record = '{"version":' .. version .. ',"tokens":' .. ARGV[2] .. '}'
 redis.call('SET', KEYS[1], record)
 redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. record)
+return version
+`;
+
+// Replaces a malformed record, but only the very text the caller found malformed: a concurrent repair or write wins.
+// KEYS[1] tokens key; ARGV[1] the malformed text, ARGV[2] expected version, ARGV[3] tokens JSON, ARGV[4] channel,
+// ARGV[5] writer id. The new version is above both the expected one and any the malformed record claims.
+const REPLACE_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local version = tonumber(ARGV[2])
+local found = string.match(ARGV[1], '^{"version":(%d+),')
+if found and tonumber(found) > version then version = tonumber(found) end
+version = version + 1
+local record = '{"version":' .. version .. ',"tokens":' .. ARGV[3] .. '}'
+redis.call('SET', KEYS[1], record)
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. record)
 return version
 `;
 
@@ -95,11 +153,15 @@ return 0
  * even with refresh-token rotation.
  *
  * - Tokens: one key holding `{"version":n,"tokens":{…}}`; writes are a compare-and-set on the version in a Lua script.
+ *   A record that is not a well-formed token record is never adopted: `read()` rejects with `STORE_FAILED`, and the
+ *   next write replaces it.
  * - Lock: `SET <prefix><key>:lock <random owner> NX PX <leaseMs>`, released by a compare-and-delete script, so a
  *   holder whose lease ran out can never free someone else's lock. When the lease runs out while the task is still
  *   running, the task's `signal` aborts. A process that dies holding the lock blocks the others for at most the lease.
  * - Announcements: every write is published on the channel `<prefix><key>:tokens` (`subscribe`), every release on
  *   `<prefix><key>:lock` so that waiters take the lock at once instead of at their next poll.
+ * - Deadlines: every Redis command is bounded by `operationTimeoutMs` (and taking the lock by `waitMs`); a call that
+ *   runs out fails with `STORE_FAILED`, whatever the client's own retry and offline-queue settings.
  *
  * Tokens in Redis are secrets: see {@link RedisTokenStoreOptions} for ACLs and TLS. Errors never contain them.
  *
@@ -113,76 +175,45 @@ return 0
  * attachRefresh(api, { store, refresh: refreshTokenGrant({ tokenUrl, clientId }) });
  * ```
  */
-export function createRedisTokenStore(options: RedisTokenStoreOptions): ClosableTokenStore {
-  return new RedisTokenStore(checkOptions(options));
-}
-
-interface CheckedOptions {
-  readonly redis: Redis;
-  readonly subscriber: Redis | undefined;
-  readonly base: string;
-  readonly maxPollIntervalMs: number;
-}
-
-function checkOptions(options: RedisTokenStoreOptions): CheckedOptions {
+export function createRedisTokenStore(options: RedisTokenStoreOptions): SharedTokenStore {
   checkObject(options);
-  const problems: string[] = [];
-  const isClient = (value: unknown): boolean =>
+  checkOptions(options, [
+    ['redis', 'an ioredis client', isClient, true],
+    ['subscriber', 'an ioredis client', isClient],
+    ['key', 'a non-empty string', (value) => typeof value === 'string' && value !== '', true],
+    ['prefix', 'a string', (value) => typeof value === 'string'],
+    ['maxPollIntervalMs', 'a finite number >= 1', isNumberFrom(1)],
+    ['operationTimeoutMs', 'a finite number >= 1', isNumberFrom(1)],
+    ['onError', 'a function', isFunction],
+  ]);
+  return new RedisTokenStore({ ...DEFAULTS, ...withoutUndefined(options) } as ResolvedOptions);
+}
+
+type ResolvedOptions = RedisTokenStoreOptions & typeof DEFAULTS & { readonly prefix: string };
+
+function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function isClient(value: unknown): boolean {
+  return (
     typeof value === 'object' &&
     value !== null &&
     typeof (value as { eval?: unknown }).eval === 'function' &&
-    typeof (value as { subscribe?: unknown }).subscribe === 'function';
-  if (!isClient(options.redis)) {
-    problems.push(expected('redis', 'an ioredis client', options.redis));
-  }
-  if (options.subscriber !== undefined && !isClient(options.subscriber)) {
-    problems.push(expected('subscriber', 'an ioredis client', options.subscriber));
-  }
-  if (typeof options.key !== 'string' || options.key === '') {
-    problems.push(expected('key', 'a non-empty string', options.key));
-  }
-  const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (typeof prefix !== 'string') {
-    problems.push(expected('prefix', 'a string', prefix));
-  }
-  const maxPoll = options.maxPollIntervalMs ?? DEFAULT_MAX_POLL_MS;
-  if (typeof maxPoll !== 'number' || !Number.isFinite(maxPoll) || maxPoll < 1) {
-    problems.push(expected('maxPollIntervalMs', 'a finite number >= 1', maxPoll));
-  }
-  if (problems.length > 0) throw new TypeError(problems.join('; '));
-  return {
-    redis: options.redis,
-    subscriber: options.subscriber,
-    base: `${prefix}${options.key}`,
-    maxPollIntervalMs: maxPoll,
-  };
+    typeof (value as { subscribe?: unknown }).subscribe === 'function'
+  );
 }
-
 
 function randomId(): string {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-/** Parses a stored or announced record; undefined when it is not one of ours. */
-function parseRecord(text: string): StoredTokens | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { version, tokens } = value as { version?: unknown; tokens?: unknown };
-    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) return undefined;
-    if (tokens !== null && (typeof tokens !== 'object' || Array.isArray(tokens))) return undefined;
-    return { version, tokens: tokens as TokenSet | null };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * An error from the Redis client without what it carries beside its message: ioredis attaches the command and its
  * arguments to reply errors, and a write's arguments are the tokens.
  */
-function sanitized(error: unknown): Error {
+function withoutCommand(error: unknown): Error {
   if (!(error instanceof Error)) return new Error('a non-Error value was thrown');
   const copy = new Error(error.message);
   copy.name = error.name;
@@ -194,14 +225,21 @@ function safeLeaseMs(leaseMs: number): number {
   return Math.max(0, leaseMs - Math.ceil(leaseMs * 0.01) - 2);
 }
 
-class RedisTokenStore implements TokenStore {
+function noop(): void {}
+
+class RedisTokenStore implements SharedTokenStore {
   readonly #redis: Redis;
   readonly #tokensKey: string;
   readonly #lockKey: string;
   readonly #maxPollMs: number;
+  readonly #operationMs: number;
+  readonly #onError: ((error: TokenRefreshError) => void) | undefined;
+  readonly #where: string;
   /** Marks our own announcements so `subscribe` listeners hear only writes made by others. */
   readonly #writerId = randomId();
-  readonly #listeners = new Set<(stored: StoredTokens) => void>();
+  readonly #listeners = new Set<StoreListener>();
+  /** The newest version this store wrote or heard announced: an older announcement is out of date. */
+  #newest = 0;
   /** Waiters for the lock, woken by a release announcement. */
   readonly #wakers = new Set<() => void>();
   /** Abort controllers of running lock tasks and waiters, aborted by `close()`. */
@@ -211,65 +249,54 @@ class RedisTokenStore implements TokenStore {
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(options: CheckedOptions) {
+  constructor(options: ResolvedOptions) {
     this.#redis = options.redis;
     this.#givenSubscriber = options.subscriber;
-    this.#tokensKey = `${options.base}:tokens`;
-    this.#lockKey = `${options.base}:lock`;
+    const base = `${options.prefix}${options.key}`;
+    this.#tokensKey = `${base}:tokens`;
+    this.#lockKey = `${base}:lock`;
     this.#maxPollMs = options.maxPollIntervalMs;
+    this.#operationMs = options.operationTimeoutMs;
+    this.#onError = options.onError;
+    this.#where = `the Redis token store for \`${this.#tokensKey}\``;
   }
 
   async read(): Promise<StoredTokens> {
     this.#assertOpen('read');
-    let text: string | null;
-    try {
-      text = await this.#redis.get(this.#tokensKey);
-    } catch (error) {
-      throw new TokenRefreshError(
-        'TOKENS_LOAD_FAILED',
-        `Reading tokens from Redis key \`${this.#tokensKey}\` failed: ${sanitized(error).message}`,
-        { cause: sanitized(error) },
-      );
-    }
+    const what = `Reading tokens from Redis key \`${this.#tokensKey}\``;
+    const text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
     if (text === null) return { tokens: null, version: 0 };
-    const stored = parseRecord(text);
-    if (stored === undefined) {
+    const parsed = parseStoredRecord(text);
+    if ('problem' in parsed) {
       throw new TokenRefreshError(
-        'TOKENS_LOAD_FAILED',
-        `Reading tokens from Redis key \`${this.#tokensKey}\` failed: the value is not a token record`,
+        'STORE_FAILED',
+        `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
       );
     }
-    return stored;
+    return parsed.record;
   }
 
-  async write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null> {
+  async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
     this.#assertOpen('write');
-    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      throw new TypeError(
-        expected('expectedVersion', 'an integer >= 0', expectedVersion),
+    checkExpectedVersion(expectedVersion);
+    // The scripts splice this text in as the record's `tokens` value; why the tokens are gone rides along after it.
+    const json = JSON.stringify(tokens) + (tokens === null && ended !== undefined ? `,"ended":${JSON.stringify(ended)}` : '');
+    const what = `Writing tokens to Redis key \`${this.#tokensKey}\``;
+    const version = await this.#command(what, this.#operationMs, async () => {
+      const key = this.#tokensKey;
+      const written = Number(await this.#redis.eval(WRITE_SCRIPT, 1, key, String(expectedVersion), json, key, this.#writerId));
+      if (written !== -1) return written;
+      // Someone else wrote first, or the record there is malformed: only a malformed one is replaced.
+      const current = await this.#redis.get(key);
+      if (current === null || !('problem' in parseStoredRecord(current))) return -1;
+      return Number(
+        await this.#redis.eval(REPLACE_SCRIPT, 1, key, current, String(expectedVersion), json, key, this.#writerId),
       );
-    }
-    let version: unknown;
-    try {
-      version = await this.#redis.eval(
-        WRITE_SCRIPT,
-        1,
-        this.#tokensKey,
-        String(expectedVersion),
-        JSON.stringify(tokens),
-        this.#tokensKey,
-        this.#writerId,
-      );
-    } catch (error) {
-      throw new TokenRefreshError(
-        'PERSIST_FAILED',
-        `Writing tokens to Redis key \`${this.#tokensKey}\` failed: ${sanitized(error).message}`,
-        { cause: sanitized(error) },
-      );
-    }
+    });
     if (version === -1) return null;
+    this.#newest = Math.max(this.#newest, version);
     // Round-trip through JSON so the caller holds exactly what other processes will read.
-    return { tokens: tokens === null ? null : (JSON.parse(JSON.stringify(tokens)) as TokenSet), version: Number(version) };
+    return storedRecord(JSON.parse(JSON.stringify(tokens)) as TokenSet | null, version, ended);
   }
 
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
@@ -293,14 +320,15 @@ class RedisTokenStore implements TokenStore {
     }
   }
 
-  subscribe(listener: (stored: StoredTokens) => void): () => void {
+  subscribe(listener: StoreListener): () => void {
     this.#assertOpen('subscribe');
-    if (typeof listener !== 'function') {
-      throw new TypeError(expected('listener', 'a function', listener));
-    }
+    checkListener(listener);
     this.#listeners.add(listener);
-    // A failed subscription leaves polling working; listeners then hear nothing, as with a store nobody shares.
-    this.#ensureSubscribed().catch(() => undefined);
+    // A failed subscription leaves polling working; it is reported, and the next subscribe or lock wait tries again.
+    this.#ensureSubscribed().catch((error: unknown) => {
+      // After close() the failure is ours (the connection was dropped on purpose): nothing to report.
+      if (!this.#closed) reportStoreError(this.#onError, this.#asStoreError(error, 'Subscribing to'));
+    });
     return () => {
       this.#listeners.delete(listener);
     };
@@ -309,49 +337,77 @@ class RedisTokenStore implements TokenStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const closed = new TokenRefreshError('REFRESH_FAILED', `The Redis token store for \`${this.#tokensKey}\` was closed`);
+    const closed = new TokenRefreshError('STORE_FAILED', `${capitalize(this.#where)} was closed`);
     for (const controller of this.#active) controller.abort(closed);
     for (const wake of this.#wakers) wake();
     this.#listeners.clear();
     const subscriber = this.#subscriber;
-    if (subscriber === undefined) return;
-    subscriber.removeListener('message', this.#onMessage);
-    const subscribed = this.#subscribed;
     this.#subscriber = undefined;
     this.#subscribed = undefined;
-    await subscribed?.catch(() => undefined);
-    if (subscriber === this.#givenSubscriber) {
-      await subscriber.unsubscribe(this.#tokensKey, this.#lockKey).catch(() => undefined);
-    } else {
-      await subscriber.quit().catch(() => subscriber.disconnect());
+    if (subscriber === undefined) return;
+    subscriber.removeListener('message', this.#onMessage);
+    if (subscriber !== this.#givenSubscriber) {
+      // Our own connection only ever subscribed: nothing to flush, so it goes at once, whatever Redis does.
+      subscriber.disconnect();
+      return;
     }
+    const unsubscribed = subscriber.unsubscribe(this.#tokensKey, this.#lockKey).then(noop);
+    await within(unsubscribed, this.#operationMs, () => new Error('unsubscribe timed out')).catch(noop);
   }
 
   #assertOpen(method: string): void {
-    if (this.#closed) {
-      throw new TokenRefreshError(
-        'REFRESH_FAILED',
-        `Cannot call \`${method}()\`: the Redis token store for \`${this.#tokensKey}\` was closed`,
-      );
+    if (this.#closed) throw storeClosed(method, this.#where);
+  }
+
+  /**
+   * Runs one Redis exchange bounded by `ms`; every failure becomes `STORE_FAILED` naming `what`, with the client's
+   * error (its command and arguments removed: they may hold tokens) as `cause`.
+   */
+  async #command<T>(what: string, ms: number, run: () => Promise<T>): Promise<T> {
+    let pending: Promise<T>;
+    try {
+      pending = run();
+    } catch (error) {
+      pending = Promise.reject(error);
     }
+    try {
+      return await within(pending, ms, () => this.#timeout(what, ms));
+    } catch (error) {
+      throw isTokenRefreshError(error) ? error : this.#asStoreError(error, what, true);
+    }
+  }
+
+  #timeout(what: string, ms: number): TokenRefreshError {
+    return new TokenRefreshError(
+      'STORE_FAILED',
+      `${what} failed: Redis did not answer within ${Math.round(ms)} ms (connection ${this.#redis.status})`,
+    );
+  }
+
+  #asStoreError(error: unknown, what: string, full = false): TokenRefreshError {
+    if (isTokenRefreshError(error)) return error;
+    const cause = withoutCommand(error);
+    const subject = full ? what : `${what} the Redis channel \`${this.#tokensKey}\``;
+    return new TokenRefreshError('STORE_FAILED', `${subject} failed: ${cause.message}`, { cause });
   }
 
   /** Takes the lock or throws; resolves with the `performance.now()` at which the winning SET was sent. */
   async #acquire(owner: string, options: LockOptions, signal: AbortSignal): Promise<number> {
     const deadline = performance.now() + options.waitMs;
+    const what = `Taking the refresh lock \`${this.#lockKey}\` in Redis`;
     let pollMs = FIRST_POLL_MS;
     let subscribedOnce = false;
     for (;;) {
       const sentAt = performance.now();
+      const ms = Math.min(this.#operationMs, Math.max(1, deadline - sentAt));
+      const setting = this.#redis.set(this.#lockKey, owner, 'PX', Math.ceil(options.leaseMs), 'NX');
       let answer: unknown;
       try {
-        answer = await this.#redis.set(this.#lockKey, owner, 'PX', Math.ceil(options.leaseMs), 'NX');
+        answer = await this.#command(what, ms, () => setting);
       } catch (error) {
-        throw new TokenRefreshError(
-          'REFRESH_FAILED',
-          `Taking the refresh lock \`${this.#lockKey}\` in Redis failed: ${sanitized(error).message}`,
-          { cause: sanitized(error) },
-        );
+        // A SET that Redis runs after we gave up (ioredis queues commands while offline) must not leave a lock behind.
+        setting.then((late) => (late === 'OK' ? this.#release(owner) : undefined), noop);
+        throw error;
       }
       if (answer === 'OK') {
         if (signal.aborted) {
@@ -372,7 +428,8 @@ class RedisTokenStore implements TokenStore {
       if (!subscribedOnce) {
         subscribedOnce = true;
         // Subscribe, then try again at once: a release announced before the subscription was in place is not lost.
-        await this.#ensureSubscribed().catch(() => undefined);
+        // Bounded: without the subscription, polling still finds the lock free.
+        await within(this.#ensureSubscribed(), Math.min(this.#operationMs, left), () => new Error('timeout')).catch(noop);
         continue;
       }
       const jittered = pollMs / 2 + Math.random() * (pollMs / 2);
@@ -394,24 +451,36 @@ class RedisTokenStore implements TokenStore {
   }
 
   async #release(owner: string): Promise<void> {
+    const what = `Releasing the refresh lock \`${this.#lockKey}\` in Redis`;
     try {
-      await this.#redis.eval(RELEASE_SCRIPT, 1, this.#lockKey, owner, this.#lockKey);
-    } catch {
+      await this.#command(what, this.#operationMs, () =>
+        this.#redis.eval(RELEASE_SCRIPT, 1, this.#lockKey, owner, this.#lockKey),
+      );
+    } catch (error) {
       // The lease frees the lock anyway; failing the finished task over the release would hide its result.
+      reportStoreError(this.#onError, error as TokenRefreshError);
     }
   }
 
   #ensureSubscribed(): Promise<void> {
     if (this.#subscribed !== undefined) return this.#subscribed;
-    const subscriber = this.#givenSubscriber ?? this.#redis.duplicate();
-    if (subscriber !== this.#givenSubscriber) {
-      // Our own connection: its errors have nowhere to go, and ioredis would print them.
-      subscriber.on('error', () => undefined);
+    let subscriber = this.#subscriber;
+    if (subscriber === undefined) {
+      subscriber = this.#givenSubscriber ?? this.#redis.duplicate();
+      if (subscriber !== this.#givenSubscriber) {
+        // Our own connection: its errors have nowhere to go, and ioredis would print them.
+        subscriber.on('error', noop);
+      }
+      this.#subscriber = subscriber;
+      subscriber.on('message', this.#onMessage);
     }
-    this.#subscriber = subscriber;
-    subscriber.on('message', this.#onMessage);
-    this.#subscribed = subscriber.subscribe(this.#tokensKey, this.#lockKey).then(() => undefined);
-    return this.#subscribed;
+    const subscribed = subscriber.subscribe(this.#tokensKey, this.#lockKey).then(noop);
+    this.#subscribed = subscribed;
+    // A failed SUBSCRIBE is tried again by the next caller.
+    subscribed.catch(() => {
+      if (this.#subscribed === subscribed) this.#subscribed = undefined;
+    });
+    return subscribed;
   }
 
   readonly #onMessage = (channel: string, message: string): void => {
@@ -419,19 +488,29 @@ class RedisTokenStore implements TokenStore {
       if (message === RELEASED) for (const wake of this.#wakers) wake();
       return;
     }
-    if (channel !== this.#tokensKey) return;
+    if (channel !== this.#tokensKey || this.#closed) return;
     const space = message.indexOf(' ');
-    if (space < 0 || message.slice(0, space) === this.#writerId) return;
-    const stored = parseRecord(message.slice(space + 1));
-    if (stored === undefined) return;
-    for (const listener of this.#listeners) {
-      try {
-        listener(stored);
-      } catch {
-        // A listener's failure must not stop the others, nor surface inside ioredis' event loop.
-      }
+    if (space >= 0 && message.slice(0, space) === this.#writerId) return;
+    const parsed = parseStoredRecord(space < 0 ? message : message.slice(space + 1));
+    if ('problem' in parsed) {
+      reportStoreError(
+        this.#onError,
+        new TokenRefreshError(
+          'STORE_FAILED',
+          `Dropped an announcement on the Redis channel \`${this.#tokensKey}\`: it is not a token record (${parsed.problem})`,
+        ),
+      );
+      return;
     }
+    // Redis delivers one channel's messages in order: an older version than one already heard is out of date.
+    if (parsed.record.version <= this.#newest) return;
+    this.#newest = parsed.record.version;
+    notifyListeners(this.#listeners, parsed.record, this.#where);
   };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function leaseLost(lockKey: string, leaseMs: number): TokenRefreshError {

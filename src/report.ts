@@ -23,6 +23,16 @@ export function warnCallbackError(where: string, error: unknown): void {
     cause: error,
   });
   warning.name = WARNING_NAME;
+  emitWarning(warning);
+}
+
+/**
+ * Hands an error to the platform's channel for "went wrong, nothing crashed": `process.emitWarning` in Node,
+ * `reportError` in a browser. Never throws.
+ *
+ * @param warning - what to report; its message must hold no secret.
+ */
+export function emitWarning(warning: Error): void {
   try {
     const processLike = (globalThis as { process?: { emitWarning?: (warning: Error) => void } }).process;
     if (typeof processLike?.emitWarning === 'function') {
@@ -32,6 +42,6 @@ export function warnCallbackError(where: string, error: unknown): void {
     const report = (globalThis as { reportError?: (error: unknown) => void }).reportError;
     if (typeof report === 'function') report(warning);
   } catch {
-    // Reporting must never throw into the session.
+    // Reporting must never throw into the session or a store.
   }
 }

@@ -9,7 +9,8 @@
 export function within<T>(promise: T | Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
+    // Clamped to what setTimeout can hold: a longer delay would fire at once.
+    timer = setTimeout(() => reject(onTimeout()), Math.min(Math.max(ms, 0), 2_147_483_647));
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

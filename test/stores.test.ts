@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isTokenRefreshError } from '../src/errors.js';
 import { createBrowserTokenStore, memoryStorage } from '../src/browser.js';
 import { createRedisTokenStore } from '../src/redis.js';
@@ -77,23 +78,34 @@ describeTokenStoreContract(
 );
 
 describe('createRedisTokenStore(options)', () => {
-  it('names every invalid option in one TypeError', () => {
-    expect(() =>
-      createRedisTokenStore({ redis: {} as Redis, key: '', maxPollIntervalMs: 0 }),
-    ).toThrow(
-      new TypeError(
-        'Expected `redis` to be an ioredis client, got a value of type object; ' +
-          'Expected `key` to be a non-empty string, got an empty string; ' +
-          'Expected `maxPollIntervalMs` to be a finite number >= 1, got `0` (number)',
-      ),
+  it('names the first invalid option in a TypeError', () => {
+    expect(() => createRedisTokenStore({ redis: {} as Redis, key: '', maxPollIntervalMs: 0 })).toThrow(
+      new TypeError('Expected `redis` to be an ioredis client, got a value of type object'),
+    );
+    expect(() => createRedisTokenStore({ redis: clientA, key: '', maxPollIntervalMs: 0 })).toThrow(
+      new TypeError('Expected `key` to be a non-empty string, got an empty string'),
+    );
+    expect(() => createRedisTokenStore({ redis: clientA, key: 'k', operationTimeoutMs: 0 })).toThrow(
+      new TypeError('Expected `operationTimeoutMs` to be a finite number >= 1, got `0` (number)'),
     );
   });
 
+  it.each([['prefix', 'a string'], ['subscriber', 'an ioredis client'], ['maxPollIntervalMs', 'a finite number >= 1'], ['operationTimeoutMs', 'a finite number >= 1'], ['onError', 'a function']])(
+    'rejects `%s: null` like any other wrong type',
+    (name, what) => {
+      expect(() => createRedisTokenStore({ redis: clientA, key: 'k', [name]: null })).toThrow(
+        new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
+      );
+    },
+  );
+
   it('rejects lock options that are not finite numbers', async () => {
     const store = createRedisTokenStore({ redis: clientA, key: nextKey(), prefix });
-    await expect(store.withLock(async () => 1, { leaseMs: 0, waitMs: Number.NaN })).rejects.toThrow(
-      'Expected `leaseMs` to be a finite number >= 1, got `0` (number); ' +
-        'Expected `waitMs` to be a finite number >= 0, got `NaN` (number)',
+    await expect(store.withLock(async () => 1, { leaseMs: 0, waitMs: 10 })).rejects.toThrow(
+      'Expected `leaseMs` to be a finite number >= 1, got `0` (number)',
+    );
+    await expect(store.withLock(async () => 1, { leaseMs: 10, waitMs: Number.NaN })).rejects.toThrow(
+      'Expected `waitMs` to be a finite number >= 0, got `NaN` (number)',
     );
     await store.close?.();
   });
@@ -139,7 +151,7 @@ describe('createRedisTokenStore(options)', () => {
     const broken = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     const store = createRedisTokenStore({ redis: broken, key: nextKey(), prefix });
     const error: unknown = await Promise.resolve(store.write({ accessToken: SECRET, refreshToken: SECRET }, 0)).catch((e: unknown) => e);
-    expect(isTokenRefreshError(error) && error.code).toBe('PERSIST_FAILED');
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
     expect(JSON.stringify(error)).not.toContain(SECRET);
     expect(String((error as Error).message)).not.toContain(SECRET);
     const cause = (error as Error).cause as Record<string, unknown>;
@@ -150,10 +162,12 @@ describe('createRedisTokenStore(options)', () => {
 
   it('never puts the tokens into the error of a script the server rejects', async () => {
     const key = nextKey();
-    await clientB.set(`${prefix}${key}:tokens`, 'not a record');
+    // A key of the wrong type: the script's GET fails inside Redis.
+    await clientB.rpush(`${prefix}${key}:tokens`, 'not a string');
     const store = createRedisTokenStore({ redis: clientA, key, prefix });
     const error = (await Promise.resolve(store.write({ refreshToken: SECRET }, 0)).catch((e: unknown) => e)) as Error;
-    expect(isTokenRefreshError(error) && error.code).toBe('PERSIST_FAILED');
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+    expect(error.message).toMatch(new RegExp(`^Writing tokens to Redis key \`${prefix}${key}:tokens\` failed: .*WRONGTYPE`));
     const cause = error.cause as Record<string, unknown>;
     expect(JSON.stringify(cause, Object.getOwnPropertyNames(cause))).not.toContain(SECRET);
     expect(cause).not.toHaveProperty('command');
@@ -165,8 +179,12 @@ describe('createRedisTokenStore(options)', () => {
     await clientB.set(`${prefix}${key}:tokens`, `{"token":"${SECRET}"}`);
     const store = createRedisTokenStore({ redis: clientA, key, prefix });
     const error = (await Promise.resolve(store.read()).catch((e: unknown) => e)) as Error;
-    expect(isTokenRefreshError(error) && error.code).toBe('TOKENS_LOAD_FAILED');
-    expect(error.message).toBe(`Reading tokens from Redis key \`${prefix}${key}:tokens\` failed: the value is not a token record`);
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+    expect(error.message).toBe(
+      `Reading tokens from Redis key \`${prefix}${key}:tokens\` failed: the record there is malformed ` +
+        '(`version` is not an integer >= 0); the next successful write replaces it',
+    );
+    expect(error.message).not.toContain(SECRET);
     await store.close?.();
   });
 
@@ -248,17 +266,26 @@ describeTokenStoreContract(
 );
 
 describe('createBrowserTokenStore(options)', () => {
-  it('names every invalid option in one TypeError', () => {
+  it('names the first invalid option in a TypeError', () => {
     expect(() =>
       createBrowserTokenStore({ name: '', storage: { get: () => null } as never, locks: 'x' as never }),
-    ).toThrow(
-      new TypeError(
-        'Expected `name` to be a non-empty string, got an empty string; ' +
-          'Expected `storage` to be a TokenStorage ({ get, set }), got a value of type object; ' +
-          'Expected `locks` to be a LockManager or null, got a string',
-      ),
+    ).toThrow(new TypeError('Expected `name` to be a non-empty string, got an empty string'));
+    expect(() => createBrowserTokenStore({ storage: { get: () => null } as never, locks: 'x' as never })).toThrow(
+      new TypeError('Expected `storage` to be a TokenStorage ({ get, set }), got a value of type object'),
+    );
+    expect(() => createBrowserTokenStore({ locks: 'x' as never })).toThrow(
+      new TypeError('Expected `locks` to be a LockManager or null, got a string'),
     );
   });
+
+  it.each([['name', 'a non-empty string'], ['storage', 'a TokenStorage ({ get, set })'], ['onError', 'a function']])(
+    'rejects `%s: null` like any other wrong type (only `locks` may be null)',
+    (name, what) => {
+      expect(() => createBrowserTokenStore({ locks: null, [name]: null })).toThrow(
+        new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
+      );
+    },
+  );
 
   it('gives a tab opened later the tokens the open tabs hold in memory', async () => {
     const registry = new FakeLockRegistry();
@@ -316,8 +343,267 @@ describe('createBrowserTokenStore(options)', () => {
     await storage.set(`{"token":"${SECRET}"}`);
     const store = createBrowserTokenStore({ name: 'corrupt', storage, locks: null });
     const error = (await Promise.resolve().then(() => store.read()).catch((e: unknown) => e)) as Error;
-    expect(isTokenRefreshError(error) && error.code).toBe('TOKENS_LOAD_FAILED');
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
     expect(error.message).not.toContain(SECRET);
     await store.close?.();
+  });
+});
+
+/** Records a shared store must never adopt, each as stored text (the secret stands where a token would). */
+const MALFORMED: readonly (readonly [string, string])[] = [
+  ['junk that is not JSON', `{"version":3,"tokens":{"accessToken":"${SECRET}"`],
+  ['`accessToken: 42`', '{"version":3,"tokens":{"accessToken":42}}'],
+  ['`expiresAt` in seconds', `{"version":3,"tokens":{"accessToken":"${SECRET}","expiresAt":1900000000}}`],
+  ['a negative version', `{"version":-1,"tokens":{"accessToken":"${SECRET}"}}`],
+  ['an array', '[1,2,3]'],
+];
+
+/** Collects the `process.emitWarning` warnings emitted while `run` runs, and a little after. */
+async function warningsDuring(run: () => Promise<void>): Promise<Error[]> {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  try {
+    await run();
+    // process.emitWarning delivers on the next tick.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  return warnings;
+}
+
+describe('createRedisTokenStore(): records it must not trust', () => {
+  it.each(MALFORMED)('rejects read() of %s with STORE_FAILED naming the key, and lets the next write replace it', async (_, text) => {
+    const key = nextKey();
+    await clientB.set(`${prefix}${key}:tokens`, text);
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    const error = (await store.read().catch((e: unknown) => e)) as Error;
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+    expect(error.message).toMatch(
+      new RegExp(`^Reading tokens from Redis key \`${prefix}${key}:tokens\` failed: the record there is malformed .*; the next successful write replaces it$`),
+    );
+    expect(error.message).not.toContain(SECRET);
+    // Whatever version the session believed in, a login repairs the store.
+    const written = await store.write({ accessToken: 'a-new' }, 0);
+    expect(written?.tokens).toEqual({ accessToken: 'a-new' });
+    expect(written!.version).toBeGreaterThanOrEqual(1);
+    expect(await store.read()).toEqual(written);
+    await store.close();
+  });
+
+  it('replaces a malformed record at a version above the one it claims, so no reader sees a version go back', async () => {
+    const key = nextKey();
+    await clientB.set(`${prefix}${key}:tokens`, '{"version":7,"tokens":{"accessToken":42}}');
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    expect(await store.write({ accessToken: 'a-new' }, 2)).toEqual({ tokens: { accessToken: 'a-new' }, version: 8 });
+    await store.close();
+  });
+
+  it('still refuses a stale write over a well-formed record (the repair is for malformed records only)', async () => {
+    const key = nextKey();
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    await store.write({ accessToken: 'a1' }, 0);
+    await store.write({ accessToken: 'a2' }, 1);
+    expect(await store.write({ accessToken: 'stale' }, 0)).toBeNull();
+    expect(await store.read()).toEqual({ tokens: { accessToken: 'a2' }, version: 2 });
+    await store.close();
+  });
+
+  it('drops a malformed announcement and reports it to onError, never to the listeners', async () => {
+    const key = nextKey();
+    const channel = `${prefix}${key}:tokens`;
+    const errors: Error[] = [];
+    const store = createRedisTokenStore({ redis: clientA, key, prefix, onError: (error) => errors.push(error) });
+    const heard: unknown[] = [];
+    store.subscribe((stored) => heard.push(stored));
+    await subscribers(channel, 1);
+    for (const [, text] of MALFORMED) await clientB.publish(channel, `someone ${text}`);
+    await clientB.publish(channel, 'someone {"version":4,"tokens":{"accessToken":"good"}}');
+    await expect.poll(() => heard).toEqual([{ version: 4, tokens: { accessToken: 'good' } }]);
+    expect(errors).toHaveLength(MALFORMED.length);
+    for (const error of errors) {
+      expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+      expect(error.message).toMatch(new RegExp(`^Dropped an announcement on the Redis channel \`${channel}\`: it is not a token record`));
+      expect(error.message).not.toContain(SECRET);
+    }
+    await store.close();
+  });
+
+  it('never passes on an announcement whose version is not newer than one already heard', async () => {
+    const key = nextKey();
+    const channel = `${prefix}${key}:tokens`;
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    const heard: number[] = [];
+    store.subscribe((stored) => heard.push(stored.version));
+    await subscribers(channel, 1);
+    await clientB.publish(channel, 'someone {"version":5,"tokens":{"accessToken":"v5"}}');
+    await clientB.publish(channel, 'someone {"version":3,"tokens":{"accessToken":"v3"}}');
+    await clientB.publish(channel, 'someone {"version":5,"tokens":{"accessToken":"v5-again"}}');
+    await clientB.publish(channel, 'someone {"version":6,"tokens":null}');
+    await expect.poll(() => heard).toEqual([5, 6]);
+    await store.close();
+  });
+
+  it('reports a dropped announcement as a process warning when no onError is given', async () => {
+    const key = nextKey();
+    const channel = `${prefix}${key}:tokens`;
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    store.subscribe(() => undefined);
+    await subscribers(channel, 1);
+    const warnings = await warningsDuring(async () => {
+      await clientB.publish(channel, 'someone {"version":1,"tokens":{"accessToken":42}}');
+      await expect.poll(() => store.read()).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    });
+    expect(warnings.map((warning) => (isTokenRefreshError(warning) ? warning.code : warning.name))).toEqual(['STORE_FAILED']);
+    await store.close();
+  });
+
+  it('reports a listener that throws through the callback-error policy, and the other listeners still hear', async () => {
+    const key = nextKey();
+    const writer = createRedisTokenStore({ redis: clientB, key, prefix });
+    const reader = createRedisTokenStore({ redis: clientA, key, prefix });
+    const failure = new TypeError('listener broke');
+    const heard: number[] = [];
+    reader.subscribe(() => {
+      throw failure;
+    });
+    reader.subscribe((stored) => heard.push(stored.version));
+    await subscribers(`${prefix}${key}:tokens`, 1);
+    const warnings = await warningsDuring(async () => {
+      await writer.write({ accessToken: 'a1' }, 0);
+      await expect.poll(() => heard).toEqual([1]);
+    });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.name).toBe('TokenRefreshWarning');
+    expect(warnings[0]?.message).toContain('a subscriber of the Redis token store for');
+    expect(warnings[0]?.cause).toBe(failure);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+});
+
+describe('createBrowserTokenStore(): records it must not trust', () => {
+  it.each(MALFORMED)('rejects read() of %s in storage with STORE_FAILED, and lets the next write replace it', async (_, text) => {
+    const storage = memoryStorage();
+    await storage.set(text);
+    const store = createBrowserTokenStore({ name: nextKey(), storage, locks: null });
+    const error = (await store.read().catch((e: unknown) => e)) as Error;
+    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+    expect(error.message).toMatch(/failed: the record there is malformed .*; the next successful write replaces it$/);
+    expect(error.message).not.toContain(SECRET);
+    expect(await store.write({ accessToken: 'a-new' }, 0)).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
+    expect(await store.read()).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
+    await store.close();
+  });
+
+  it('drops a malformed BroadcastChannel announcement and reports it to onError, never to the listeners', async () => {
+    const name = nextKey();
+    const errors: Error[] = [];
+    const store = createBrowserTokenStore({ name, locks: null, onError: (error) => errors.push(error) });
+    const heard: unknown[] = [];
+    store.subscribe((stored) => heard.push(stored));
+    const otherTab = new BroadcastChannel(`axios-token-refresh:${name}`);
+    for (const [, text] of MALFORMED) {
+      const parsed = (() => {
+        try {
+          return JSON.parse(text) as object;
+        } catch {
+          return { version: 3, tokens: text };
+        }
+      })();
+      otherTab.postMessage({ type: 'tokens', ...parsed });
+    }
+    otherTab.postMessage({ type: 'tokens', version: 2, tokens: { accessToken: 'good' } });
+    await expect.poll(() => heard).toEqual([{ version: 2, tokens: { accessToken: 'good' } }]);
+    expect(errors.map((error) => (isTokenRefreshError(error) ? error.code : error.name))).toEqual(
+      Array(MALFORMED.length).fill('STORE_FAILED'),
+    );
+    for (const error of errors) expect(error.message).not.toContain(SECRET);
+    expect(await store.read()).toEqual({ version: 2, tokens: { accessToken: 'good' } });
+    otherTab.close();
+    await store.close();
+  });
+
+  it('never passes on an announcement whose version is not newer than the one it has', async () => {
+    const name = nextKey();
+    const store = createBrowserTokenStore({ name, locks: null });
+    const heard: number[] = [];
+    store.subscribe((stored) => heard.push(stored.version));
+    const otherTab = new BroadcastChannel(`axios-token-refresh:${name}`);
+    otherTab.postMessage({ type: 'tokens', version: 5, tokens: { accessToken: 'v5' } });
+    otherTab.postMessage({ type: 'tokens', version: 3, tokens: { accessToken: 'v3' } });
+    otherTab.postMessage({ type: 'tokens', version: 6, tokens: null });
+    await expect.poll(() => heard).toEqual([5, 6]);
+    expect(await store.read()).toEqual({ version: 6, tokens: null });
+    otherTab.close();
+    await store.close();
+  });
+
+  it('reports a listener that throws through the callback-error policy, and the other listeners still hear', async () => {
+    const name = nextKey();
+    const store = createBrowserTokenStore({ name, locks: null });
+    const failure = new TypeError('listener broke');
+    const heard: number[] = [];
+    store.subscribe(() => {
+      throw failure;
+    });
+    store.subscribe((stored) => heard.push(stored.version));
+    const otherTab = new BroadcastChannel(`axios-token-refresh:${name}`);
+    const warnings = await warningsDuring(async () => {
+      otherTab.postMessage({ type: 'tokens', version: 1, tokens: { accessToken: 'a1' } });
+      await expect.poll(() => heard).toEqual([1]);
+    });
+    expect(warnings.map((warning) => warning.cause)).toEqual([failure]);
+    expect(warnings[0]?.message).toContain('a subscriber of the browser token store');
+    otherTab.close();
+    await store.close();
+  });
+});
+
+describe('createBrowserTokenStore(): catch-up and lock details (issue 10 item 9)', () => {
+  it('wakes two catch-ups that wait at once as soon as the newer tokens arrive (no fallback to polling)', async () => {
+    const registry = new FakeLockRegistry();
+    const name = nextKey();
+    const holder = createBrowserTokenStore({ name, locks: registry.tab('holder') });
+    await holder.write({ accessToken: 'a1' }, 0);
+    const late = createBrowserTokenStore({ name, locks: registry.tab('late') });
+    // The re-ask timer never fires: only the announcement can wake a catch-up.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const both = Promise.all([late.read(), late.read()]);
+      const outcome = await Promise.race([both, delay(3000).then(() => 'still waiting')]);
+      expect(outcome).toEqual([
+        { tokens: { accessToken: 'a1' }, version: 1 },
+        { tokens: { accessToken: 'a1' }, version: 1 },
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+    await Promise.all([holder.close(), late.close()]);
+  });
+
+  it('does not run the task when its wait ran out before the lock manager granted the lock', async () => {
+    // A LockManager that grants late and ignores the signal, as a browser may when the grant is already queued.
+    const lateGrant = {
+      request: async <T>(_name: string, _options: unknown, callback: () => Promise<T>): Promise<T> => {
+        await delay(50);
+        return callback();
+      },
+      query: async () => ({ held: [], pending: [] }),
+    } as unknown as LockManager;
+    const store = createBrowserTokenStore({ name: nextKey(), locks: lateGrant });
+    let ran = false;
+    const error = (await store
+      .withLock(async () => {
+        ran = true;
+      }, { leaseMs: 10_000, waitMs: 1 })
+      .catch((e: unknown) => e)) as Error;
+    expect(ran).toBe(false);
+    expect(isTokenRefreshError(error) && error.code).toBe('REFRESH_TIMEOUT');
+    expect(error.message).toContain('waiting for the refresh lock');
+    await store.close();
   });
 });

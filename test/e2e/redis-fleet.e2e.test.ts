@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisTokenStore } from '../../src/redis.js';
+import type { TokenSet } from '../../src/tokens.js';
 import { startTestRedis } from './support/redis-server.js';
 import type { TestRedis } from './support/redis-server.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
@@ -24,6 +25,7 @@ interface Done {
   readonly failures: string[];
   readonly accessToken: string | null;
   readonly onTokensCalls: number;
+  readonly sessionExpiredCalls: number;
   readonly tokenEvents: (string | null)[];
 }
 
@@ -86,10 +88,10 @@ afterAll(async () => {
   if (workerDir) await rm(workerDir, { recursive: true, force: true });
 });
 
-/** Stores the grant's first tokens under a fresh key, as the process that logged in would. */
-async function seed(key: string): Promise<void> {
+/** Stores the grant's first tokens (or `tokens`) under a fresh key, as the process that logged in would. */
+async function seed(key: string, tokens: TokenSet = INITIAL): Promise<void> {
   const store = createRedisTokenStore({ redis, key, prefix });
-  expect(await store.write(INITIAL, 0)).not.toBeNull();
+  expect(await store.write(tokens, 0)).not.toBeNull();
   await store.close?.();
 }
 
@@ -190,5 +192,26 @@ describe('createRedisTokenStore() shared by a fleet of 8 Node processes (real re
     expect(lease).toBeGreaterThan(0);
     expect(recoveryMs).toBeLessThan(lease + 5000);
     console.info(`[e2e redis fleet] holder killed; lease left ${lease} ms; all survivors done ${recoveryMs} ms after the kill`);
+  });
+
+  it('ends the session in every process when the refresh token is dead: every waiting request rejects with SESSION_EXPIRED, and sessionExpired fires once per process', async () => {
+    api = await startTokenApi();
+    const key = `fleet-dead-${randomUUID()}`;
+    // A refresh token the server has never issued (or already rotated away): the refresh answers invalid_grant.
+    await seed(key, { accessToken: 'access-0', refreshToken: 'refresh-dead' });
+    const fleet = await startFleet(api.url, key, 10_000);
+
+    for (const worker of fleet) worker.child.send({ type: 'go', requests: REQUESTS_EACH });
+    const results = await Promise.all(fleet.map((worker) => worker.done));
+
+    expect(results.every((result) => result !== null)).toBe(true);
+    const done = results as Done[];
+    // Not one request may go out again without a token and come back as the API's raw 401.
+    expect(countByCode(done.flatMap((result) => result.failures))).toEqual({ SESSION_EXPIRED: PROCESSES * REQUESTS_EACH });
+    expect(done.map((result) => result.sessionExpiredCalls)).toEqual(Array(PROCESSES).fill(1));
+    expect(done.map((result) => result.accessToken)).toEqual(Array(PROCESSES).fill(null));
+    // The process that held the lock asked once; the others learned the outcome from the store.
+    expect(api.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-dead', 'unknown']]);
+    expect(JSON.parse((await redis.get(`${prefix}${key}:tokens`)) ?? 'null')).toMatchObject({ tokens: null });
   });
 });

@@ -20,6 +20,7 @@ const store = createRedisTokenStore({ redis, key: env('STORE_KEY'), prefix: env(
 const api = axios.create({ baseURL: env('API_URL') });
 const tokenEndpoint = axios.create({ baseURL: env('API_URL') });
 let onTokensCalls = 0;
+let sessionExpiredCalls = 0;
 const tokenEvents: (string | null)[] = [];
 
 const attached = attachRefresh(api, {
@@ -42,6 +43,9 @@ const attached = attachRefresh(api, {
   },
 });
 attached.on('tokens', (tokens) => tokenEvents.push(tokens?.accessToken ?? null));
+attached.on('sessionExpired', () => {
+  sessionExpiredCalls += 1;
+});
 
 await redis.ping();
 process.send?.({ type: 'ready' });
@@ -64,6 +68,7 @@ async function burst(requests: number): Promise<void> {
     failures,
     accessToken: attached.getTokens()?.accessToken ?? null,
     onTokensCalls,
+    sessionExpiredCalls,
     tokenEvents,
   });
 }

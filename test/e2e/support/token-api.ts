@@ -35,6 +35,8 @@ export interface TokenApi {
   hangNextRefresh(onHang: (client: string) => void): void;
   /** Delays every refresh answer by this many milliseconds (a slow authorization server). */
   setRefreshDelay(ms: number): void;
+  /** Makes the current access token expire: the API answers it with 401 until the next refresh. */
+  expireAccess(): void;
   close(): Promise<void>;
 }
 
@@ -147,6 +149,9 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
     },
     setRefreshDelay: (ms) => {
       delayMs = ms;
+    },
+    expireAccess: () => {
+      currentAccess = undefined;
     },
     close: () =>
       new Promise<void>((resolve) => {
