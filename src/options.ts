@@ -140,8 +140,9 @@ export interface SessionOptions {
 export interface InstanceOptions {
   /**
    * Origins (besides the instance's own) that get the token and whose 401s trigger a refresh: a list of origins such
-   * as `'https://api.example.com'`, or a predicate. The own origin is the `baseURL`'s, or the page's in a browser;
-   * relative URLs always count as own.
+   * as `'https://api.example.com'` (bare `http:`/`https:` origins), or a predicate. The own origin is the `baseURL`'s,
+   * or the page's in a browser. The origin compared is the request's real destination (`baseURL` and `url` joined as
+   * axios joins them, resolved as the browser or Node does): see docs/scope.md.
    *
    * @default [] (own origin only)
    */
