@@ -64,93 +64,113 @@ function copyKind(value: object): 'class' | 'error' | 'summary' {
 export function scrubSecrets<T>(value: T, secrets: readonly (string | undefined)[]): T {
   const patterns = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
   if (patterns.length === 0) return value;
-  const texts = patterns.flatMap(spellings);
-  // Whether the copy differs from the original in a way that matters: a secret replaced, or something left out that
-  // was not scanned. When nothing did, the original is handed back (its identity and methods intact).
-  let changed = false;
-  const scrubText = (text: string): string => {
-    let result = text;
-    for (const secret of texts) {
-      if (result.includes(secret)) {
-        result = result.split(secret).join(REDACTED);
-        changed = true;
-      }
+  const scrubber = new Scrubber(patterns.flatMap(spellings));
+  const result = scrubber.copy(value, 0) as T;
+  // When nothing was replaced or left out, the original is handed back (its identity and methods intact).
+  return scrubber.changed ? result : value;
+}
+
+/** Keys left out unscanned: a Node request or socket (raw headers, the token) and nothing a handler needs. */
+const SKIPPED = new Set<PropertyKey>(['request', 'socket', '_currentRequest']);
+
+/** What a fetch Response, a URL and similar objects are known by, read through their getters for a summary. */
+const SUMMARY_KEYS = ['name', 'message', 'status', 'statusText', 'url', 'href', 'code'] as const;
+
+/** One scrub: the spellings to remove, the copies made so far (cycles), and whether anything changed. */
+class Scrubber {
+  changed = false;
+  readonly #texts: readonly string[];
+  readonly #seen = new Map<object, unknown>();
+
+  constructor(texts: readonly string[]) {
+    this.#texts = texts;
+  }
+
+  text(input: string): string {
+    let result = input;
+    for (const secret of this.#texts) {
+      if (!result.includes(secret)) continue;
+      result = result.split(secret).join(REDACTED);
+      this.changed = true;
     }
     return result;
-  };
-  const seen = new Map<object, unknown>();
-  const copy = (input: unknown, depth: number): unknown => {
-    if (typeof input === 'string') return scrubText(input);
+  }
+
+  copy(input: unknown, depth: number): unknown {
+    if (typeof input === 'string') return this.text(input);
     if (typeof input !== 'object' || input === null) return input;
-    if (seen.has(input)) return seen.get(input);
+    if (this.#seen.has(input)) return this.#seen.get(input);
     if (depth > MAX_DEPTH) {
-      changed = true;
+      this.changed = true;
       return '[deeper levels removed]';
     }
     if (ArrayBuffer.isView(input) || input instanceof ArrayBuffer || input instanceof Date) return input;
+    if (Array.isArray(input) || input instanceof Map || input instanceof Set) return this.#collection(input, depth);
+    return this.#object(input, depth);
+  }
+
+  #collection(input: unknown[] | Map<unknown, unknown> | Set<unknown>, depth: number): unknown {
+    const next = depth + 1;
     if (Array.isArray(input)) {
       const array: unknown[] = [];
-      seen.set(input, array);
-      for (const item of input) array.push(copy(item, depth + 1));
+      this.#seen.set(input, array);
+      for (const item of input) array.push(this.copy(item, next));
       return array;
     }
     if (input instanceof Map) {
       const map = new Map<unknown, unknown>();
-      seen.set(input, map);
-      for (const [key, item] of input) map.set(copy(key, depth + 1), copy(item, depth + 1));
+      this.#seen.set(input, map);
+      for (const [key, item] of input) map.set(this.copy(key, next), this.copy(item, next));
       return map;
     }
-    if (input instanceof Set) {
-      const set = new Set<unknown>();
-      seen.set(input, set);
-      for (const item of input) set.add(copy(item, depth + 1));
-      return set;
-    }
+    const set = new Set<unknown>();
+    this.#seen.set(input, set);
+    for (const item of input) set.add(this.copy(item, next));
+    return set;
+  }
+
+  #object(input: object, depth: number): object {
     const kind = copyKind(input);
     const keepClass = kind !== 'summary';
-    const output = (
-      keepClass ? Object.create(Object.getPrototypeOf(input) as object | null) : {}
-    ) as Record<PropertyKey, unknown>;
-    seen.set(input, output);
-    if (kind === 'error') {
-      const plain = (): Record<string, unknown> => {
-        const data: Record<string, unknown> = { name: output['name'], message: output['message'] };
-        for (const key of Object.keys(output)) data[key] = output[key];
-        return data;
-      };
-      Object.defineProperty(output, 'toJSON', { value: plain, configurable: true, writable: true });
-      Object.defineProperty(output, 'toString', {
-        value: () => `${String(output['name'])}: ${String(output['message'])}`,
-        configurable: true,
-        writable: true,
-      });
-    }
-    if (!keepClass) {
-      const name = (Object.getPrototypeOf(input) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-      output['type'] = typeof name === 'string' ? name : 'Object';
-      // What a fetch Response, a URL and similar objects are known by, read through their getters.
-      for (const key of ['name', 'message', 'status', 'statusText', 'url', 'href', 'code'] as const) {
-        try {
-          const data: unknown = (input as Record<string, unknown>)[key];
-          if (typeof data === 'string' || typeof data === 'number') output[key] = copy(data, depth + 1);
-        } catch {
-          // A getter that throws tells us nothing.
-        }
-      }
-    }
+    const output = (keepClass ? Object.create(Object.getPrototypeOf(input) as object | null) : {}) as Record<
+      PropertyKey,
+      unknown
+    >;
+    this.#seen.set(input, output);
+    if (kind === 'error') withPrintingMethods(output);
+    if (kind === 'summary') this.#summarize(input, output, depth);
     for (const key of Reflect.ownKeys(input)) {
-      if (key === 'request' || key === 'socket' || key === '_currentRequest') {
-        changed = true;
+      if (SKIPPED.has(key)) {
+        this.changed = true;
         continue;
       }
       const descriptor = Object.getOwnPropertyDescriptor(input, key);
       if (descriptor === undefined || !('value' in descriptor)) continue;
       if (!keepClass && !descriptor.enumerable && key !== 'stack' && key !== 'cause') continue;
-      descriptor.value = copy(descriptor.value, depth + 1);
+      descriptor.value = this.copy(descriptor.value, depth + 1);
       Object.defineProperty(output, key, { ...descriptor, configurable: true, writable: true });
     }
     return output;
-  };
-  const result = copy(value, 0) as T;
-  return changed ? result : value;
+  }
+
+  #summarize(input: object, output: Record<PropertyKey, unknown>, depth: number): void {
+    const name = (Object.getPrototypeOf(input) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    output['type'] = typeof name === 'string' ? name : 'Object';
+    for (const key of SUMMARY_KEYS) {
+      try {
+        const data: unknown = (input as Record<string, unknown>)[key];
+        if (typeof data === 'string' || typeof data === 'number') output[key] = this.copy(data, depth + 1);
+      } catch {
+        // A getter that throws tells us nothing.
+      }
+    }
+  }
+}
+
+/** Gives a copy of an app's error class own `toJSON`/`toString` that print the copy (its class's may need privates). */
+function withPrintingMethods(output: Record<PropertyKey, unknown>): void {
+  const plain = (): Record<string, unknown> => ({ name: output['name'], message: output['message'], ...output });
+  const text = (): string => `${String(output['name'])}: ${String(output['message'])}`;
+  Object.defineProperty(output, 'toJSON', { value: plain, configurable: true, writable: true });
+  Object.defineProperty(output, 'toString', { value: text, configurable: true, writable: true });
 }
