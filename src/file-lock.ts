@@ -155,18 +155,22 @@ export class FileLease {
    */
   tryAcquire(leaseMs: number): LockRecord | undefined {
     for (let attempt = 0; attempt < 3; attempt += 1) {
-      const mine: LockRecord = {
+      // Look before creating anything: a waiter that polls a held lock then costs one read, and no directory events.
+      const current = readLock(this.path);
+      const mine = (): LockRecord => ({
         owner: randomId(),
         pid: process.pid,
         host: thisHost(),
         expiresAt: Date.now() + leaseMs,
-      };
-      if (createWhole(this.path, JSON.stringify(mine))) return mine;
-      const current = readLock(this.path);
-      if (current === undefined) continue; // released in between: try again at once
+      });
+      if (current === undefined) {
+        const record = mine();
+        if (createWhole(this.path, JSON.stringify(record))) return record;
+        continue; // someone else created it in between: look at theirs
+      }
       if (!(Date.now() >= current.expiresAt || isDead(current.pid, current.host))) return undefined;
-      const taken = { ...mine, expiresAt: Date.now() + leaseMs };
-      return this.#replace(current.owner, taken) ? taken : undefined;
+      const record = mine();
+      return this.#replace(current.owner, record) ? record : undefined;
     }
     return undefined;
   }

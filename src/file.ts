@@ -407,8 +407,10 @@ class FileTokenStore implements TokenStore {
   #startWatching(): void {
     if (!this.#watch || this.#watcher !== undefined || this.#closed) return;
     try {
+      const lockNames = new Set([basename(this.#lock.path), basename(this.#writeLock.path)]);
       this.#watcher = watch(this.#directory, { persistent: false }, (_event, filename) => {
-        for (const wake of this.#wakers) wake();
+        // Only the lock files themselves: waking on every temporary file would have waiters wake one another forever.
+        if (filename === null || lockNames.has(filename)) for (const wake of this.#wakers) wake();
         if (filename === null || filename === this.#name) this.#check();
       });
       this.#watcher.on('error', () => {
