@@ -157,22 +157,25 @@ export class FileLease {
     for (let attempt = 0; attempt < 3; attempt += 1) {
       // Look before creating anything: a waiter that polls a held lock then costs one read, and no directory events.
       const current = readLock(this.path);
-      const mine = (): LockRecord => ({
-        owner: randomId(),
-        pid: process.pid,
-        host: thisHost(),
-        expiresAt: Date.now() + leaseMs,
-      });
       if (current === undefined) {
-        const record = mine();
+        const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
         if (createWhole(this.path, JSON.stringify(record))) return record;
         continue; // someone else created it in between: look at theirs
       }
       if (!(Date.now() >= current.expiresAt || isDead(current.pid, current.host))) return undefined;
-      const record = mine();
-      return this.#replace(current.owner, record) ? record : undefined;
+      return this.takeOver(current.owner, leaseMs);
     }
     return undefined;
+  }
+
+  /**
+   * Replaces the stale lock of `staleOwner`, seen a moment ago, with a lock of our own for `leaseMs` milliseconds.
+   * Returns undefined when the lock file no longer belongs to `staleOwner` (another waiter that saw the same stale
+   * lock took it over first) or when another process is taking it over right now.
+   */
+  takeOver(staleOwner: string, leaseMs: number): LockRecord | undefined {
+    const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+    return this.#replace(staleOwner, record) ? record : undefined;
   }
 
   /** Frees the lock if `held` still has it (after its lease ran out, someone else may). */

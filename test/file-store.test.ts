@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isTokenRefreshError } from '../src/index.js';
 import type { StoredTokens, TokenSet } from '../src/index.js';
 import { createFileTokenStore } from '../src/file.js';
+import { CLAIM_STALE_MS, FileLease } from '../src/file-lock.js';
 import { describeTokenStoreContract } from './store-contract.js';
 
 const root = mkdtempSync(join(tmpdir(), 'axios-token-refresh-file-'));
@@ -97,9 +98,7 @@ describe('createFileTokenStore() on disk', () => {
     await store.write(T1, 0);
     await store.write(null, 1);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({ version: 2, tokens: null });
-    const dir = join(path, '..');
-    const { readdirSync } = await import('node:fs');
-    expect(readdirSync(dir)).toEqual(['tokens.json']);
+    expect(readdirSync(join(path, '..'))).toEqual(['tokens.json']);
     await store.close();
   });
 
@@ -289,5 +288,63 @@ describe('createFileTokenStore() close()', () => {
     release();
     await holder;
     await a.close();
+  });
+});
+
+describe('FileLease (the lock file protocol under the store)', () => {
+  const STALE = 'cd'.repeat(16);
+  const plantStale = (path: string): void =>
+    writeFileSync(path, JSON.stringify({ owner: STALE, pid: 1, host: 'another-machine', expiresAt: Date.now() - 1 }));
+  const lockPath = (): string => {
+    const path = nextPath();
+    mkdirSync(join(path, '..'), { recursive: true });
+    return `${path}.lock`;
+  };
+
+  it('lets only the first of two waiters that saw the same stale lock take it over; the second finds it taken', () => {
+    const path = lockPath();
+    plantStale(path);
+    // Both waiters read the stale lock before either acts: the interleaving that lets a delete-then-create takeover
+    // hand the lock to both.
+    const first = new FileLease(path).takeOver(STALE, 10_000);
+    const second = new FileLease(path).takeOver(STALE, 10_000);
+    expect(first).toBeDefined();
+    expect(second).toBeUndefined();
+    expect(JSON.parse(readFileSync(path, 'utf8')).owner).toBe(first?.owner);
+    expect(readdirSync(join(path, '..'))).toEqual([basename(path)]);
+  });
+
+  it('refuses a takeover while another live process holds the claim on that stale lock', () => {
+    const path = lockPath();
+    plantStale(path);
+    writeFileSync(`${path}.${STALE}.claim0`, JSON.stringify({ pid: 1, host: 'another-machine', at: Date.now() }));
+    expect(new FileLease(path).takeOver(STALE, 10_000)).toBeUndefined();
+    expect(JSON.parse(readFileSync(path, 'utf8')).owner).toBe(STALE);
+  });
+
+  it('passes over a claim whose maker is gone (older than CLAIM_STALE_MS) and cleans it up', () => {
+    const path = lockPath();
+    plantStale(path);
+    writeFileSync(
+      `${path}.${STALE}.claim0`,
+      JSON.stringify({ pid: 1, host: 'another-machine', at: Date.now() - CLAIM_STALE_MS - 1 }),
+    );
+    const taken = new FileLease(path).takeOver(STALE, 10_000);
+    expect(taken).toBeDefined();
+    expect(readdirSync(join(path, '..'))).toEqual([basename(path)]);
+  });
+
+  it("does not delete the next holder's lock when a holder whose lease ran out releases late", () => {
+    const path = lockPath();
+    const late = new FileLease(path).tryAcquire(1);
+    expect(late).toBeDefined();
+    const until = Date.now() + 5;
+    while (Date.now() < until) {
+      // Let the 1 ms lease run out.
+    }
+    const next = new FileLease(path).tryAcquire(10_000);
+    expect(next).toBeDefined();
+    new FileLease(path).release(late!);
+    expect(JSON.parse(readFileSync(path, 'utf8')).owner).toBe(next?.owner);
   });
 });
