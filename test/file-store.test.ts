@@ -153,9 +153,9 @@ describe('createFileTokenStore() on disk', () => {
         const store = createFileTokenStore({ path, pollIntervalMs: 10 });
         await store.write(T1, 0);
         const heard: StoredTokens[] = [];
-        store.subscribe((stored) => heard.push(stored));
+        store.subscribe!((stored) => heard.push(stored));
         writeFileSync(path, text, { mode: 0o600 });
-        const error = await rejection(store.read());
+        const error = await rejection(Promise.resolve(store.read()));
         expect(isTokenRefreshError(error)).toBe(true);
         expect(error.code).toBe('STORE_FAILED');
         expect(error.message).toContain(`\`${path}\``);
@@ -261,7 +261,7 @@ describe('createFileTokenStore() close()', () => {
     const b = createFileTokenStore({ path, pollIntervalMs: 10 });
     await a.write(T1, 0);
     const heard: StoredTokens[] = [];
-    b.subscribe((stored) => heard.push(stored));
+    b.subscribe!((stored) => heard.push(stored));
     let release!: () => void;
     let entered!: () => void;
     const holding = new Promise<void>((resolve) => (entered = resolve));

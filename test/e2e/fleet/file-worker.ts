@@ -31,8 +31,8 @@ process.on('message', (message: Message) => {
 let onTokensCalls = 0;
 const tokenEvents: (string | null)[] = [];
 const apiUrl = process.env.API_URL;
-const api = axios.create({ baseURL: apiUrl });
-const tokenEndpoint = axios.create({ baseURL: apiUrl });
+const api = axios.create(apiUrl ? { baseURL: apiUrl } : {});
+const tokenEndpoint = axios.create(apiUrl ? { baseURL: apiUrl } : {});
 const ttlMs = Number(process.env.ACCESS_TTL_MS ?? 300_000);
 
 const attached = apiUrl
