@@ -3,7 +3,9 @@
  * (or four sessions standing for four processes) each send their share of the burst after a server-side expiry.
  * The browser-tabs row runs in Debian's Chromium when it is installed (see browser-tabs.ts).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import axios from 'axios';
 import type { AxiosInstance } from 'axios';
 import { attachRefresh, createTokenSession } from '../src/index.js';
@@ -92,6 +94,42 @@ async function redisClient(): Promise<{ client: import('ioredis').Redis } | { wh
   }
 }
 
+/**
+ * N sessions (standing for N processes), each with its own file store on one token file: every store instance has its
+ * own lock owner and watcher, so the lock and the announcements go through the filesystem as between processes.
+ */
+export async function fileStoreSharing(contexts = 4, perContext = 2500): Promise<SharingResult> {
+  const { createFileTokenStore } = await import('../src/file.js');
+  const dir = mkdtempSync(join(tmpdir(), 'axios-token-refresh-bench-'));
+  try {
+    return await measure(
+      `${contexts} sessions (as ${contexts} processes), one token file`,
+      contexts,
+      perContext,
+      async (api, tokens) => {
+        const instances = instancesOf(api, contexts);
+        const sessions = instances.map((http) => {
+          const store = createFileTokenStore({ path: join(dir, 'tokens.json') });
+          const session = createTokenSession({ tokens: oursTokens(tokens), refresh: oursRefresh(api), store });
+          attachRefresh(http, { session });
+          return { session, store };
+        });
+        return {
+          instances,
+          dispose: async () => {
+            for (const { session, store } of sessions) {
+              await session.close();
+              await store.close();
+            }
+          },
+        };
+      },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function sharingModes(contexts = 4, perContext = 2500): Promise<(SharingResult | SharingSkip)[]> {
   const results: (SharingResult | SharingSkip)[] = [];
 
@@ -163,6 +201,8 @@ export async function sharingModes(contexts = 4, perContext = 2500): Promise<(Sh
       }
     }
   }
+
+  results.push(await fileStoreSharing(contexts, perContext));
 
   results.push(
     await browserTabs(

@@ -4,6 +4,7 @@ import {
   checkListener,
   checkLockOptions,
   notifyListeners,
+  malformedRecord,
   parseStoredRecord,
   storedRecord,
   type EndReason,
@@ -495,8 +496,7 @@ class BrowserTokenStore implements SharedTokenStore {
     const parsed = typeof text === 'string' ? parseStoredRecord(text) : { problem: 'it is not a string' };
     if ('record' in parsed) this.#adopt(parsed.record, false);
     else if (!tolerant) {
-      throw new TokenRefreshError(
-        'STORE_FAILED',
+      throw malformedRecord(
         `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
       );
     }

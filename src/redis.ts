@@ -6,6 +6,7 @@ import {
   checkLockOptions,
   DEFAULT_OPERATION_TIMEOUT_MS,
   notifyListeners,
+  malformedRecord,
   parseStoredRecord,
   reportStoreError,
   storeClosed,
@@ -268,8 +269,7 @@ class RedisTokenStore implements SharedTokenStore {
     if (text === null) return { tokens: null, version: 0 };
     const parsed = parseStoredRecord(text);
     if ('problem' in parsed) {
-      throw new TokenRefreshError(
-        'STORE_FAILED',
+      throw malformedRecord(
         `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
       );
     }

@@ -13,7 +13,7 @@ import type {
 } from './options.js';
 import { scrubSecrets } from './redact.js';
 import { warnCallbackError } from './report.js';
-import { MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
+import { isMalformedRecord, MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
 import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
 import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
 import { within } from './within.js';
@@ -469,7 +469,7 @@ export class Session implements TokenSessionMethods {
     let stored: StoredTokens | null = null;
     // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
     for (let attempt = 0; stored === null && attempt < 10; attempt += 1) {
-      const current = (await this.#storeOp(this.#store.read(), 'read')).version;
+      const current = (await this.#readOrOwn()).version;
       stored = await this.#storeOp(this.#store.write(tokens, current, ended), 'write');
     }
     if (stored === null) {
@@ -493,11 +493,31 @@ export class Session implements TokenSessionMethods {
     return within(value, this.#timeoutMs, () => {
       return new TokenRefreshError('STORE_FAILED', `The token store did not answer a ${what} within ${this.#timeoutMs} ms`);
     }).catch((error: unknown) => {
-      if (isTokenRefreshError(error)) throw error;
-      throw new TokenRefreshError('STORE_FAILED', `The token store failed a ${what}: it threw ${describeThrown(error)}`, {
-        cause: this.#scrub(error),
-      });
+      throw this.#storeError(error, what);
     });
+  }
+
+  /** What a store threw, as `STORE_FAILED` naming the store (a TokenRefreshError of the store's own passes through). */
+  #storeError(error: unknown, what: 'read' | 'write'): TokenRefreshError {
+    if (isTokenRefreshError(error)) return error;
+    return new TokenRefreshError('STORE_FAILED', `The token store failed a ${what}: it threw ${describeThrown(error)}`, {
+      cause: this.#scrub(error),
+    });
+  }
+
+  /**
+   * Reads the store; when the record there is malformed (the store works, but someone wrote junk), goes on from the
+   * tokens this session holds, so that the next login or refresh replaces the record. The malformed record is
+   * reported through `refreshError`, never adopted.
+   */
+  async #readOrOwn(): Promise<StoredTokens> {
+    try {
+      return await this.#storeOp(this.#store.read(), 'read');
+    } catch (error) {
+      if (!isMalformedRecord(error)) throw error;
+      this.#emit('refreshError', error as TokenRefreshError);
+      return { tokens: this.#tokens, version: this.#version };
+    }
   }
 
   /** Removes the tokens this session knows (now, and `also`) from an error the app's code threw. */
@@ -555,7 +575,7 @@ export class Session implements TokenSessionMethods {
     try {
       await this.#store.withLock(
         async (lock) => {
-          const stored = await this.#storeOp(this.#store.read(), 'read');
+          const stored = await this.#readOrOwn();
           if (flight.superseded) return;
           if (stored.version !== version) {
             // Someone sharing the store refreshed (or logged in/out, or the server ended the session) meanwhile.
@@ -590,7 +610,8 @@ export class Session implements TokenSessionMethods {
   }
 
   async #refreshUnderLock(stored: StoredTokens, reason: RefreshReason, lockSignal: AbortSignal, flight: Flight): Promise<void> {
-    const current = stored.tokens;
+    // At the same version ours are the same tokens, or newer ones a failed store write could not record.
+    const current = stored.version === this.#version ? this.#tokens : stored.tokens;
     if (current === null && !this.#canMint) {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there are no tokens (not logged in)');
     }
@@ -608,7 +629,20 @@ export class Session implements TokenSessionMethods {
    * event (a `refreshError` when `onTokens` failed). When someone else wrote first, their (newer) tokens are adopted.
    */
   async #commit(next: TokenSet, version: number): Promise<boolean> {
-    const written = await this.#storeOp(this.#store.write(next, version), 'write');
+    let written: StoredTokens | null;
+    try {
+      written = await this.#storeOp(this.#store.write(next, version), 'write');
+    } catch (error) {
+      // The old refresh token is spent: the new tokens are the only good ones, so they are used all the same (at the
+      // version the store still has), and the next refresh starts from them and writes them.
+      this.#adopt({ tokens: next, version }, false);
+      this.#ended = false;
+      const failure = await this.#persist(next);
+      this.#emit('tokens', next);
+      this.#emit('refreshError', this.#storeError(error, 'write'));
+      if (failure) this.#emit('refreshError', failure);
+      return true;
+    }
     if (written === null) {
       // setTokens (or another writer) got there first; its tokens are newer than ours by definition.
       this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
@@ -829,8 +863,9 @@ export class Session implements TokenSessionMethods {
       const why = cause instanceof TypeError ? cause.message : `the loader threw ${describeThrown(cause)} (see \`cause\`)`;
       throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Loading the initial tokens failed: ${why}`, { cause: this.#scrub(cause) });
     }
-    // A failing store says so itself (STORE_FAILED, with the store's error as cause).
-    let stored = await this.#storeOp(this.#store.read(), 'read');
+    // A failing store says so itself (STORE_FAILED, with the store's error as cause); a malformed record is reported
+    // and left for the first write to replace.
+    let stored = await this.#readOrOwn();
     if (stored.version === 0 && stored.tokens === null && initial !== null) {
       stored = (await this.#storeOp(this.#store.write(initial, 0), 'write')) ?? (await this.#storeOp(this.#store.read(), 'read'));
     }

@@ -260,3 +260,28 @@ export function reportStoreError(onError: ((error: TokenRefreshError) => void) |
   }
   emitWarning(error);
 }
+
+/** Marks a `STORE_FAILED` error that means "the stored record is malformed" (the store itself works). */
+const MALFORMED = Symbol.for('axios-token-refresh.malformedRecord');
+
+/**
+ * The error a shared store's `read()` rejects with when the record it holds is malformed: `STORE_FAILED`, marked so
+ * that the session knows the store works and the next write (a login, or a refresh from the tokens it holds) may
+ * replace the record.
+ *
+ * @param message - what was read and what is wrong with it; never the record's content.
+ */
+export function malformedRecord(message: string): TokenRefreshError {
+  const error = new TokenRefreshError('STORE_FAILED', message);
+  Object.defineProperty(error, MALFORMED, { value: true });
+  return error;
+}
+
+/**
+ * Whether `error` is a store's "the stored record is malformed" (see {@link malformedRecord}).
+ *
+ * @param error - anything a store threw.
+ */
+export function isMalformedRecord(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[MALFORMED] === true;
+}

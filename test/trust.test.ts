@@ -11,7 +11,8 @@ import {
   type TokenSet,
   type TokenStore,
 } from '../src/index.js';
-import { AuthServer, HttpRefusal, sleep } from './support/auth-server.js';
+import { AuthServer, sleep } from './support/auth-server.js';
+import { malformedRecord } from '../src/store.js';
 import { listen, readBody, type LocalServer } from './support/local-server.js';
 import { rejection } from './support/rejection.js';
 
@@ -479,5 +480,86 @@ describe('a grant that needs no refresh token (client credentials)', () => {
     const second = await Promise.all(Array.from({ length: 50 }, (_, i) => api.get(`/data/${i}`)));
     expect(second.every((r) => r.status === 200)).toBe(true);
     expect(issued).toBe(2);
+  });
+});
+
+describe('a malformed record in a shared store', () => {
+  /** A store whose record was overwritten with junk: read() rejects as the real stores do, until a write replaces it. */
+  function junkStore(): TokenStore & { junk: boolean } {
+    const inner = new MemoryTokenStore();
+    const store = {
+      junk: true,
+      read: async (): Promise<StoredTokens> => {
+        if (store.junk) throw malformedRecord('Reading tokens failed: the record there is malformed (it is not JSON)');
+        return inner.read();
+      },
+      write: async (tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null> => {
+        if (store.junk) {
+          store.junk = false;
+          return inner.write(tokens, inner.read().version);
+        }
+        return inner.write(tokens, expectedVersion);
+      },
+      withLock: <T>(task: (context: { signal: AbortSignal }) => Promise<T>, options: { leaseMs: number; waitMs: number }) =>
+        inner.withLock(task, options),
+    };
+    return store;
+  }
+
+  it('is reported, never adopted, and replaced by the next login', async () => {
+    const store = junkStore();
+    const auth = attachRefresh(api, { store, tokens: null, refresh: async (current) => server.refresh(current.refreshToken) });
+    const reported = vi.fn();
+    auth.on('refreshError', reported);
+    await api.get('/data').catch(() => undefined);
+    expect(auth.getTokens()).toBeNull();
+    expect(reported.mock.calls[0]?.[0]).toMatchObject({ code: 'STORE_FAILED' });
+    const login = server.login();
+    await auth.setTokens(login);
+    expect(store.junk).toBe(false);
+    expect((await store.read()).tokens).toEqual(login);
+    expect((await api.get('/data')).status).toBe(200);
+  });
+
+  it('is replaced by the next refresh, which starts from the tokens the session holds', async () => {
+    const tokens = server.login();
+    const store = junkStore();
+    store.junk = false;
+    const auth = attachRefresh(api, { store, tokens, refresh: async (current) => server.refresh(current.refreshToken) });
+    expect((await api.get('/data')).status).toBe(200);
+    store.junk = true;
+    server.expireAccessTokens();
+    expect((await api.get('/data')).status).toBe(200);
+    expect(store.junk).toBe(false);
+    expect((await store.read()).tokens).toEqual(auth.getTokens());
+    expect(server.reused).toEqual([]);
+  });
+
+  it('keeps the refreshed tokens when the store cannot write them (the old refresh token is spent)', async () => {
+    const tokens = server.login();
+    const inner = new MemoryTokenStore();
+    let down = false;
+    const store: TokenStore = {
+      read: async () => inner.read(),
+      write: async (next, expectedVersion) => {
+        if (down) throw new Error('ECONNRESET');
+        return inner.write(next, expectedVersion);
+      },
+      withLock: (task, options) => inner.withLock(task, options),
+    };
+    const auth = attachRefresh(api, { store, tokens, refresh: async (current) => server.refresh(current.refreshToken) });
+    const reported = vi.fn();
+    auth.on('refreshError', reported);
+    expect((await api.get('/data')).status).toBe(200);
+    down = true;
+    server.expireAccessTokens();
+    expect((await api.get('/data')).status).toBe(200);
+    expect(auth.getTokens()?.refreshToken).not.toBe(tokens.refreshToken);
+    expect(reported.mock.calls[0]?.[0]).toMatchObject({ code: 'STORE_FAILED' });
+    down = false;
+    server.expireAccessTokens();
+    expect((await api.get('/data')).status).toBe(200);
+    expect(server.reused).toEqual([]);
+    expect((await store.read()).tokens).toEqual(auth.getTokens());
   });
 });

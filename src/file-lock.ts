@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/**
+ * A lease lock on a file, made of the filesystem's own atomic operations (no locking library: the ones on npm use
+ * `mkdir` plus mtime staleness and break a stale lock with a plain delete, which lets two waiters that notice the
+ * stale lock at once both hold it).
+ *
+ * - The lock file holds `{ owner, pid, host, expiresAt }`. It is created whole or not at all: written to a private
+ *   temporary file, then hard-linked to the lock's name (`link` fails with EEXIST when the name exists).
+ * - A lock is stale when `expiresAt` (epoch ms) has passed, or when its owner ran on this machine (same host name and
+ *   PID namespace) and that process no longer exists.
+ * - Removing or replacing the lock file of owner `o` (a release by `o`, or a takeover of `o`'s stale lock) needs the
+ *   claim `<lock>.<o>.claim<k>`, created with the same link trick, so exactly one process wins it; the winner checks
+ *   that the lock file still belongs to `o` before it renames its own lock over it (or deletes it). A claim whose
+ *   maker died (same machine) or that is older than {@link CLAIM_STALE_MS} is abandoned: the next claim is `k + 1`.
+ *   Every step between taking a claim and acting on it is a synchronous system call, so a process cannot be paused by
+ *   its own event loop in between.
+ */
+
+/** What a lock file holds. */
+export interface LockRecord {
+  /** Random per acquisition: names this holder and nobody else. */
+  readonly owner: string;
+  /** The holder's process id (for the dead-owner check and for people reading the file). */
+  readonly pid: number;
+  /** The machine and PID namespace the pid belongs to. */
+  readonly host: string;
+  /** When the lease runs out, in epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** A claim older than this, in milliseconds, is abandoned even when its maker cannot be checked (another machine). */
+export const CLAIM_STALE_MS = 10_000;
+const MAX_CLAIMS = 8;
+
+let hostId: string | undefined;
+
+/** This machine and PID namespace: pids are only comparable inside one. */
+function thisHost(): string {
+  if (hostId === undefined) {
+    let namespace = '';
+    try {
+      namespace = readlinkSync('/proc/self/ns/pid');
+    } catch {
+      // Not Linux: one PID namespace per machine.
+    }
+    hostId = `${hostname()}${namespace === '' ? '' : ` ${namespace}`}`;
+  }
+  return hostId;
+}
+
+/** 128 random bits in hex. */
+export function randomId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as { code?: unknown })?.code as string | undefined;
+}
+
+/** True when the process that wrote `pid`/`host` is known to be gone. */
+function isDead(pid: unknown, host: unknown): boolean {
+  if (host !== thisHost() || typeof pid !== 'number' || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return errorCode(error) === 'ESRCH';
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already, or will be cleaned up by whoever comes next.
+  }
+}
+
+/** Creates `path` with `text` as its whole content, mode 0600, only if `path` does not exist. False on EEXIST. */
+export function createWhole(path: string, text: string): boolean {
+  const temporary = `${path}.${randomId()}.tmp`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkQuietly(temporary);
+  }
+}
+
+function readJson(path: string): Record<string, unknown> | undefined | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads the lock file: undefined when there is none. A file that is not a lock record (hand-made) gets an owner
+ * named after its inode and expires 10 s after it was last modified. */
+function readLock(path: string): LockRecord | undefined {
+  const value = readJson(path);
+  if (value === undefined) return undefined;
+  if (
+    value !== null &&
+    typeof value.owner === 'string' &&
+    /^[0-9a-f]{32}$/.test(value.owner) &&
+    typeof value.expiresAt === 'number' &&
+    typeof value.pid === 'number' &&
+    typeof value.host === 'string'
+  ) {
+    return value as unknown as LockRecord;
+  }
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  return { owner: `inode${stat.ino}`, pid: -1, host: '', expiresAt: stat.mtimeMs + CLAIM_STALE_MS };
+}
+
+/** A lease lock held on one file. */
+export class FileLease {
+  readonly path: string;
+
+  /** @param path - the lock file. Its directory must exist. */
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /**
+   * One attempt to take the lock for `leaseMs` milliseconds, taking over a stale lock. Returns the record written,
+   * or undefined when someone else holds the lock (or is taking over the stale one right now).
+   */
+  tryAcquire(leaseMs: number): LockRecord | undefined {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      // Look before creating anything: a waiter that polls a held lock then costs one read, and no directory events.
+      const current = readLock(this.path);
+      if (current === undefined) {
+        const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+        if (createWhole(this.path, JSON.stringify(record))) return record;
+        continue; // someone else created it in between: look at theirs
+      }
+      if (!(Date.now() >= current.expiresAt || isDead(current.pid, current.host))) return undefined;
+      return this.takeOver(current.owner, leaseMs);
+    }
+    return undefined;
+  }
+
+  /**
+   * Replaces the stale lock of `staleOwner`, seen a moment ago, with a lock of our own for `leaseMs` milliseconds.
+   * Returns undefined when the lock file no longer belongs to `staleOwner` (another waiter that saw the same stale
+   * lock took it over first) or when another process is taking it over right now.
+   */
+  takeOver(staleOwner: string, leaseMs: number): LockRecord | undefined {
+    const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+    return this.#replace(staleOwner, record) ? record : undefined;
+  }
+
+  /** Frees the lock if `held` still has it (after its lease ran out, someone else may). */
+  release(held: LockRecord): void {
+    this.#replace(held.owner, null);
+  }
+
+  /** Replaces (or, with null, removes) the lock file of `owner`, if it is still theirs and we win the claim on it. */
+  #replace(owner: string, next: LockRecord | null): boolean {
+    const claims = this.#claim(owner);
+    if (claims === undefined) return false;
+    try {
+      if (readLock(this.path)?.owner !== owner) return false;
+      if (next === null) {
+        unlinkSync(this.path);
+      } else {
+        const temporary = `${this.path}.${next.owner}.tmp`;
+        const fd = openSync(temporary, 'wx', 0o600);
+        try {
+          writeSync(fd, JSON.stringify(next));
+        } finally {
+          closeSync(fd);
+        }
+        try {
+          renameSync(temporary, this.path);
+        } catch (error) {
+          unlinkQuietly(temporary);
+          throw error;
+        }
+      }
+      return true;
+    } finally {
+      // Only now: an abandoned lower claim left in place kept newcomers off while we acted.
+      for (const claim of claims) unlinkQuietly(claim);
+    }
+  }
+
+  /** Wins the claim on `owner`'s lock file: the paths to remove afterwards, or undefined when someone else has it. */
+  #claim(owner: string): string[] | undefined {
+    const claims: string[] = [];
+    const text = JSON.stringify({ pid: process.pid, host: thisHost(), at: Date.now() });
+    for (let k = 0; k < MAX_CLAIMS; k += 1) {
+      const path = `${this.path}.${owner}.claim${k}`;
+      claims.push(path);
+      if (createWhole(path, text)) return claims;
+      const claim = readJson(path);
+      if (claim === undefined) {
+        // Its maker finished in between: the lock file changed hands, let the caller look again.
+        return undefined;
+      }
+      const abandoned =
+        claim === null ||
+        isDead(claim.pid, claim.host) ||
+        typeof claim.at !== 'number' ||
+        Date.now() - claim.at > CLAIM_STALE_MS;
+      if (!abandoned) return undefined;
+    }
+    return undefined;
+  }
+}
