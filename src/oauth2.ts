@@ -1,7 +1,7 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
-import type { RefreshContext, RefreshFunction } from './options.js';
+import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import type { TokenSet } from './tokens.js';
 
 /**
@@ -105,11 +105,11 @@ export interface RefreshTokenGrantOptions {
    */
   readonly timeoutMs?: number;
   /**
-   * Adds headers to each token request (e.g. a `DPoP` proof), and may add body parameters (e.g. a `client_assertion`
-   * for `private_key_jwt`). Called once per attempt, so a proof is never reused. Its headers override the defaults.
-   * When it throws, the refresh fails with `REFRESH_FAILED` and that error as `cause`.
+   * Adds headers to each token request, and may add body parameters (e.g. a `client_assertion` for
+   * `private_key_jwt`). Called once per attempt. Its headers override the defaults. When it throws, the refresh fails
+   * with `REFRESH_FAILED` and that error as `cause`. For DPoP, use the `dpop` option instead.
    *
-   * @example ({ url, method }) => ({ DPoP: createProof(method, url) })
+   * @example ({ body }) => { body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'); return undefined; }
    */
   readonly headers?: (request: TokenRequest) => TokenRequestHeaders | Promise<TokenRequestHeaders>;
   /**
@@ -128,6 +128,15 @@ export interface RefreshTokenGrantOptions {
    * @default 2_000
    */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Ask for DPoP-bound tokens (RFC 9449): the key from `createDpop()` of `axios-token-refresh/dpop`, the same one as
+   * the session's `dpop`. Each token request carries a fresh proof (with the token endpoint's latest nonce); an HTTP
+   * 400 `use_dpop_nonce` is answered once with the new nonce; a `Bearer` answer is a `CONFIGURATION_ERROR`. Without
+   * it, a `DPoP` answer is a `CONFIGURATION_ERROR`: the plugin could not send that token.
+   *
+   * @default undefined (Bearer tokens)
+   */
+  readonly dpop?: DpopHooks;
 }
 
 /**
@@ -178,13 +187,15 @@ const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   unsupported_grant_type:
     'the server does not support grant_type=refresh_token here: check `tokenUrl` and the server settings',
   invalid_scope: 'the requested `scope` was refused: it may only narrow the scopes originally granted',
+  invalid_dpop_proof:
+    'the server refused the DPoP proof: check the clock of this machine and that the server accepts ES256 proofs',
   invalid_request:
     'the server found the request malformed: check `authMethod` (a secret sent two ways, or a missing client_id) ' +
     'and `extraParams`',
 };
 
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
-const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down']);
+const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down', 'use_dpop_nonce']);
 
 interface ResolvedOptions {
   readonly url: URL;
@@ -199,6 +210,7 @@ interface ResolvedOptions {
   readonly timeoutMs: number;
   readonly headers: RefreshTokenGrantOptions['headers'];
   readonly maxRetryAfterMs: number;
+  readonly dpop: DpopHooks | undefined;
 }
 
 /**
@@ -249,10 +261,16 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
     const signal = context?.signal ?? new AbortController().signal;
     const deadline = Date.now() + resolved.timeoutMs;
     let retried = false;
+    let nonceRetried = false;
     for (;;) {
       const attempt = await send(client, resolved, refreshToken, signal, deadline);
       const { response, sentAt } = attempt;
       const status = response.status;
+      // RFC 9449 §8: the server wants a nonce in the proof; it costs the refresh token nothing, as it was not used.
+      if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
+        nonceRetried = true;
+        continue;
+      }
       const retryAfterMs =
         status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
       if (
@@ -301,6 +319,15 @@ async function send(
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
 
+  if (options.dpop !== undefined) {
+    try {
+      headers['DPoP'] = await options.dpop.proof({ method: 'POST', url: options.url });
+    } catch (error) {
+      throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
+        cause: error,
+      });
+    }
+  }
   if (options.headers) {
     let extra: TokenRequestHeaders;
     try {
@@ -353,6 +380,7 @@ async function send(
   const sentAt = Date.now();
   try {
     const response = await client.request<unknown>(config);
+    options.dpop?.rememberNonce(options.url, headerValue(response.headers, 'dpop-nonce'));
     return { response, sentAt };
   } catch (error) {
     throw transportError(error, options);
@@ -468,6 +496,19 @@ function toTokenSet(
       { status },
     );
   }
+  if ((scheme === 'DPoP') !== (options.dpop !== undefined)) {
+    throw new TokenRefreshError(
+      'CONFIGURATION_ERROR',
+      scheme === 'DPoP'
+        ? `Token refresh misconfigured: the token endpoint ${options.where} issued a DPoP-bound token, but ` +
+            'refreshTokenGrant has no `dpop`: pass the session\'s `dpop` (createDpop() of axios-token-refresh/dpop) to ' +
+            'refreshTokenGrant as well, or turn DPoP off for this client on the authorization server'
+        : `Token refresh misconfigured: a DPoP proof was sent, but the token endpoint ${options.where} issued a Bearer ` +
+            'token: enable DPoP for this client on the authorization server, or remove `dpop` from refreshTokenGrant ' +
+            'and the session',
+      { status },
+    );
+  }
   let lifetimeMs: number | undefined;
   if (expiresIn !== undefined && expiresIn !== null) {
     const seconds =
@@ -523,6 +564,12 @@ function toTokenSet(
   if (typeof idToken === 'string' && idToken !== '') tokens.idToken = idToken;
   if (Object.keys(extra).length > 0) tokens.extra = Object.freeze(extra);
   return tokens;
+}
+
+/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `send`). */
+function asksForNonce(response: AxiosResponse<unknown>): boolean {
+  const body = parseJson(response.data) as { error?: unknown } | undefined;
+  return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
 }
 
 function failWith(
@@ -858,5 +905,14 @@ function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
     timeoutMs: timeout,
     headers,
     maxRetryAfterMs,
+    dpop: checkDpop(options.dpop),
   };
+}
+
+function checkDpop(dpop: unknown): DpopHooks | undefined {
+  const hooks = dpop as Partial<DpopHooks> | undefined;
+  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
+    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
+  }
+  return hooks as DpopHooks | undefined;
 }
