@@ -61,7 +61,7 @@ const guards = new WeakSet<object>();
 
 type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
-const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug'];
+const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug', 'dpop'];
 
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
@@ -156,7 +156,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const session = resolveSession(options);
   const statusCodes = new Set(options.statusCodes ?? [401]);
   const shouldRefresh =
-    options.shouldRefresh ?? ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate']));
+    options.shouldRefresh ??
+    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], getHeader(error.config!)));
   const maxReplays = options.maxReplays ?? 1;
   const redact = options.redactAuthorization ?? true;
 
@@ -321,6 +322,9 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     return instance.request(config);
   };
 
+  // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
+  // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
+  const uninstallDpop = session.dpop?.install(instance);
   // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
   const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
     synchronous: true,
@@ -341,6 +345,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
       instance.interceptors.request.eject(settledId);
       instance.interceptors.request.eject(requestId);
       instance.interceptors.response.eject(responseId);
+      uninstallDpop?.();
       if (instance.defaults.beforeRedirect === defaultGuard) {
         if (defaultsBefore === undefined) delete instance.defaults.beforeRedirect;
         else instance.defaults.beforeRedirect = defaultsBefore;

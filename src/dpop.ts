@@ -3,7 +3,7 @@
  * proofs, the nonces servers hand out, and the interceptors `attachRefresh` installs through {@link DpopHooks}.
  */
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
-import { parseChallenges } from './challenge.js';
+import { challengeError } from './challenge.js';
 import type { DpopHooks, DpopProofRequest } from './options.js';
 import { checkObject, checkOptions, expected, isBoolean, type Rule } from './validate.js';
 
@@ -351,9 +351,7 @@ function install(dpop: Dpop, instance: AxiosInstance): () => void {
       response?.status === 401 &&
       state?.attached === true &&
       config[RETRIED] !== state.version &&
-      parseChallenges(header(response.headers, 'WWW-Authenticate')).some(
-        (challenge) => challenge.scheme === 'dpop' && challenge.params['error'] === 'use_dpop_nonce',
-      )
+      /^"?use_dpop_nonce"?$/.test(challengeError(header(response.headers, 'WWW-Authenticate'), 'dpop') ?? '')
     ) {
       config[RETRIED] = state.version;
       return instance.request(config);

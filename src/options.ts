@@ -112,6 +112,15 @@ export interface SessionOptions {
    * ```
    */
   readonly debug?: (event: DebugEvent) => void;
+  /**
+   * Sender-constrained tokens (RFC 9449): the key from `createDpop()` of `axios-token-refresh/dpop`. Every request
+   * the plugin attaches a token to then also carries a fresh `DPoP` proof, and a 401 `use_dpop_nonce` is sent again
+   * with the server's nonce instead of refreshing. Give the same key to `refreshTokenGrant({ dpop })`; the tokens'
+   * `tokenType` must be `'DPoP'`.
+   *
+   * @default undefined (Bearer tokens)
+   */
+  readonly dpop?: DpopHooks;
 }
 
 /** Options that apply to one axios instance. */

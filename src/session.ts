@@ -2,6 +2,7 @@ import { CanceledError } from 'axios';
 import { TokenRefreshError, classifyRefreshFailure, describeThrown, isTokenRefreshError } from './errors.js';
 import type {
   DebugEvent,
+  DpopHooks,
   RefreshReason,
   SessionEventName,
   SessionEvents,
@@ -46,6 +47,7 @@ const sessionRules: readonly Rule[] = [
   ['refreshTimeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
   ['leewayMs', 'a finite number >= 0', isNumberFrom(0)],
   ['refreshTokenRequired', 'a boolean', isBoolean],
+  ['dpop', 'the result of createDpop()', (dpop) => typeof (dpop as DpopHooks | null)?.install === 'function'],
   [
     'store',
     'a TokenStore (read, write, withLock)',
@@ -88,6 +90,9 @@ export class Session implements TokenSession {
   #loader: (() => Promise<void>) | undefined;
   #unsubscribe: (() => void) | undefined;
 
+  /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
+  readonly dpop: DpopHooks | undefined;
+
   /** @param options - see {@link SessionOptions}; validated here. */
   constructor(options: SessionOptions) {
     checkObject(options);
@@ -98,6 +103,7 @@ export class Session implements TokenSession {
     this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
     this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
     this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
+    this.dpop = options.dpop;
 
     const source = options.tokens;
     const initial = typeof source === 'function' ? null : checkTokenInput(source, 'tokens');

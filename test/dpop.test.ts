@@ -122,8 +122,8 @@ describe('refreshTokenGrant({ dpop }) (RFC 9449 §5 and §8)', () => {
   const tokens = (type: string) => ({ access_token: 'at', token_type: type, expires_in: 60, refresh_token: 'rt2' });
   const run = (options: Parameters<typeof refreshTokenGrant>[0]) =>
     refreshTokenGrant(options)({ accessToken: 'old', refreshToken: 'rt' }, { signal: new AbortController().signal, reason: 'manual' });
-  async function failure(promise: Promise<unknown>): Promise<TokenRefreshError> {
-    const error = await promise.then(() => undefined, (e: unknown) => e);
+  async function failure(promise: unknown): Promise<TokenRefreshError> {
+    const error = await Promise.resolve(promise).then(() => undefined, (e: unknown) => e);
     expect(isTokenRefreshError(error)).toBe(true);
     return error as TokenRefreshError;
   }

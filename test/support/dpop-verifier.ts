@@ -47,7 +47,8 @@ export async function verifyProof(proof: unknown, expected: ProofExpectation): P
   if (header['alg'] !== 'ES256') return fail('alg');
   const jwk = header['jwk'] as { kty: string; crv: string; x: string; y: string; d?: unknown } | undefined;
   if (!jwk || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.d !== undefined) return fail('jwk');
-  const key = await webcrypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  const { kty, crv, x, y } = jwk;
+  const key = await webcrypto.subtle.importKey('jwk', { kty, crv, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
   const valid = await webcrypto.subtle.verify(
     { name: 'ECDSA', hash: 'SHA-256' },
     key,
