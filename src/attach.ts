@@ -56,8 +56,11 @@ export interface AttachedRefresh extends TokenSession {
 }
 
 const REDACTED = '[REDACTED]';
-/** The plugin's `beforeRedirect` guards, so that a replayed config does not wrap its guard again. */
-const guards = new WeakSet<object>();
+/**
+ * Marks an instance that has the plugin attached, shared by every copy of the package (Symbol.for), so that a second
+ * attachment (two sessions refreshing with one refresh token: the server sees reuse and revokes the login) is refused.
+ */
+const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
 type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
@@ -88,6 +91,18 @@ const instanceRules: readonly Rule[] = [
   ['maxReplays', 'an integer >= 0', isCount],
   ['redactAuthorization', 'a boolean', isBoolean],
 ];
+
+function claim(instance: AxiosInstance): void {
+  if ((instance as unknown as Record<symbol, unknown>)[ATTACHED] === true) {
+    throw new TypeError(
+      'This axios instance already has axios-token-refresh attached: a second attachment would refresh with the same ' +
+        'refresh token twice, and servers that rotate refresh tokens then revoke the login. Call `detach()` on the ' +
+        'first attachment before attaching again, or share one session between instances with ' +
+        '`attachRefresh(other, { session: auth.session })`',
+    );
+  }
+  Object.defineProperty(instance, ATTACHED, { value: true, configurable: true, enumerable: false });
+}
 
 function resolveSession(options: AttachRefreshOptions): Session {
   if (options.session === undefined) return new Session(options);
@@ -154,6 +169,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   checkOptions(options, instanceRules);
   const inScope = createScope(instance.defaults, options.allowedOrigins);
   const session = resolveSession(options);
+  claim(instance);
   const statusCodes = new Set(options.statusCodes ?? [401]);
   const shouldRefresh =
     options.shouldRefresh ??
@@ -164,8 +180,11 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   /**
    * Node's adapter follows redirects with follow-redirects, which alone keeps Authorization on a redirect to a
    * subdomain or from http: to https: on the same host; older axios versions add no check of their own. A redirect
-   * out of scope must never carry the token, whatever the axios version.
+   * out of scope must never carry the token, whatever the axios version. The guard goes into each request that
+   * carries the token, never into `instance.defaults`: `axios.create()` copies the default export's defaults, and a
+   * guard there would judge other instances' redirects by this instance's scope.
    */
+  const ownGuards = new WeakSet<object>();
   const guarded = (previous: BeforeRedirect | undefined): BeforeRedirect => {
     const guard: BeforeRedirect = (options, response, request) => {
       previous?.(options, response, request);
@@ -177,17 +196,14 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
         if (name.toLowerCase() === 'authorization') delete headers[name];
       }
     };
-    guards.add(guard);
+    ownGuards.add(guard);
     return guard;
   };
-  // Installed once in the instance defaults, so axios copies it into every config at no cost per request; only a
-  // request that brings its own beforeRedirect gets it wrapped.
-  const defaultsBefore = instance.defaults.beforeRedirect;
-  const defaultGuard = guarded(defaultsBefore);
-  instance.defaults.beforeRedirect = defaultGuard;
+  const plainGuard = guarded(undefined);
   const guardRedirects = (config: InternalAxiosRequestConfig): void => {
     const previous = config.beforeRedirect;
-    if (previous === undefined || !guards.has(previous)) config.beforeRedirect = guarded(previous);
+    if (previous === undefined) config.beforeRedirect = plainGuard;
+    else if (!ownGuards.has(previous)) config.beforeRedirect = guarded(previous);
   };
   let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
 
@@ -196,7 +212,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     const value = snapshot.authorization;
     // A replay after logout must not carry the header we attached to its first attempt.
     if (value !== undefined || previous?.attached === true) setHeader(config, value);
-    if (value !== undefined && config.beforeRedirect !== defaultGuard) guardRedirects(config);
+    if (value !== undefined) guardRedirects(config);
+    else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
     const replays = previous?.replays ?? 0;
     if (replays === 0) {
       // First attempts of one token version share one frozen state object: nothing to allocate per request.
@@ -332,6 +349,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   });
   const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
   const responseId = instance.interceptors.response.use(undefined, onResponseError);
+  let detached = false;
 
   return {
     session,
@@ -340,16 +358,17 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     setTokens: (tokens) => session.setTokens(tokens),
     refresh: () => session.refresh(),
     on: (event, listener) => session.on(event, listener),
+    logout: (options) => session.logout(options),
+    getAccessToken: (options) => session.getAccessToken(options),
     close: () => session.close(),
     detach: () => {
+      if (detached) return;
+      detached = true;
       instance.interceptors.request.eject(settledId);
       instance.interceptors.request.eject(requestId);
       instance.interceptors.response.eject(responseId);
       uninstallDpop?.();
-      if (instance.defaults.beforeRedirect === defaultGuard) {
-        if (defaultsBefore === undefined) delete instance.defaults.beforeRedirect;
-        else instance.defaults.beforeRedirect = defaultsBefore;
-      }
+      delete (instance as unknown as Record<symbol, unknown>)[ATTACHED];
     },
   };
 }

@@ -18,6 +18,8 @@ import type { InternalAxiosRequestConfig } from 'axios';
  * - `REQUEST_NOT_REPLAYABLE`: a request that needs a replay has a one-shot body (a stream) that cannot be sent twice.
  * - `STORE_FAILED`: the token store failed or did not answer in time (Redis down or silent, an unreadable file).
  *   Tokens are kept; a later request tries again.
+ * - `LOGGED_OUT`: the app logged out (`logout()`, here or in another tab or process) while the request waited for a
+ *   refresh. Tokens are cleared.
  */
 export type TokenRefreshErrorCode =
   | 'SESSION_EXPIRED'
@@ -28,7 +30,8 @@ export type TokenRefreshErrorCode =
   | 'PERSIST_FAILED'
   | 'TOKENS_LOAD_FAILED'
   | 'REQUEST_NOT_REPLAYABLE'
-  | 'STORE_FAILED';
+  | 'STORE_FAILED'
+  | 'LOGGED_OUT';
 
 /** What a {@link TokenRefreshError} can be built from, beside its code and message. */
 export interface TokenRefreshErrorOptions {

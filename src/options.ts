@@ -47,10 +47,16 @@ export type DebugEvent =
       readonly durationMs: number;
     }
   | { readonly type: 'refresh:late'; readonly adopted: boolean }
-  | { readonly type: 'request:wait'; readonly waiting: number }
+  | { readonly type: 'request:wait' }
   | { readonly type: 'request:replay'; readonly method: string; readonly url: string; readonly replay: number }
-  | { readonly type: 'request:skip'; readonly method: string; readonly url: string; readonly why: 'origin' | 'skip' }
-  | { readonly type: 'listener:error'; readonly event: string; readonly error: unknown };
+  | {
+      readonly type: 'request:skip';
+      readonly method: string;
+      readonly url: string;
+      /** `origin`: not in scope; `skip`: `skipAuthRefresh`; `no-token`: in scope, but there is no access token. */
+      readonly why: 'origin' | 'skip' | 'no-token';
+    }
+  | { readonly type: 'listener:error'; readonly event: SessionEventName; readonly error: unknown };
 
 /** Options of a token session: where the tokens come from, how to refresh them, where to persist them. */
 export interface SessionOptions {
@@ -211,6 +217,27 @@ export interface TokenSession {
    * @param listener - called with the event's payload. A listener that throws does not break the session.
    */
   on<E extends SessionEventName>(event: E, listener: (payload: SessionEvents[E]) => void): () => void;
+  /**
+   * Logs out: revokes the refresh token (and the access token) at the server when the grant knows a revocation
+   * endpoint (RFC 7009; `refreshTokenGrant` and `clientCredentialsGrant` do), then clears the tokens in the store, so
+   * every instance, tab and process sharing the session sees `null` (`onTokens(null)`, a `tokens` event with null).
+   * Requests waiting for a refresh fail with `LOGGED_OUT`. A failed or slow revocation (bounded by
+   * `refreshTimeoutMs`) never keeps the user logged in: the tokens are cleared anyway, and the failure is reported
+   * through `refreshError` and in the result. Not `sessionExpired`: that event means the server ended the session.
+   *
+   * @param options - `revoke: false` clears everywhere without calling the server.
+   */
+  logout(options?: { readonly revoke?: boolean }): Promise<LogoutResult>;
+  /**
+   * An access token valid for at least `minValidityMs`, for use outside axios (a WebSocket or EventSource handshake,
+   * `fetch`, a native uploader). Joins a refresh in flight; refreshes first (the same single flight as requests) when
+   * the token is missing, refused, or expires sooner. Never returns a token known to be stale. Rejects with the codes
+   * a request would (`SESSION_EXPIRED` when logged out).
+   *
+   * @param options - `minValidityMs`: how long the token must still be valid, in ms (default: the session's
+   *   `leewayMs`).
+   */
+  getAccessToken(options?: { readonly minValidityMs?: number }): Promise<string>;
   /** Stops listening to the store and drops all listeners. Interceptors attached to the session stay in place. */
   close(): Promise<void>;
 }
@@ -248,4 +275,12 @@ export interface DpopHooks {
    * @param nonce - the header's value.
    */
   rememberNonce(url: string | URL, nonce: unknown): void;
+}
+
+/** What {@link TokenSession.logout} resolves with. */
+export interface LogoutResult {
+  /** Whether the server confirmed the revocation. False when there was nothing to revoke or no revocation endpoint. */
+  readonly revoked: boolean;
+  /** Why the revocation failed, when it did (the tokens are cleared all the same). */
+  readonly error?: TokenRefreshError;
 }

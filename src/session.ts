@@ -3,6 +3,7 @@ import { TokenRefreshError, classifyRefreshFailure, describeThrown, isTokenRefre
 import type {
   DebugEvent,
   DpopHooks,
+  LogoutResult,
   RefreshReason,
   SessionEventName,
   SessionEvents,
@@ -10,9 +11,12 @@ import type {
   TokenSession,
   TokenSnapshot,
 } from './options.js';
-import { MemoryTokenStore, type StoredTokens, type TokenStore } from './store.js';
+import { scrubSecrets } from './redact.js';
+import { warnCallbackError } from './report.js';
+import { MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
 import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
 import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
+import { within } from './within.js';
 
 const defaults = {
   refreshTimeoutMs: 30_000,
@@ -35,6 +39,31 @@ export interface RequestTokens extends TokenSnapshot {
 interface Flight {
   readonly version: number;
   readonly promise: Promise<void>;
+  /** Aborts the refresh call when a login or logout supersedes this flight. */
+  readonly controller: AbortController;
+  /** Settles the waiters early: go on with the tokens in use (no error), or fail with `error`. */
+  release: (error?: TokenRefreshError) => void;
+  /** What waiters race against the flight's own outcome. */
+  readonly released: Promise<void>;
+  superseded: boolean;
+}
+
+/** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
+interface GrantExtras {
+  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<void>;
+  readonly needsRefreshToken?: boolean;
+}
+
+/** A promise and the functions that settle it. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
@@ -85,10 +114,15 @@ export class Session implements TokenSession {
   /** What requests are sent with, rebuilt only when the tokens change (the request path allocates nothing). */
   #current: RequestTokens = { tokens: null, version: 0, authorization: undefined };
   #flight: Flight | undefined;
-  #waiting = 0;
+  /** The version `#writeEnd` ended at, until `#announceEnd` has announced it. */
+  #pendingEnd: number | undefined;
   #loading: Promise<void> | undefined;
   #loader: (() => Promise<void>) | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** Settles requests waiting for the `tokens` loader when a login replaces it. */
+  #loaderWake = deferred();
+  /** The grant can get tokens from nothing (client credentials): no tokens means "get some", not "logged out". */
+  readonly #canMint: boolean;
 
   /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
   readonly dpop: DpopHooks | undefined;
@@ -106,6 +140,12 @@ export class Session implements TokenSession {
     this.dpop = options.dpop;
 
     const source = options.tokens;
+    if (source === undefined && options.store === undefined) {
+      throw new TypeError(
+        'Expected `tokens` to be a TokenSet, a function that loads one, or `null` for "not logged in yet", got `undefined`',
+      );
+    }
+    this.#canMint = (options.refresh as GrantExtras).needsRefreshToken === false;
     const initial = typeof source === 'function' ? null : checkTokenInput(source, 'tokens');
     if (options.store === undefined && typeof source !== 'function') {
       // The common case costs nothing: tokens in memory, known at once.
@@ -129,21 +169,74 @@ export class Session implements TokenSession {
   /** {@inheritDoc TokenSession.setTokens} */
   async setTokens(tokens: TokenSet | null): Promise<void> {
     const checked = checkTokenInput(tokens, 'setTokens(tokens)');
-    await this.#ready();
-    let stored: StoredTokens | null = null;
-    // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
-    for (let attempt = 0; stored === null && attempt < 10; attempt += 1) {
-      const current = attempt === 0 ? this.#version : (await this.#store.read()).version;
-      stored = await this.#store.write(checked, current);
-    }
-    if (stored === null) {
-      throw new TokenRefreshError('PERSIST_FAILED', 'setTokens could not write: the store kept changing under it');
-    }
-    this.#adopt(stored, true);
-    this.#ended = checked === null;
-    const failure = await this.#persist(checked);
-    this.#emitTokens(checked, stored.version);
+    const failure = await this.#replace(checked);
     if (failure) throw failure;
+  }
+
+  /** {@inheritDoc TokenSession.logout} */
+  async logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
+    if (options.revoke !== undefined && typeof options.revoke !== 'boolean') {
+      throw new TypeError(expected('revoke', 'a boolean', options.revoke));
+    }
+    // The freshest tokens are the store's (another tab may have refreshed); a store that fails leaves ours.
+    const tokens = await this.#storeOp(this.#store.read(), 'read').then(
+      (stored) => stored.tokens,
+      () => this.#tokens,
+    );
+    const revoke = (this.#refresh as GrantExtras).revoke;
+    let error: TokenRefreshError | undefined;
+    let revoked = false;
+    if (options.revoke !== false && tokens !== null && typeof revoke === 'function') {
+      const controller = new AbortController();
+      try {
+        await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
+          controller.abort();
+          return new TokenRefreshError('REFRESH_TIMEOUT', `Token revocation did not settle within ${this.#timeoutMs} ms`);
+        });
+        revoked = true;
+      } catch (thrown) {
+        error = this.#scrub(classifyRefreshFailure(thrown), tokens);
+      }
+    }
+    const loggedOut = new TokenRefreshError('LOGGED_OUT', 'Request not sent: the app logged out while it waited');
+    const failure = await this.#replace(null, 'logout', loggedOut);
+    if (error) this.#emit('refreshError', error);
+    if (failure) this.#emit('refreshError', failure);
+    return error === undefined ? { revoked } : { revoked, error };
+  }
+
+  /** {@inheritDoc TokenSession.getAccessToken} */
+  async getAccessToken(options: { readonly minValidityMs?: number } = {}): Promise<string> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
+    const min = options.minValidityMs ?? this.#leewayMs;
+    if (!isNumberFrom(0)(min)) throw new TypeError(expected('minValidityMs', 'a finite number >= 0', min));
+    let refreshed = false;
+    for (;;) {
+      await this.#ready();
+      if (this.#flight) {
+        await this.#join(this.#flight);
+        refreshed = true;
+        continue;
+      }
+      const tokens = this.#tokens;
+      const access = tokens?.accessToken;
+      const expiresAt = tokens?.expiresAt;
+      const refused = this.#staleVersion === this.#version;
+      const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - Date.now();
+      // After one refresh, a token shorter-lived than asked is still the best there is, as long as it is valid.
+      if (access && !refused && (left > min || (refreshed && left > 0))) return access;
+      if (refreshed && tokens === null && !this.#canMint) break;
+      if (tokens === null && !this.#canMint) break;
+      if (refreshed) {
+        throw new TokenRefreshError('REFRESH_FAILED', 'No valid access token: the refresh did not produce one');
+      }
+      await this.refreshFor(this.#version, access ? (refused ? 'stale' : 'expired') : 'missing');
+      refreshed = true;
+    }
+    throw (
+      this.#endError ?? new TokenRefreshError('SESSION_EXPIRED', 'No access token: there are no tokens (not logged in)')
+    );
   }
 
   /** {@inheritDoc TokenSession.refresh} */
@@ -193,9 +286,14 @@ export class Session implements TokenSession {
     return this.#debug !== undefined;
   }
 
-  /** Reports to the debug hook, if any. */
+  /** Reports to the debug hook, if any. A hook that throws is reported as a warning, never to the caller. */
   report(event: DebugEvent): void {
-    if (this.#debug) this.#debug(event);
+    if (!this.#debug) return;
+    try {
+      this.#debug(event);
+    } catch (error) {
+      warnCallbackError('the `debug` hook', error);
+    }
   }
 
   /**
@@ -246,13 +344,7 @@ export class Session implements TokenSession {
           )
         : Promise.resolve();
     }
-    const promise = this.#fly(version, reason);
-    const flight: Flight = { version, promise };
-    this.#flight = flight;
-    const clear = (): void => {
-      if (this.#flight === flight) this.#flight = undefined;
-    };
-    promise.then(clear, clear);
+    const flight = this.#startFlight(version, (started) => this.#fly(version, reason, started));
     return this.#join(flight, cancel);
   }
 
@@ -268,6 +360,96 @@ export class Session implements TokenSession {
 
   // ---- internals ------------------------------------------------------------------------------------------------
 
+  /** Makes `run` the flight every request waits for, until it settles or a login/logout supersedes it. */
+  #startFlight(version: number, run: (flight: Flight) => Promise<void>): Flight {
+    const wake = deferred();
+    const flight: Flight = {
+      version,
+      promise: undefined as unknown as Promise<void>,
+      controller: new AbortController(),
+      released: wake.promise,
+      release: (error) => (error ? wake.reject(error) : wake.resolve()),
+      superseded: false,
+    };
+    this.#flight = flight;
+    const promise = run(flight);
+    (flight as { promise: Promise<void> }).promise = promise;
+    const clear = (): void => {
+      if (this.#flight === flight) this.#flight = undefined;
+    };
+    promise.then(clear, clear);
+    return flight;
+  }
+
+  /**
+   * A login or logout happened: the flight in progress refreshes tokens nobody uses any more. Its waiters go on at
+   * once with the new tokens (or fail with `error`), and the refresh call is aborted; its late answer is ignored.
+   */
+  #supersede(error?: TokenRefreshError): void {
+    const flight = this.#flight;
+    if (flight) {
+      flight.superseded = true;
+      this.#flight = undefined;
+      flight.controller.abort(new Error('superseded by setTokens or logout'));
+      flight.release(error);
+    }
+    if (this.#loader) {
+      // A login replaces the loader: it is neither waited for nor allowed to fail anyone now.
+      this.#loader = undefined;
+      this.#loading?.catch(() => undefined);
+      this.#loading = undefined;
+      const wake = this.#loaderWake;
+      this.#loaderWake = deferred();
+      if (error) wake.reject(error);
+      else wake.resolve();
+    }
+  }
+
+  /**
+   * Writes tokens the app chose (a login, a logout), whatever is in flight: they win over every refresh. Returns
+   * `onTokens`' failure, since the tokens are in use all the same.
+   */
+  async #replace(tokens: TokenSet | null, ended?: EndReason, error?: TokenRefreshError): Promise<TokenRefreshError | undefined> {
+    let stored: StoredTokens | null = null;
+    // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
+    for (let attempt = 0; stored === null && attempt < 10; attempt += 1) {
+      const current = (await this.#storeOp(this.#store.read(), 'read')).version;
+      stored = await this.#storeOp(this.#store.write(tokens, current, ended), 'write');
+    }
+    if (stored === null) {
+      throw new TokenRefreshError('PERSIST_FAILED', 'setTokens could not write: the store kept changing under it');
+    }
+    this.#adopt(stored, true);
+    this.#ended = tokens === null && ended !== undefined;
+    this.#endError = error;
+    this.#supersede(error);
+    const failure = await this.#persist(tokens);
+    this.#emitTokens(tokens, stored.version);
+    return failure;
+  }
+
+  /**
+   * A store call bounded by `refreshTimeoutMs`; whatever the store throws or a silent store becomes `STORE_FAILED`,
+   * naming the store as the culprit. A synchronous store (the memory one) costs no timer.
+   */
+  #storeOp<T>(value: T | Promise<T>, what: 'read' | 'write'): Promise<T> {
+    if (!(value instanceof Promise)) return Promise.resolve(value);
+    return within(value, this.#timeoutMs, () => {
+      return new TokenRefreshError('STORE_FAILED', `The token store did not answer a ${what} within ${this.#timeoutMs} ms`);
+    }).catch((error: unknown) => {
+      if (isTokenRefreshError(error)) throw error;
+      throw new TokenRefreshError('STORE_FAILED', `The token store failed a ${what}: it threw ${describeThrown(error)}`, {
+        cause: this.#scrub(error),
+      });
+    });
+  }
+
+  /** Removes the tokens this session knows (now, and `also`) from an error the app's code threw. */
+  #scrub<T>(error: T, also?: TokenSet | null): T {
+    const known = [this.#tokens, also].flatMap((tokens) => [tokens?.refreshToken, tokens?.accessToken, tokens?.idToken]);
+    return scrubSecrets(error, known);
+  }
+
   /**
    * Waits for a flight. Its failure is not the caller's when tokens newer than the ones it refreshed arrived meanwhile
    * (a login with setTokens): the caller goes on with those.
@@ -277,12 +459,12 @@ export class Session implements TokenSession {
       if (isTokenRefreshError(error) && this.#version > flight.version && this.#tokens !== null) return;
       throw error;
     });
-    return this.#wait(outcome, cancel);
+    return this.#wait(Promise.race([outcome, flight.released]), cancel);
   }
 
   #reasonToRefresh(): RefreshReason | undefined {
     const tokens = this.#tokens;
-    if (tokens === null) return undefined;
+    if (tokens === null) return this.#canMint ? 'missing' : undefined;
     if (tokens.accessToken === undefined || tokens.accessToken === '') return 'missing';
     if (this.#staleVersion === this.#version) return 'stale';
     if (Date.now() >= this.#refreshAt) return 'expired';
@@ -304,75 +486,113 @@ export class Session implements TokenSession {
         this.#staleVersion !== this.#version &&
         expiresAt !== undefined &&
         Date.now() < expiresAt;
-      if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT')) throw error;
+      if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT' && code !== 'STORE_FAILED')) throw error;
       this.#refreshAt = expiresAt;
     }
     return this.#current;
   }
 
-  async #fly(version: number, reason: RefreshReason): Promise<void> {
+  async #fly(version: number, reason: RefreshReason, flight: Flight): Promise<void> {
     const started = Date.now();
-    this.report({ type: 'refresh:start', reason, version });
+    if (this.#debug) this.report({ type: 'refresh:start', reason, version });
     let outcome: 'ok' | 'adopted' = 'ok';
     try {
       await this.#store.withLock(
         async (lock) => {
-          const stored = await this.#store.read();
+          const stored = await this.#storeOp(this.#store.read(), 'read');
+          if (flight.superseded) return;
           if (stored.version !== version) {
-            // Someone sharing the store refreshed (or logged in/out) while we waited for the lock.
+            // Someone sharing the store refreshed (or logged in/out, or the server ended the session) meanwhile.
             outcome = 'adopted';
             this.#adoptFromElsewhere(stored);
+            if (stored.tokens === null && this.#endError) throw this.#endError;
+            if (stored.tokens === null && this.#canMint) throw new TokenRefreshError('REFRESH_FAILED', 'No tokens yet');
             return;
           }
-          await this.#refreshUnderLock(stored, reason, lock.signal);
+          try {
+            await this.#refreshUnderLock(stored, reason, lock.signal, flight);
+          } catch (thrown) {
+            const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
+            // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
+            if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, version);
+            throw error;
+          }
         },
         // The lease covers the refresh and onTokens, each bounded by the timeout. A waiter must outlast a dead
         // holder's whole lease, or a crash would fail every other process instead of handing the lock over.
         { leaseMs: this.#timeoutMs * 2 + 5_000, waitMs: this.#timeoutMs * 3 + 5_000 },
       );
     } catch (thrown) {
-      const error = classifyRefreshFailure(thrown);
-      this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
-      if (error.code === 'SESSION_EXPIRED') await this.#end(error, version);
+      const error = this.#scrub(classifyRefreshFailure(thrown));
+      if (this.#debug) this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
+      if (flight.superseded) throw error;
+      if (error.code === 'SESSION_EXPIRED') await this.#announceEnd(error, version);
       else this.#emit('refreshError', error);
       throw error;
     }
-    this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
+    if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
   }
 
-  async #refreshUnderLock(stored: StoredTokens, reason: RefreshReason, lockSignal: AbortSignal): Promise<void> {
+  async #refreshUnderLock(stored: StoredTokens, reason: RefreshReason, lockSignal: AbortSignal, flight: Flight): Promise<void> {
     const current = stored.tokens;
-    if (current === null) {
+    if (current === null && !this.#canMint) {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there are no tokens (not logged in)');
     }
-    if (this.#refreshTokenRequired && !current.refreshToken) {
+    if (this.#refreshTokenRequired && !this.#canMint && !current?.refreshToken) {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there is no refresh token');
     }
-    const next = normalizeRefreshResult(await this.#callRefresh(current, reason, stored.version, lockSignal), current);
-    const written = await this.#store.write(next, stored.version);
+    const from = current ?? ({} as TokenSet);
+    const next = normalizeRefreshResult(await this.#callRefresh(from, reason, stored.version, lockSignal, flight), current);
+    if (flight.superseded) return;
+    await this.#commit(next, stored.version);
+  }
+
+  /**
+   * The one way new tokens from a refresh come into use: compare-and-set write, adopt, `onTokens`, then the `tokens`
+   * event (a `refreshError` when `onTokens` failed). When someone else wrote first, their (newer) tokens are adopted.
+   */
+  async #commit(next: TokenSet, version: number): Promise<boolean> {
+    const written = await this.#storeOp(this.#store.write(next, version), 'write');
     if (written === null) {
       // setTokens (or another writer) got there first; its tokens are newer than ours by definition.
-      this.#adoptFromElsewhere(await this.#store.read());
-      return;
+      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
+      return false;
     }
     this.#adopt(written, false);
     this.#ended = false;
     const failure = await this.#persist(next);
     this.#emitTokens(next, written.version);
     if (failure) this.#emit('refreshError', failure);
+    return true;
   }
 
   /** Calls `refresh` bounded by the timeout; a late answer is adopted only if nothing newer happened since. */
-  #callRefresh(current: TokenSet, reason: RefreshReason, version: number, lockSignal: AbortSignal): Promise<TokenSet> {
-    const controller = new AbortController();
+  #callRefresh(
+    current: TokenSet,
+    reason: RefreshReason,
+    version: number,
+    lockSignal: AbortSignal,
+    flight: Flight,
+  ): Promise<TokenSet> {
+    const controller = flight.controller;
     const abort = (): void => controller.abort(lockSignal.reason);
     lockSignal.addEventListener('abort', abort, { once: true });
     let timedOut = false;
-    let timedOutFlight: Flight | undefined;
     return new Promise<TokenSet>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        lockSignal.removeEventListener('abort', abort);
+        controller.signal.removeEventListener('abort', superseded);
+      };
+      // A login or logout aborts the flight: stop waiting for its answer (and free the lock) at once.
+      const superseded = (): void => {
+        if (!flight.superseded) return;
+        settle();
+        reject(new TokenRefreshError('REFRESH_FAILED', 'Token refresh abandoned: setTokens or logout replaced the tokens'));
+      };
+      controller.signal.addEventListener('abort', superseded, { once: true });
       const timer = setTimeout(() => {
         timedOut = true;
-        timedOutFlight = this.#flight;
         controller.abort(new Error('refresh timed out'));
         reject(
           new TokenRefreshError(
@@ -381,10 +601,6 @@ export class Session implements TokenSession {
           ),
         );
       }, this.#timeoutMs);
-      const settle = (): void => {
-        clearTimeout(timer);
-        lockSignal.removeEventListener('abort', abort);
-      };
       let result: TokenSet | Promise<TokenSet>;
       try {
         result = this.#refresh(current, { signal: controller.signal, reason });
@@ -396,7 +612,7 @@ export class Session implements TokenSession {
       Promise.resolve(result).then(
         (value) => {
           settle();
-          if (timedOut) void this.#lateAnswer(value, current, version, timedOutFlight);
+          if (timedOut && !flight.superseded) void this.#lateAnswer(value, current, version, flight);
           else resolve(value);
         },
         (error: unknown) => {
@@ -407,51 +623,53 @@ export class Session implements TokenSession {
     });
   }
 
-  async #lateAnswer(value: TokenSet, previous: TokenSet, version: number, timedOut: Flight | undefined): Promise<void> {
+  async #lateAnswer(value: TokenSet, previous: TokenSet, version: number, timedOut: Flight): Promise<void> {
     // The refresh token may be spent by now, so a late answer is worth keeping, but never over newer tokens or an
     // ended session. An answer right on the deadline first lets the flight it missed finish failing.
-    if (timedOut !== undefined && this.#flight === timedOut) await timedOut.promise.catch(() => undefined);
+    if (this.#flight === timedOut) await timedOut.promise.catch(() => undefined);
     let adopted = false;
-    if (this.#version === version && this.#flight === undefined && !this.#ended) {
-      const promise = (async () => {
+    if (this.#version === version && this.#flight === undefined && !this.#ended && !timedOut.superseded) {
+      const flight = this.#startFlight(version, async () => {
         try {
-          const next = normalizeRefreshResult(value, previous);
-          const written = await this.#store.write(next, version);
-          if (written !== null) {
-            adopted = true;
-            this.#adopt(written, false);
-            const failure = await this.#persist(next);
-            this.#emitTokens(next, written.version);
-            if (failure) this.#emit('refreshError', failure);
-          }
+          adopted = await this.#commit(normalizeRefreshResult(value, previous), version);
         } catch {
           // An unusable late answer changes nothing: the tokens stay as they were.
         }
-      })();
+      });
       // Held as a flight, so that requests wait for onTokens as they do after any refresh.
-      const flight: Flight = { version, promise };
-      this.#flight = flight;
-      await promise;
-      if (this.#flight === flight) this.#flight = undefined;
+      await flight.promise;
     }
     this.report({ type: 'refresh:late', adopted });
   }
 
-  async #end(error: TokenRefreshError, version: number): Promise<void> {
-    // Newer tokens (a login) are not ended by an older refusal; no tokens (logged out, ended already) have nothing to
-    // end, and announcing a second end would send the app to its login screen twice.
+  /**
+   * The server refused the refresh token for good: clear the tokens in the store, marked as ended by the server so
+   * that every tab and process sharing it ends too. Runs under the refresh lock.
+   */
+  async #writeEnd(error: TokenRefreshError, version: number): Promise<void> {
+    // Newer tokens (a login) are not ended by an older refusal.
     if (this.#version !== version || this.#tokens === null) return;
-    const written = await this.#store.write(null, version);
+    const written = await this.#storeOp(this.#store.write(null, version, 'expired'), 'write');
     if (written === null) {
-      this.#adoptFromElsewhere(await this.#store.read());
-      if (this.#tokens !== null) return;
-    } else {
-      this.#adopt(written, false);
+      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
+      return;
     }
+    this.#adopt(written, false);
     this.#ended = true;
     // Requests whose 401 arrives after the end get the server's own answer (status, oauthError), not a generic one.
     this.#endError = error;
-    const endedAt = this.#version;
+    this.#pendingEnd = written.version;
+  }
+
+  /** After the lock: `onTokens(null)`, the `tokens` event, `refreshError` and `sessionExpired`, once per end. */
+  async #announceEnd(error: TokenRefreshError, version: number): Promise<void> {
+    const endedAt = this.#pendingEnd;
+    this.#pendingEnd = undefined;
+    if (endedAt === undefined || this.#version !== endedAt) {
+      // Nothing of ours ended (newer tokens arrived, or someone else ended it and announced it here already).
+      if (this.#version === version) this.#emit('refreshError', error);
+      return;
+    }
     const failure = await this.#persist(null);
     const current = this.#emitTokens(null, endedAt);
     this.#emit('refreshError', error);
@@ -474,21 +692,13 @@ export class Session implements TokenSession {
   async #persist(tokens: TokenSet | null): Promise<TokenRefreshError | undefined> {
     const onTokens = this.#onTokens;
     if (!onTokens) return undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await Promise.race([
-        onTokens(tokens),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`onTokens did not settle within ${this.#timeoutMs} ms`)), this.#timeoutMs);
-        }),
-      ]);
+      await within(onTokens(tokens), this.#timeoutMs, () => new Error(`onTokens did not settle within ${this.#timeoutMs} ms`));
       return undefined;
     } catch (cause) {
       return new TokenRefreshError('PERSIST_FAILED', 'onTokens failed; the new tokens are in use but were not persisted', {
-        cause,
+        cause: this.#scrub(cause, tokens),
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -506,17 +716,31 @@ export class Session implements TokenSession {
     this.#refreshAt = this.#computeRefreshAt(tokens, fromApp);
   }
 
+  /** Adopts a record another tab or process wrote; a session ended or logged out there ends here too. */
   #adoptFromElsewhere(stored: StoredTokens): void {
-    if (stored.version === this.#version) return;
+    if (stored.version <= this.#version) return;
     const hadTokens = this.#tokens !== null;
     this.#adopt(stored, true);
-    if (stored.tokens === null && hadTokens) this.#ended = true;
-    if (stored.tokens !== null) this.#ended = false;
+    this.#ended = stored.tokens === null && (hadTokens || this.#ended);
+    if (stored.tokens === null && stored.ended === 'expired') {
+      this.#endError = new TokenRefreshError(
+        'SESSION_EXPIRED',
+        'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the refresh token); log in again',
+      );
+    } else if (stored.tokens === null && stored.ended === 'logout') {
+      this.#endError = new TokenRefreshError('LOGGED_OUT', 'Request not sent: the app logged out (in another tab or process)');
+    }
     this.#emit('tokens', stored.tokens);
+    if (hadTokens && stored.tokens === null && stored.ended === 'expired' && this.#endError) {
+      this.#emit('sessionExpired', this.#endError);
+    }
   }
 
   #onStoreWrite(stored: StoredTokens): void {
-    if (stored.version > this.#version) this.#adoptFromElsewhere(stored);
+    if (stored.version <= this.#version) return;
+    this.#adoptFromElsewhere(stored);
+    // Requests waiting for a refresh here learn the outcome at once, instead of when the lock frees.
+    if (stored.tokens === null && this.#endError) this.#flight?.release(this.#endError);
   }
 
   #computeRefreshAt(tokens: TokenSet | null, fromApp: boolean): number {
@@ -534,56 +758,44 @@ export class Session implements TokenSession {
     this.#loading ??= this.#loader().finally(() => {
       this.#loading = undefined;
     });
-    return this.#loading;
+    // A login (setTokens) while the loader hangs or fails wins over it.
+    return Promise.race([this.#loading, this.#loaderWake.promise]);
   }
 
   async #load(load: () => TokenSet | null | Promise<TokenSet | null>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let initial: TokenSet | null;
     try {
-      const initial = await Promise.race([
-        load(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new TypeError(`the tokens loader did not settle within ${this.#timeoutMs} ms`)),
-            this.#timeoutMs,
-          );
-        }),
-      ]);
-      let stored = await this.#store.read();
-      if (stored.version === 0 && stored.tokens === null && initial !== null) {
-        stored = (await this.#store.write(initial, 0)) ?? (await this.#store.read());
-      }
-      // setTokens may have run while we loaded: only a newer version replaces what we have.
-      if (stored.version >= this.#version) this.#adopt(stored, true);
-      this.#loader = undefined;
+      initial = await within(load(), this.#timeoutMs, () => {
+        return new TypeError(`the tokens loader did not settle within ${this.#timeoutMs} ms`);
+      });
     } catch (cause) {
       // Our own validation messages are safe to repeat; the loader's own message might quote a token, so it is not.
       const why = cause instanceof TypeError ? cause.message : `the loader threw ${describeThrown(cause)} (see \`cause\`)`;
-      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Loading the initial tokens failed: ${why}`, { cause });
-    } finally {
-      clearTimeout(timer);
+      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Loading the initial tokens failed: ${why}`, { cause: this.#scrub(cause) });
     }
+    // A failing store says so itself (STORE_FAILED, with the store's error as cause).
+    let stored = await this.#storeOp(this.#store.read(), 'read');
+    if (stored.version === 0 && stored.tokens === null && initial !== null) {
+      stored = (await this.#storeOp(this.#store.write(initial, 0), 'write')) ?? (await this.#storeOp(this.#store.read(), 'read'));
+    }
+    if (this.#loader === undefined) return; // a login replaced the loader meanwhile
+    // setTokens may have run while we loaded: only a newer version replaces what we have.
+    if (stored.version >= this.#version) this.#adopt(stored, true);
+    this.#ended = stored.tokens === null && stored.ended !== undefined;
+    this.#loader = undefined;
   }
 
   #wait<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> {
     const signal = cancel?.signal;
     const cancelToken = cancel?.cancelToken;
-    this.#waiting += 1;
-    this.report({ type: 'request:wait', waiting: this.#waiting });
-    const done = (): void => {
-      this.#waiting -= 1;
-    };
-    if (!signal && !cancelToken) {
-      promise.then(done, done);
-      return promise;
-    }
+    if (this.#debug) this.report({ type: 'request:wait' });
+    if (!signal && !cancelToken) return promise;
     return new Promise<T>((resolve, reject) => {
       const canceled = (): void => {
         cleanup();
         reject(new CanceledError());
       };
       const cleanup = (): void => {
-        done();
         if (signal && typeof signal.removeEventListener === 'function') {
           (signal.removeEventListener as (t: string, l: () => void) => void)('abort', canceled);
         }
@@ -614,11 +826,9 @@ export class Session implements TokenSession {
       try {
         listener(payload);
       } catch (error) {
-        // A listener's bug must not break the refresh; it is reported, and rethrown outside our call stack.
-        this.report({ type: 'listener:error', event, error });
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A listener's bug must not break the refresh, the other listeners, or the process (see src/report.ts).
+        if (this.#debug) this.report({ type: 'listener:error', event, error });
+        else warnCallbackError(`a \`${event}\` listener`, error);
       }
     }
   }

@@ -2,12 +2,21 @@ import PQueue from 'p-queue';
 import { TokenRefreshError } from './errors.js';
 import { tokenSetProblem, type TokenSet } from './tokens.js';
 
+/**
+ * Why a store holds no tokens: `expired` (the server refused the refresh token: every tab and process sharing the
+ * store ends its session and fires `sessionExpired`), `logout` (the app logged out: requests waiting elsewhere fail
+ * with `LOGGED_OUT`).
+ */
+export type EndReason = 'expired' | 'logout';
+
 /** Tokens as a store holds them: the tokens and the version they were written at. */
 export interface StoredTokens {
   /** The current tokens, or null when logged out / the session ended. */
   readonly tokens: TokenSet | null;
   /** Increases by one with every write. Version 0 means "never written". */
   readonly version: number;
+  /** Why `tokens` is null, when the session ended or logged out (see {@link EndReason}); kept with the record. */
+  readonly ended?: EndReason;
 }
 
 /** What {@link TokenStore.withLock} passes to the task it runs. */
@@ -47,8 +56,15 @@ export interface LockOptions {
 export interface TokenStore {
   /** Reads the current tokens and version. */
   read(): StoredTokens | Promise<StoredTokens>;
-  /** Compare-and-set write; see the interface's contract. */
-  write(tokens: TokenSet | null, expectedVersion: number): StoredTokens | null | Promise<StoredTokens | null>;
+  /**
+   * Compare-and-set write; see the interface's contract. `ended` (only with `tokens: null`) is kept in the record and
+   * returned by `read()` and to subscribers, so that everyone sharing the store learns why the tokens are gone.
+   */
+  write(
+    tokens: TokenSet | null,
+    expectedVersion: number,
+    ended?: EndReason,
+  ): StoredTokens | null | Promise<StoredTokens | null>;
   /** Runs `task` while holding the refresh lock shared by everyone using this store. */
   withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T>;
   /** Hears about tokens written by others. Returns a function that stops listening. */
@@ -82,9 +98,9 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   /** {@inheritDoc TokenStore.write} */
-  write(tokens: TokenSet | null, expectedVersion: number): StoredTokens | null {
+  write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): StoredTokens | null {
     if (this.#stored.version !== expectedVersion) return null;
-    this.#stored = { tokens, version: expectedVersion + 1 };
+    this.#stored = storedRecord(tokens, expectedVersion + 1, ended);
     return this.#stored;
   }
 
@@ -129,7 +145,7 @@ export function parseStoredRecord(raw: unknown): { readonly record: StoredTokens
     }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { problem: 'it is not an object' };
-  const { version, tokens } = value as { version?: unknown; tokens?: unknown };
+  const { version, tokens, ended } = value as { version?: unknown; tokens?: unknown; ended?: unknown };
   if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
     return { problem: '`version` is not an integer >= 0' };
   }
@@ -137,5 +153,19 @@ export function parseStoredRecord(raw: unknown): { readonly record: StoredTokens
     const problem = tokenSetProblem(tokens);
     if (problem !== undefined) return { problem: `its tokens are not a TokenSet: ${problem}` };
   }
-  return { record: { version, tokens: tokens as TokenSet | null } };
+  if (ended !== undefined && (tokens !== null || (ended !== 'expired' && ended !== 'logout'))) {
+    return { problem: '`ended` is not `expired` or `logout` beside null tokens' };
+  }
+  return { record: storedRecord(tokens as TokenSet | null, version, ended) };
+}
+
+/**
+ * A record as every store keeps it: `ended` only beside null tokens, and left out when there is none.
+ *
+ * @param tokens - the tokens.
+ * @param version - their version.
+ * @param ended - why there are none, if so.
+ */
+export function storedRecord(tokens: TokenSet | null, version: number, ended?: EndReason): StoredTokens {
+  return tokens === null && ended !== undefined ? { tokens, version, ended } : { tokens, version };
 }

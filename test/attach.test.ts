@@ -233,7 +233,7 @@ describe('attachRefresh(instance, options): bad options fail at once with a Type
     ['statusCodes that are not status codes', () => attachRefresh(api, { tokens, refresh, statusCodes: [1] }), /`statusCodes` to be an array of HTTP status codes/],
     ['an origin that is not absolute', () => attachRefresh(api, { tokens, refresh, allowedOrigins: ['api.test'] }), /`allowedOrigins` entries to be absolute origins/],
     ['an unknown option (a typo)', () => attachRefresh(api, { tokens, refresh, onToken: () => undefined } as never), /Unknown option `onToken`/],
-    ['session options beside a session', () => attachRefresh(api, { session: createTokenSession({ refresh }), refresh } as never), /`refresh` to be given to createTokenSession/],
+    ['session options beside a session', () => attachRefresh(api, { session: createTokenSession({ tokens: null, refresh }), refresh } as never), /`refresh` to be given to createTokenSession/],
   ])('rejects %s', (_name, attach, message) => {
     expect(attach).toThrow(TypeError);
     expect(attach).toThrow(message);

@@ -418,8 +418,7 @@ describe('the debug option', () => {
     expect(starts).toEqual([{ type: 'refresh:start', reason: 'unauthorized', version: 0 }]);
     expect(ends).toEqual([{ type: 'refresh:end', outcome: 'ok', version: 0, durationMs: expect.any(Number) }]);
     expect(ends[0]?.type === 'refresh:end' && ends[0].durationMs).toBeGreaterThanOrEqual(0);
-    const waits = debug.flatMap((e) => (e.type === 'request:wait' ? [e.waiting] : []));
-    expect(waits).toEqual([1, 2, 3, 4, 5]);
+    expect(debug.filter((e) => e.type === 'request:wait')).toHaveLength(5);
     expect(debug.filter((e) => e.type === 'request:replay')).toHaveLength(5);
     expect(debug.filter((e) => e.type === 'request:replay')[0]).toMatchObject({ method: 'GET', url: expect.stringMatching(/^\/data\?i=\d$/), replay: 1 });
     expect(debug).toContainEqual({ type: 'request:skip', method: 'GET', url: `${other.url}/x`, why: 'origin' });

@@ -1,6 +1,7 @@
 /**
- * One test per README recipe: each starts a node:http server on 127.0.0.1 that answers the way that API's token
- * endpoint and resources do, and runs the recipe's options against it as the README prints them.
+ * One test per documented recipe (docs/recipes.md, docs/oauth2.md): each starts a node:http server on 127.0.0.1 that
+ * answers the way that API's token endpoint and resources do, and runs the recipe's options against it as the
+ * documentation prints them.
  */
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
@@ -115,7 +116,7 @@ function jwt(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.signature`;
 }
 
-describe('README recipes', () => {
+describe('documented recipes', () => {
   it('a generic OAuth 2.0 server with the client id and secret in the body', async () => {
     const server = await new FakeApi('/oauth/token', (request, api) => {
       const body = form(request);
@@ -299,7 +300,7 @@ describe('README recipes', () => {
     expect(server.resourceAuth.at(-1)).toBe(`Bearer ${saved[1]?.accessToken}`);
   });
 
-  it('persisting rotated tokens to a file: a restarted process resumes with the latest refresh token', async () => {
+  it('persisting rotated tokens to a file: the first run starts logged out, a restarted process resumes with the latest refresh token', async () => {
     const { mkdtemp, readFile, rename, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
@@ -310,14 +311,21 @@ describe('README recipes', () => {
         json: { access_token: api.issue(), token_type: 'Bearer', expires_in: 300, refresh_token: `rt-${api.tokenCalls.length + 1}` },
       };
     }).start();
-    const file = join(await mkdtemp(join(tmpdir(), 'recipe-')), 'tokens.json');
-    await writeFile(file, JSON.stringify({ refreshToken: 'rt-1' }));
+    const file = join(await mkdtemp(join(tmpdir(), 'recipe-')), 'tokens.json'); // does not exist yet: a first run
 
-    // The recipe, as the README prints it (paths aside).
+    // The recipe, as docs/recipes.md prints it (paths aside).
+    const readSavedTokens = async (): Promise<TokenSet | null> => {
+      try {
+        return JSON.parse(await readFile(file, 'utf8')) as TokenSet | null;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null; // first run: nothing saved yet
+        throw error; // anything else is worth a TOKENS_LOAD_FAILED
+      }
+    };
     const start = () => {
       const api = axios.create({ baseURL: server.origin });
-      attachRefresh(api, {
-        tokens: async () => JSON.parse(await readFile(file, 'utf8')) as TokenSet,
+      const auth = attachRefresh(api, {
+        tokens: readSavedTokens,
         refresh: refreshTokenGrant({ tokenUrl: server.tokenUrl, clientId: 'cli' }),
         onTokens: async (tokens) => {
           // Write then rename: a crash mid-write never leaves half a file (and a lost refresh token).
@@ -325,20 +333,30 @@ describe('README recipes', () => {
           await rename(`${file}.tmp`, file);
         },
       });
-      return api;
+      return { api, auth };
     };
 
+    // First run: no file. Requests go out without a token (the API's own 401), not a TOKENS_LOAD_FAILED.
     const first = start();
-    expect((await first.get('/me')).status).toBe(200);
+    const unauthenticated = await first.api.get('/me').catch((error: unknown) => error);
+    expect(isTokenRefreshError(unauthenticated)).toBe(false);
+    expect((unauthenticated as { response?: { status?: number } }).response?.status).toBe(401);
+    expect(first.auth.getTokens()).toBeNull();
+
+    // The login: setTokens, and onTokens writes the file.
+    await first.auth.setTokens({ accessToken: server.issue(), refreshToken: 'rt-1' });
+    expect((JSON.parse(await readFile(file, 'utf8')) as TokenSet).refreshToken).toBe('rt-1');
+    expect((await first.api.get('/me')).status).toBe(200);
     server.expireAll();
-    expect((await first.get('/me')).status).toBe(200);
-    expect((JSON.parse(await readFile(file, 'utf8')) as TokenSet).refreshToken).toBe('rt-3');
+    expect((await first.api.get('/me')).status).toBe(200);
+    expect((JSON.parse(await readFile(file, 'utf8')) as TokenSet).refreshToken).toBe('rt-2');
 
     // A restart loads the file: its refresh token is the live one, so the session goes on.
     server.expireAll();
     const restarted = start();
-    expect((await restarted.get('/me')).status).toBe(200);
-    expect(server.tokenCalls.map((call) => form(call).get('refresh_token'))).toEqual(['rt-1', 'rt-2', 'rt-3']);
+    expect((await restarted.api.get('/me')).status).toBe(200);
+    expect(server.tokenCalls.map((call) => form(call).get('refresh_token'))).toEqual(['rt-1', 'rt-2']);
+    expect((JSON.parse(await readFile(file, 'utf8')) as TokenSet).refreshToken).toBe('rt-3');
   });
 
   it('a vendor API with its own refresh endpoint and {accessToken, refreshToken, accessTokenExpiredAt} in Unix seconds', async () => {
