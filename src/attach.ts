@@ -2,6 +2,7 @@ import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConf
 import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
+import { createRedirectGuard } from './redirect-guard.js';
 import { createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
@@ -62,7 +63,6 @@ const REDACTED = '[REDACTED]';
  */
 const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
-type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
 const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug', 'dpop'];
 
@@ -177,34 +177,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const maxReplays = options.maxReplays ?? 1;
   const redact = options.redactAuthorization ?? true;
 
-  /**
-   * Node's adapter follows redirects with follow-redirects, which alone keeps Authorization on a redirect to a
-   * subdomain or from http: to https: on the same host; older axios versions add no check of their own. A redirect
-   * out of scope must never carry the token, whatever the axios version. The guard goes into each request that
-   * carries the token, never into `instance.defaults`: `axios.create()` copies the default export's defaults, and a
-   * guard there would judge other instances' redirects by this instance's scope.
-   */
-  const ownGuards = new WeakSet<object>();
-  const guarded = (previous: BeforeRedirect | undefined): BeforeRedirect => {
-    const guard: BeforeRedirect = (options, response, request) => {
-      previous?.(options, response, request);
-      const href: unknown = options['href'];
-      const headers = options['headers'] as Record<string, unknown> | undefined;
-      if (headers === undefined) return;
-      if (typeof href === 'string' && inScope({ url: href } as InternalAxiosRequestConfig)) return;
-      for (const name of Object.keys(headers)) {
-        if (name.toLowerCase() === 'authorization') delete headers[name];
-      }
-    };
-    ownGuards.add(guard);
-    return guard;
-  };
-  const plainGuard = guarded(undefined);
-  const guardRedirects = (config: InternalAxiosRequestConfig): void => {
-    const previous = config.beforeRedirect;
-    if (previous === undefined) config.beforeRedirect = plainGuard;
-    else if (!ownGuards.has(previous)) config.beforeRedirect = guarded(previous);
-  };
+  const guardRedirects = createRedirectGuard(inScope);
   let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
 
   const apply = (config: InternalAxiosRequestConfig, snapshot: RequestTokens): InternalAxiosRequestConfig => {
@@ -239,12 +212,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     setHeader(config, `${scheme} ${REDACTED}`);
   };
 
-  const reject = (error: unknown, config: InternalAxiosRequestConfig): never => {
-    if (isTokenRefreshError(error)) {
-      redactConfig(config);
-      throw error.forRequest(config);
-    }
-    throw error;
+  /** The one way a request is rejected: its token redacted in the config, our errors bound to this request. */
+  const fail = (error: unknown, config: InternalAxiosRequestConfig | undefined): never => {
+    redactConfig(config);
+    throw isTokenRefreshError(error) && config !== undefined ? error.forRequest(config) : error;
   };
 
   /** Leaves a request alone (skipAuthRefresh, or not for the instance's origins); true when it did. */
@@ -267,7 +238,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     if (!(snapshot instanceof Promise)) return apply(config, snapshot);
     return snapshot.then(
       (ready) => apply(config, ready),
-      (error: unknown) => reject(error, config),
+      (error: unknown) => fail(error, config),
     );
   };
 
@@ -290,53 +261,63 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     }
   };
 
+  /** Step 1: whether a failed response means "the token was refused, and a new one may help". */
+  const isRefusal = (error: AxiosError): boolean => {
+    const status = error?.response?.status;
+    return status !== undefined && statusCodes.has(status) && shouldRefresh(error);
+  };
+
+  /** Step 3, when the tokens are gone: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
+  const noTokensError = (error: AxiosError, config: InternalAxiosRequestConfig): unknown =>
+    session.ended
+      ? new TokenRefreshError('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', {
+          cause: error,
+          status: error.response?.status,
+          config,
+        })
+      : error;
+
+  /** Step 4: sends the request again with the tokens in use, unless its body was a stream already consumed. */
+  const replay = (error: AxiosError, config: InternalAxiosRequestConfig, state: RequestRefreshState) => {
+    const { method, url } = describeRequest(config);
+    if (isOneShot(config.data)) {
+      fail(
+        new TokenRefreshError(
+          'REQUEST_NOT_REPLAYABLE',
+          `Request not replayed after the token refresh: its body is a stream that was already sent (${method} ${url})`,
+          { cause: error, status: error.response?.status, config },
+        ),
+        config,
+      );
+    }
+    const replays = state.replays + 1;
+    if (session.debugging) session.report({ type: 'request:replay', method, url, replay: replays });
+    config[STATE_KEY] = { ...state, replays };
+    return instance.request(config);
+  };
+
+  /**
+   * The 401 path, in steps: (1) is it a refusal a new token may cure, for a request we attached a token to? (2) are
+   * replays left? (3) are there tokens to refresh? then refresh for the version the request carried (joining a
+   * refresh in flight, or none at all when newer tokens already exist) and (4) replay.
+   */
   const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
     const config = error?.config;
     const state = config?.[STATE_KEY];
     if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
-    const status = error?.response?.status;
-    if (config === undefined || state === undefined || status === undefined || !statusCodes.has(status)) {
-      redactConfig(config);
-      throw error;
-    }
-    if (!shouldRefresh(error)) {
-      redactConfig(config);
-      throw error;
-    }
+    if (config === undefined || state === undefined || !isRefusal(error)) return fail(error, config);
     if (state.replays >= maxReplays) {
       // Not replayed, but the token is refused all the same: the next request refreshes before it is sent.
       session.markRefused(state.version);
-      redactConfig(config);
-      throw error;
+      return fail(error, config);
     }
-    if (session.getTokens() === null && state.version === session.version) {
-      redactConfig(config);
-      if (session.ended) {
-        throw new TokenRefreshError('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', {
-          cause: error,
-          status,
-          config,
-        });
-      }
-      throw error;
-    }
+    if (session.getTokens() === null && state.version === session.version) return fail(noTokensError(error, config), config);
     try {
       await session.refreshFor(state.version, 'unauthorized', config);
     } catch (refreshError) {
-      reject(refreshError, config);
+      return fail(refreshError, config);
     }
-    if (isOneShot(config.data)) {
-      redactConfig(config);
-      throw new TokenRefreshError(
-        'REQUEST_NOT_REPLAYABLE',
-        `Request not replayed after the token refresh: its body is a stream that was already sent (${describeRequest(config).method} ${describeRequest(config).url})`,
-        { cause: error, status, config },
-      );
-    }
-    const replay = state.replays + 1;
-    session.report({ type: 'request:replay', ...describeRequest(config), replay });
-    config[STATE_KEY] = { ...state, replays: replay };
-    return instance.request(config);
+    return replay(error, config, state);
   };
 
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we

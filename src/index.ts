@@ -24,6 +24,12 @@ export type {
   TokenRequest,
   TokenRequestHeaders,
 } from './oauth2.js';
+export { clientCredentialsGrant } from './client-credentials.js';
+export type { ClientCredentialsGrantOptions } from './client-credentials.js';
+export { discover } from './discovery.js';
+export type { AuthorizationServerMetadata, DiscoveryOptions } from './discovery.js';
+export { tokenSetFromResponse } from './token-response.js';
+export type { TokenSetFromResponseOptions } from './token-response.js';
 export { TokenRefreshError, isTokenRefreshError } from './errors.js';
 export type { TokenRefreshErrorCode, TokenRefreshErrorOptions } from './errors.js';
 export { MemoryTokenStore } from './store.js';

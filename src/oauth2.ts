@@ -1,7 +1,13 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
+import { checkIssuer, discoveredEndpoints } from './discovery.js';
+import type { DiscoveredEndpoints } from './discovery.js';
+import { authenticate, checkEndpointUrl, isTimeoutCode, oauthError, sanitized } from './oauth-http.js';
+import type { Endpoint } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
+import { revoker } from './revocation.js';
+import { parseJson, parseTokenResponse, printable } from './token-response.js';
 import type { TokenSet } from './tokens.js';
 
 /**
@@ -50,9 +56,28 @@ export interface RefreshTokenGrantOptions {
    * The authorization server's token endpoint. Must be `https:`; plain `http:` is accepted only for a loopback host
    * (`localhost`, `127.0.0.1`, `[::1]`) unless {@link allowInsecureHttp} is set. Must not contain credentials.
    *
+   * Give `tokenUrl` or {@link issuer} (or both: `tokenUrl` then wins over the metadata's `token_endpoint`).
+   *
    * @example 'https://auth.example.com/realms/acme/protocol/openid-connect/token'
    */
-  readonly tokenUrl: string | URL;
+  readonly tokenUrl?: string | URL;
+  /**
+   * The authorization server's issuer identifier, to discover the token and revocation endpoints from its metadata
+   * (RFC 8414, OpenID Connect Discovery; see `discover`): fetched on the first refresh (or revocation), once however
+   * many start together, then kept for the life of the grant; a failed fetch is retried on the next call. The
+   * metadata's `issuer` must equal this value exactly. Same https rule as `tokenUrl`; no query or fragment.
+   *
+   * @example 'https://auth.example.com/realms/acme'
+   */
+  readonly issuer?: string | URL;
+  /**
+   * The revocation endpoint (RFC 7009) that `logout()` calls through the grant's `revoke`. Wins over the metadata's
+   * `revocation_endpoint`. Same https rule as `tokenUrl`. With neither this nor `issuer`, the grant cannot revoke and
+   * `logout()` only clears the tokens.
+   *
+   * @default the metadata's `revocation_endpoint` when `issuer` is given, else none
+   */
+  readonly revocationUrl?: string | URL;
   /** The OAuth client id. A non-empty string. */
   readonly clientId: string;
   /**
@@ -106,10 +131,10 @@ export interface RefreshTokenGrantOptions {
   readonly timeoutMs?: number;
   /**
    * Adds headers to each token request, and may add body parameters (e.g. a `client_assertion` for
-   * `private_key_jwt`). Called once per attempt. Its headers override the defaults. When it throws, the refresh fails
-   * with `REFRESH_FAILED` and that error as `cause`. For DPoP, use the `dpop` option instead.
+   * `private_key_jwt`). Called once per attempt. Its headers override the defaults. For DPoP, use {@link dpop}.
+   * When it throws, the refresh fails with `REFRESH_FAILED` and that error as `cause`.
    *
-   * @example ({ body }) => { body.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'); return undefined; }
+   * @example ({ url }) => ({ 'X-Request-Id': requestId(url) })
    */
   readonly headers?: (request: TokenRequest) => TokenRequestHeaders | Promise<TokenRequestHeaders>;
   /**
@@ -173,7 +198,6 @@ export interface OAuthErrorResponse {
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 const BASIC_ENCODINGS: readonly BasicAuthEncoding[] = ['form-urlencoded', 'raw'];
 const RESERVED_PARAMS = ['grant_type', 'refresh_token', 'client_id', 'client_secret', 'scope'];
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_RETRY_AFTER_MS = 2_000;
 
@@ -194,12 +218,21 @@ const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
     'and `extraParams`',
 };
 
+/** The hints of {@link CONFIGURATION_HINTS} that read differently for the client credentials grant. */
+const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
+  unauthorized_client:
+    'this client may not use the client_credentials grant: allow it for this client on the authorization server',
+  unsupported_grant_type:
+    'the server does not support grant_type=client_credentials here: check the token endpoint and the server settings',
+  invalid_scope: 'the requested `scope` was refused: check `scope` against what this client may ask for',
+  invalid_target: 'the requested `resource` was refused (RFC 8707): check `resource` and `audience`',
+};
+
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
 const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down', 'use_dpop_nonce']);
 
-interface ResolvedOptions {
-  readonly url: URL;
-  readonly where: string;
+/** A grant's options after validation; the token endpoint may still be unknown (discovery). @internal */
+export interface GrantConfig {
   readonly clientId: string;
   readonly clientSecret: string | undefined;
   readonly authMethod: ClientAuthMethod;
@@ -211,11 +244,37 @@ interface ResolvedOptions {
   readonly headers: RefreshTokenGrantOptions['headers'];
   readonly maxRetryAfterMs: number;
   readonly dpop: DpopHooks | undefined;
+  readonly allowInsecureHttp: boolean;
+  /** `tokenUrl`, when given. */
+  readonly tokenEndpoint: Endpoint | undefined;
+  /** `revocationUrl`, when given. */
+  readonly revocationEndpoint: Endpoint | undefined;
+  /** The endpoints from the issuer's metadata, when `issuer` is given: fetched once, kept. */
+  readonly discovered: (() => Promise<DiscoveredEndpoints>) | undefined;
+  /** The axios instance for every call of this grant: the `axios` option, or one created on first use. */
+  readonly client: () => AxiosInstance;
+}
+
+/** What one token request needs: the grant's options and the token endpoint it goes to. */
+type ResolvedOptions = GrantConfig & Endpoint;
+
+/** One call of a grant at the token endpoint. @internal */
+export interface GrantRequest {
+  /** `grant_type` and the grant's own parameters. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Kept when the answer has no refresh token. */
+  readonly previousRefreshToken: string | undefined;
+  /** Values to scrub from server text (the refresh and access tokens, the secret). */
+  readonly secrets: readonly string[];
+  /** Which grant: decides how an error answer is classified. */
+  readonly grantType: 'refresh_token' | 'client_credentials';
 }
 
 /**
- * Returns a `refresh` function that runs the OAuth 2.0 refresh token grant (RFC 6749 §6) against `tokenUrl`:
- * a form-encoded `POST grant_type=refresh_token&refresh_token=…` with the chosen client authentication.
+ * Returns a `refresh` function that runs the OAuth 2.0 refresh token grant (RFC 6749 §6) against `tokenUrl` (or the
+ * `token_endpoint` discovered from `issuer`): a form-encoded `POST grant_type=refresh_token&refresh_token=…` with the
+ * chosen client authentication. When a revocation endpoint is known (`revocationUrl`, or `issuer`), the function
+ * carries `revoke(tokens, { signal })` (RFC 7009), which `logout()` calls.
  *
  * The answer becomes a {@link TokenSet}: `expiresAt` counts `expires_in` from when the request was sent; the previous
  * refresh token is kept when the server sends none; `id_token` and `scope` become `idToken` and `scope`; any other
@@ -243,10 +302,9 @@ interface ResolvedOptions {
  * ```
  */
 export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFunction {
-  const resolved = resolveOptions(options);
-  let client = resolved.axios;
+  const config = resolveOptions(options, 'refreshTokenGrant', RESERVED_PARAMS);
 
-  return async function refreshTokenGrantRefresh(current: TokenSet, context?: Partial<RefreshContext>) {
+  const refresh = async function refreshTokenGrantRefresh(current: TokenSet, context?: Partial<RefreshContext>) {
     const refreshToken = (current as TokenSet | null | undefined)?.refreshToken;
     if (typeof refreshToken !== 'string' || refreshToken === '') {
       throw new TokenRefreshError(
@@ -254,68 +312,88 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
         'Token refresh needs a refresh token, and the current tokens have none',
       );
     }
-    client ??= axios.create();
-    const secrets = [refreshToken, current.accessToken, resolved.clientSecret].filter(
+    const secrets = [refreshToken, current.accessToken, config.clientSecret].filter(
       (secret): secret is string => typeof secret === 'string' && secret !== '',
     );
-    const signal = context?.signal ?? new AbortController().signal;
-    const deadline = Date.now() + resolved.timeoutMs;
-    let retried = false;
-    let nonceRetried = false;
-    for (;;) {
-      const attempt = await send(client, resolved, refreshToken, signal, deadline);
-      const { response, sentAt } = attempt;
-      const status = response.status;
-      // RFC 9449 §8: the server wants a nonce in the proof; it costs the refresh token nothing, as it was not used.
-      if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
-        nonceRetried = true;
-        continue;
-      }
-      const retryAfterMs =
-        status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
-      if (
-        !retried &&
-        retryAfterMs !== undefined &&
-        retryAfterMs <= resolved.maxRetryAfterMs &&
-        Date.now() + retryAfterMs < deadline
-      ) {
-        retried = true;
-        await sleep(retryAfterMs, signal, resolved.where);
-        continue;
-      }
-      return interpret(response, sentAt, refreshToken, resolved, secrets, retryAfterMs);
-    }
+    return requestTokens(
+      config,
+      {
+        params: { grant_type: 'refresh_token', refresh_token: refreshToken },
+        previousRefreshToken: refreshToken,
+        secrets,
+        grantType: 'refresh_token',
+      },
+      context?.signal ?? new AbortController().signal,
+    );
   };
+  return withRevoke(refresh, config);
+}
+
+/**
+ * Adds `revoke` to a grant's function when it knows a revocation endpoint (or may discover one). @internal
+ *
+ * @param refresh - the grant's function.
+ * @param config - its options.
+ */
+export function withRevoke<T extends RefreshFunction>(refresh: T, config: GrantConfig): T {
+  const revoke = revoker(config, config.revocationEndpoint, config.discovered);
+  return revoke === undefined ? refresh : Object.assign(refresh, { revoke });
+}
+
+/**
+ * Runs one grant at the token endpoint: discovery when needed, the request with one wait for a short `Retry-After`,
+ * the answer turned into a {@link TokenSet} or a {@link TokenRefreshError}. The whole is bounded by `timeoutMs`.
+ * @internal
+ *
+ * @param config - the grant's options.
+ * @param grant - what this call sends.
+ * @param signal - aborts the call.
+ */
+export async function requestTokens(config: GrantConfig, grant: GrantRequest, signal: AbortSignal): Promise<TokenSet> {
+  const deadline = Date.now() + config.timeoutMs;
+  const endpoint = config.tokenEndpoint ?? (await (config.discovered as () => Promise<DiscoveredEndpoints>)()).token;
+  const resolved: ResolvedOptions = { ...config, ...endpoint };
+  const client = config.client();
+  let retried = false;
+  let nonceRetried = false;
+  for (;;) {
+    const attempt = await send(client, resolved, grant.params, signal, deadline);
+    const { response, sentAt } = attempt;
+    const status = response.status;
+    // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
+    if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
+      nonceRetried = true;
+      continue;
+    }
+    const retryAfterMs =
+      status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
+    if (
+      !retried &&
+      retryAfterMs !== undefined &&
+      retryAfterMs <= resolved.maxRetryAfterMs &&
+      Date.now() + retryAfterMs < deadline
+    ) {
+      retried = true;
+      await sleep(retryAfterMs, signal, resolved.where);
+      continue;
+    }
+    return interpret(response, sentAt, grant, resolved, retryAfterMs);
+  }
 }
 
 async function send(
   client: AxiosInstance,
   options: ResolvedOptions,
-  refreshToken: string,
+  grantParams: Readonly<Record<string, string>>,
   signal: AbortSignal,
   deadline: number,
 ): Promise<{ response: AxiosResponse<unknown>; sentAt: number }> {
-  const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
+  const body = new URLSearchParams(grantParams);
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-www-form-urlencoded',
     Accept: 'application/json',
   };
-  switch (options.authMethod) {
-    case 'client_secret_basic':
-      headers['Authorization'] = basicCredentials(
-        options.clientId,
-        options.clientSecret ?? '',
-        options.basicAuthEncoding,
-      );
-      break;
-    case 'client_secret_post':
-      body.set('client_id', options.clientId);
-      body.set('client_secret', options.clientSecret ?? '');
-      break;
-    case 'none':
-      body.set('client_id', options.clientId);
-      break;
-  }
+  authenticate(options, body, headers);
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
 
@@ -390,27 +468,32 @@ async function send(
 function interpret(
   response: AxiosResponse<unknown>,
   sentAt: number,
-  previousRefreshToken: string,
+  grant: GrantRequest,
   options: ResolvedOptions,
-  secrets: readonly string[],
   retryAfterMs: number | undefined,
 ): TokenSet {
   const { status } = response;
   const json = parseJson(response.data);
   const body =
     typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
-  const oauth = oauthError(body, secrets);
+  const oauth = oauthError(body, grant.secrets);
   const hasAccessToken = body !== undefined && body['access_token'] !== undefined;
 
   if (status >= 200 && status < 300 && !(oauth && !hasAccessToken)) {
+    const unusable = `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`;
     if (!body) {
-      throw invalidResponse(
-        options,
-        status,
-        json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object',
-      );
+      const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
+      throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
     }
-    return toTokenSet(body, sentAt, previousRefreshToken, options, status);
+    const tokens = parseTokenResponse(body, {
+      receivedAt: sentAt,
+      previousRefreshToken: grant.previousRefreshToken,
+      unusable,
+      issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
+      status,
+    });
+    checkTokenType(tokens, options, status);
+    return tokens;
   }
 
   const details = {
@@ -428,6 +511,16 @@ function interpret(
   if (status >= 500 || status === 429 || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`, details);
+  }
+  if (grant.grantType === 'client_credentials' && (status === 400 || status === 401 || status < 300)) {
+    // No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass.
+    if (!oauth) return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
+    const hint = Object.hasOwn(CLIENT_CREDENTIALS_HINTS, oauth.error)
+      ? CLIENT_CREDENTIALS_HINTS[oauth.error]
+      : Object.hasOwn(CONFIGURATION_HINTS, oauth.error)
+        ? CONFIGURATION_HINTS[oauth.error]
+        : 'the server refused the client credentials grant: check the client on the authorization server';
+    return failWith('CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`, details);
   }
   if (oauth?.error === 'invalid_grant') {
     return failWith(
@@ -461,115 +554,35 @@ function interpret(
   return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
 }
 
-function toTokenSet(
-  body: Record<string, unknown>,
-  sentAt: number,
-  previousRefreshToken: string,
-  options: ResolvedOptions,
-  status: number,
-): TokenSet {
-  const {
-    access_token: accessToken,
-    token_type: tokenType,
-    expires_in: expiresIn,
-    refresh_token: refreshToken,
-    scope,
-    id_token: idToken,
-    ...extra
-  } = body;
-  if (typeof accessToken !== 'string' || accessToken === '') {
-    const problem = `\`access_token\` is ${describeMember(accessToken)}, expected a non-empty string`;
-    throw invalidResponse(options, status, problem);
-  }
-  if (typeof tokenType !== 'string' || tokenType === '') {
-    const problem = `\`token_type\` is ${describeMember(tokenType)} (required by RFC 6749 §5.1)`;
-    throw invalidResponse(options, status, problem);
-  }
-  const lower = tokenType.toLowerCase();
-  const scheme = lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : undefined;
-  if (scheme === undefined) {
-    throw new TokenRefreshError(
-      'CONFIGURATION_ERROR',
-      `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type ` +
-        `\`${printable(tokenType)}\`, which this package cannot send; only Bearer and DPoP are supported ` +
-        '(check the token type configured for this client on the authorization server)',
-      { status },
-    );
-  }
-  if ((scheme === 'DPoP') !== (options.dpop !== undefined)) {
-    throw new TokenRefreshError(
-      'CONFIGURATION_ERROR',
-      scheme === 'DPoP'
-        ? `Token refresh misconfigured: the token endpoint ${options.where} issued a DPoP-bound token, but ` +
-            'refreshTokenGrant has no `dpop`: pass the session\'s `dpop` (createDpop() of axios-token-refresh/dpop) to ' +
-            'refreshTokenGrant as well, or turn DPoP off for this client on the authorization server'
-        : `Token refresh misconfigured: a DPoP proof was sent, but the token endpoint ${options.where} issued a Bearer ` +
-            'token: enable DPoP for this client on the authorization server, or remove `dpop` from refreshTokenGrant ' +
-            'and the session',
-      { status },
-    );
-  }
-  let lifetimeMs: number | undefined;
-  if (expiresIn !== undefined && expiresIn !== null) {
-    const seconds =
-      typeof expiresIn === 'number'
-        ? expiresIn
-        : typeof expiresIn === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(expiresIn)
-          ? Number(expiresIn)
-          : Number.NaN;
-    if (!Number.isFinite(seconds) || seconds < 0) {
-      throw invalidResponse(
-        options,
-        status,
-        `\`expires_in\` is ${describeMember(expiresIn)}, expected a number of seconds >= 0`,
-      );
-    }
-    // 0 would mean "expired on arrival" and make every request refresh; servers that send it mean "not said".
-    if (seconds > 0) lifetimeMs = seconds * 1000;
-  }
-  if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
-    throw invalidResponse(options, status, `\`refresh_token\` is ${describeMember(refreshToken)}, expected a string`);
-  }
-  if (idToken !== undefined && idToken !== null && typeof idToken !== 'string') {
-    throw invalidResponse(options, status, `\`id_token\` is ${describeMember(idToken)}, expected a string`);
-  }
-  const scopeText =
-    typeof scope === 'string'
-      ? scope
-      : Array.isArray(scope) && scope.every((s) => typeof s === 'string')
-        ? scope.join(' ')
-        : scope === undefined || scope === null
-          ? undefined
-          : Number.NaN;
-  if (typeof scopeText === 'number') {
-    throw invalidResponse(options, status, `\`scope\` is ${describeMember(scope)}, expected a string`);
-  }
-
-  const tokens: {
-    accessToken: string;
-    refreshToken: string;
-    tokenType: string;
-    expiresAt?: number;
-    scope?: string;
-    idToken?: string;
-    extra?: Readonly<Record<string, unknown>>;
-  } = {
-    accessToken,
-    // RFC 6749 §6: the server MAY issue a new refresh token; when it does not, the old one stays valid.
-    refreshToken: typeof refreshToken === 'string' && refreshToken !== '' ? refreshToken : previousRefreshToken,
-    tokenType: scheme,
-  };
-  if (lifetimeMs !== undefined) tokens.expiresAt = sentAt + lifetimeMs;
-  if (scopeText !== undefined) tokens.scope = scopeText;
-  if (typeof idToken === 'string' && idToken !== '') tokens.idToken = idToken;
-  if (Object.keys(extra).length > 0) tokens.extra = Object.freeze(extra);
-  return tokens;
+/** Never a silent change of scheme: the session would send a token the resource server refuses. */
+function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: number): void {
+  const dpop = tokens.tokenType === 'DPoP';
+  if (dpop === (options.dpop !== undefined)) return;
+  throw new TokenRefreshError(
+    'CONFIGURATION_ERROR',
+    dpop
+      ? `Token refresh misconfigured: the token endpoint ${options.where} issued a DPoP-bound token, but the grant ` +
+          "has no `dpop`: pass the session's `dpop` (createDpop() of axios-token-refresh/dpop) to the grant as well, " +
+          'or turn DPoP off for this client on the authorization server'
+      : `Token refresh misconfigured: a DPoP proof was sent, but the token endpoint ${options.where} issued a Bearer ` +
+          'token: enable DPoP for this client on the authorization server, or remove `dpop` from the grant and the ' +
+          'session',
+    { status },
+  );
 }
 
 /** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `send`). */
 function asksForNonce(response: AxiosResponse<unknown>): boolean {
   const body = parseJson(response.data) as { error?: unknown } | undefined;
   return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
+}
+
+function checkDpop(dpop: unknown): DpopHooks | undefined {
+  const hooks = dpop as Partial<DpopHooks> | undefined;
+  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
+    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
+  }
+  return hooks as DpopHooks | undefined;
 }
 
 function failWith(
@@ -586,14 +599,6 @@ function failWith(
   throw new TokenRefreshError(code, message, details);
 }
 
-function invalidResponse(options: ResolvedOptions, status: number, problem: string): TokenRefreshError {
-  return new TokenRefreshError(
-    'INVALID_TOKEN_RESPONSE',
-    `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status}): ${problem}`,
-    { status },
-  );
-}
-
 function timeoutError(options: ResolvedOptions): TokenRefreshError {
   return new TokenRefreshError(
     'REFRESH_FAILED',
@@ -602,94 +607,19 @@ function timeoutError(options: ResolvedOptions): TokenRefreshError {
   );
 }
 
-/**
- * An AxiosError holds the request config (the body with the refresh token, the Basic header with the secret) and the
- * Node request (its raw header text), which `console.log(error)` prints through `cause`. The cause kept here is a
- * plain Error with only the name, message and code, plus the underlying system error, which holds neither.
- */
+/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `sanitized`). */
 function transportError(error: unknown, options: ResolvedOptions): TokenRefreshError {
-  const source = (typeof error === 'object' && error !== null ? error : {}) as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    cause?: unknown;
-  };
-  const code = typeof source.code === 'string' ? source.code : undefined;
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+  const { cause, code } = sanitized(error);
+  if (isTimeoutCode(code)) {
     // axios reports its own `timeout` this way; a socket-level ETIMEDOUT is as much a timeout for the caller.
-    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, { cause: sanitized(source, code) });
+    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, { cause });
   }
   const what =
     code === 'ERR_CANCELED' ? 'the refresh was aborted' : `the request did not complete (${code ?? 'network error'})`;
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token refresh failed: ${what} at the token endpoint ${options.where}`,
-    { cause: sanitized(source, code) },
-  );
+  return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what} at the token endpoint ${options.where}`, {
+    cause,
+  });
 }
-
-function sanitized(
-  source: { name?: unknown; message?: unknown; cause?: unknown },
-  code: string | undefined,
-): Error {
-  const underlying = source.cause;
-  const keepUnderlying =
-    underlying instanceof Error &&
-    !(underlying as { isAxiosError?: unknown }).isAxiosError &&
-    !('config' in underlying);
-  const copy = new Error(
-    typeof source.message === 'string' ? source.message : 'Request failed',
-    keepUnderlying ? { cause: underlying } : undefined,
-  );
-  copy.name = typeof source.name === 'string' ? source.name : 'Error';
-  if (code !== undefined) (copy as Error & { code?: string }).code = code;
-  return copy;
-}
-
-function oauthError(
-  body: Record<string, unknown> | undefined,
-  secrets: readonly string[],
-): OAuthErrorResponse | undefined {
-  const error = body?.['error'];
-  if (typeof error !== 'string' || error === '') return undefined;
-  const description = body?.['error_description'];
-  const uri = body?.['error_uri'];
-  // Server text goes into messages and logs: scrubbed of our secrets and kept printable.
-  return {
-    error: printable(scrub(error, secrets)),
-    ...(typeof description === 'string' ? { error_description: printable(scrub(description, secrets)) } : {}),
-    ...(typeof uri === 'string' ? { error_uri: printable(scrub(uri, secrets)) } : {}),
-  };
-}
-
-/** Some servers echo the refresh token in `error_description` ("refresh token abc… not found"). */
-function scrub(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret), formEncode(secret)])) {
-      result = result.split(form).join('[redacted]');
-    }
-  }
-  return result;
-}
-
-/** Keeps server text printable and short, so it cannot forge log lines. */
-function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
-}
-
-function parseJson(data: unknown): unknown {
-  if (typeof data !== 'string') return data === undefined || data === null ? undefined : data;
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
 
 function sleep(ms: number, signal: AbortSignal, where: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -712,32 +642,6 @@ function sleep(ms: number, signal: AbortSignal, where: string): Promise<void> {
   });
 }
 
-/** `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): space as `+`, UTF-8. */
-function formEncode(value: string): string {
-  return new URLSearchParams([['', value]]).toString().slice(1);
-}
-
-function basicCredentials(clientId: string, clientSecret: string, encoding: BasicAuthEncoding): string {
-  const pair =
-    encoding === 'form-urlencoded'
-      ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
-      : `${clientId}:${clientSecret}`;
-  // btoa takes Latin-1 only; the raw pair may hold any Unicode, so go through its UTF-8 bytes.
-  const bytes = new TextEncoder().encode(pair);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `Basic ${btoa(binary)}`;
-}
-
-function describeMember(value: unknown): string {
-  if (value === undefined) return 'missing';
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string that is not a number';
-  if (typeof value === 'number') return `\`${value}\` (number)`;
-  return `a value of type ${typeof value}`;
-}
-
 /** For option errors: shows the value of non-secret options, the type only of anything else. */
 function shown(value: unknown): string {
   if (typeof value === 'string') return `\`${printable(value)}\` (string)`;
@@ -749,44 +653,28 @@ function shown(value: unknown): string {
   return `a value of type ${typeof value}`;
 }
 
-function parseUrl(value: unknown): URL | undefined {
-  if (!(value instanceof URL) && typeof value !== 'string') return undefined;
-  try {
-    return new URL(value instanceof URL ? value.href : value);
-  } catch {
-    return undefined;
-  }
-}
-
-function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
+/**
+ * Validates a grant's options once, at creation; throws a `TypeError` naming the first bad one. @internal
+ *
+ * @param options - the grant's options.
+ * @param grantName - the factory, for messages.
+ * @param reserved - body parameters `extraParams` may not set.
+ */
+export function resolveOptions(
+  options: RefreshTokenGrantOptions,
+  grantName: string,
+  reserved: readonly string[],
+): GrantConfig {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected \`options\` to be an object, got ${shown(options)}`);
   }
-  const { tokenUrl, clientId, clientSecret, scope, extraParams, timeoutMs, headers, allowInsecureHttp } = options;
-
-  const url = parseUrl(tokenUrl);
-  if (!url) {
-    throw new TypeError(`Expected \`tokenUrl\` to be an absolute URL, got ${shown(tokenUrl)}`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new TypeError(
-      'Expected `tokenUrl` to contain no credentials; pass them as `clientId` and `clientSecret`',
-    );
-  }
-  const where = `${url.origin}${url.pathname}`;
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`Expected \`tokenUrl\` to be an https: URL, got \`${url.protocol}\` (${where})`);
-  }
+  const { clientId, clientSecret, scope, extraParams, timeoutMs, headers, allowInsecureHttp } = options;
   if (allowInsecureHttp !== undefined && typeof allowInsecureHttp !== 'boolean') {
     throw new TypeError(`Expected \`allowInsecureHttp\` to be a boolean, got ${shown(allowInsecureHttp)}`);
   }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && allowInsecureHttp !== true) {
-    throw new TypeError(
-      `Expected \`tokenUrl\` to be an https: URL, got \`${where}\`: plain http: would send the refresh token and ` +
-        'client secret in clear text (it is allowed for localhost, 127.0.0.1 and [::1]; set ' +
-        '`allowInsecureHttp: true` only on a development network)',
-    );
-  }
+  let client = options.axios;
+  const getClient = (): AxiosInstance => (client ??= axios.create());
+  const endpoints = resolveEndpoints(options, allowInsecureHttp === true, getClient);
 
   if (typeof clientId !== 'string' || clientId === '') {
     throw new TypeError(`Expected \`clientId\` to be a non-empty string, got ${shown(clientId)}`);
@@ -851,9 +739,9 @@ function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
       );
     }
     for (const [name, value] of Object.entries(extraParams)) {
-      if (RESERVED_PARAMS.includes(name)) {
+      if (reserved.includes(name)) {
         throw new TypeError(
-          `Expected \`extraParams\` not to set \`${name}\`: refreshTokenGrant sets it` +
+          `Expected \`extraParams\` not to set \`${name}\`: ${grantName} sets it` +
             (name === 'scope'
               ? '; use the `scope` option'
               : name.startsWith('client_')
@@ -893,8 +781,9 @@ function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
   }
 
   return {
-    url,
-    where,
+    ...endpoints,
+    client: getClient,
+    allowInsecureHttp: allowInsecureHttp === true,
     clientId,
     clientSecret,
     authMethod,
@@ -909,10 +798,26 @@ function resolveOptions(options: RefreshTokenGrantOptions): ResolvedOptions {
   };
 }
 
-function checkDpop(dpop: unknown): DpopHooks | undefined {
-  const hooks = dpop as Partial<DpopHooks> | undefined;
-  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
-    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
-  }
-  return hooks as DpopHooks | undefined;
+/** `tokenUrl`, `issuer` and `revocationUrl`: at least one way to the token endpoint, each under the https rule. */
+function resolveEndpoints(
+  options: RefreshTokenGrantOptions,
+  allowInsecureHttp: boolean,
+  client: () => AxiosInstance,
+): Pick<GrantConfig, 'tokenEndpoint' | 'revocationEndpoint' | 'discovered'> {
+  const { tokenUrl, issuer, revocationUrl } = options;
+  const endpoint = (name: string, value: unknown): Endpoint | undefined => {
+    if (value === undefined && name !== 'tokenUrl') return undefined;
+    const checked = checkEndpointUrl(name, value, allowInsecureHttp);
+    if (typeof checked === 'string') {
+      throw new TypeError(name === 'tokenUrl' && value === undefined ? `${checked}, or give \`issuer\`` : checked);
+    }
+    return checked;
+  };
+  const tokenEndpoint = tokenUrl === undefined && issuer !== undefined ? undefined : endpoint('tokenUrl', tokenUrl);
+  const revocationEndpoint = endpoint('revocationUrl', revocationUrl);
+  if (issuer === undefined) return { tokenEndpoint, revocationEndpoint, discovered: undefined };
+  const checkedIssuer = checkIssuer(issuer, allowInsecureHttp);
+  const timeoutMs = typeof options.timeoutMs === 'number' ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
+  const discovered = discoveredEndpoints(checkedIssuer, client, timeoutMs, allowInsecureHttp);
+  return { tokenEndpoint, revocationEndpoint, discovered };
 }

@@ -32,7 +32,23 @@ export interface RefreshContext {
  * };
  * ```
  */
-export type RefreshFunction = (current: TokenSet, context: RefreshContext) => TokenSet | Promise<TokenSet>;
+export type RefreshFunction = ((current: TokenSet, context: RefreshContext) => TokenSet | Promise<TokenSet>) & {
+  /**
+   * Revokes the tokens at the authorization server (RFC 7009), for `logout()`: the refresh token
+   * (`token_type_hint=refresh_token`), then the access token when the server supports it, with the grant's client
+   * authentication, within the grant's `timeoutMs`. Rejects with a {@link TokenRefreshError} (`REFRESH_FAILED`,
+   * `REFRESH_TIMEOUT` or `CONFIGURATION_ERROR`). Set by `refreshTokenGrant` and `clientCredentialsGrant` when they know
+   * a revocation endpoint (`revocationUrl`, or `issuer` for discovery); absent otherwise.
+   */
+  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<void>;
+  /**
+   * `false` when the function needs no refresh token (`clientCredentialsGrant`): the session then calls it with empty
+   * tokens (`{}`) to get the first token, and never ends the session for a missing refresh token.
+   *
+   * @default true
+   */
+  readonly needsRefreshToken?: boolean;
+};
 
 /** The initial tokens: a TokenSet, null (logged out), or a sync or async function that loads them. */
 export type TokensSource = TokenSet | null | (() => TokenSet | null | Promise<TokenSet | null>);

@@ -162,7 +162,7 @@ describe('refreshTokenGrant({ dpop }) (RFC 9449 §5 and §8)', () => {
     const { url } = await endpoint([{ status: 200, body: tokens('dpop') }]);
     const error = await failure(run({ tokenUrl: url, clientId: 'app' }));
     expect(error.code).toBe('CONFIGURATION_ERROR');
-    expect(error.message).toContain('issued a DPoP-bound token, but refreshTokenGrant has no `dpop`');
+    expect(error.message).toContain('issued a DPoP-bound token, but the grant has no `dpop`');
   });
 
   it('is CONFIGURATION_ERROR, not SESSION_EXPIRED, when the server refuses the proof', async () => {

@@ -1,0 +1,238 @@
+import axios from 'axios';
+import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import { TokenRefreshError } from './errors.js';
+import { checkEndpointUrl, isTimeoutCode, sanitized } from './oauth-http.js';
+import type { Endpoint } from './oauth-http.js';
+import { parseJson, printable } from './token-response.js';
+import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.js';
+
+/**
+ * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. Only `issuer` is
+ * checked by {@link discover}; the grants also check `token_endpoint` and `revocation_endpoint` when they use them.
+ */
+export interface AuthorizationServerMetadata {
+  /** The issuer identifier; equal to the one asked for, character for character. */
+  readonly issuer: string;
+  /** The token endpoint. */
+  readonly token_endpoint?: string;
+  /** The revocation endpoint (RFC 7009), when the server has one. */
+  readonly revocation_endpoint?: string;
+  /** The introspection endpoint (RFC 7662), when the server has one. */
+  readonly introspection_endpoint?: string;
+  /** The authorization endpoint, for a login. */
+  readonly authorization_endpoint?: string;
+  /** Everything else the server publishes. */
+  readonly [member: string]: unknown;
+}
+
+/** Options of {@link discover}. */
+export interface DiscoveryOptions {
+  /**
+   * The axios instance that fetches the metadata.
+   *
+   * @default a fresh `axios.create()`
+   */
+  readonly axios?: AxiosInstance;
+  /**
+   * How long the whole discovery may take (both locations), in milliseconds. A finite number > 0.
+   *
+   * @default 10_000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Allows a plain `http:` issuer (and endpoints) on a non-loopback host: only for a development network.
+   *
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+}
+
+/** A configured issuer: the text compared with the metadata's `issuer`, and its parsed URL. */
+export interface Issuer extends Endpoint {
+  readonly text: string;
+}
+
+/** The endpoints a grant takes from the metadata. @internal */
+export interface DiscoveredEndpoints {
+  readonly token: Endpoint;
+  readonly revocation: Endpoint | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Fetches and checks an authorization server's metadata. It asks the RFC 8414 §3 location first
+ * (`/.well-known/oauth-authorization-server` inserted between the host and the issuer's path), then, when that answers
+ * 4xx or not a JSON object, the OpenID Connect Discovery location (`/.well-known/openid-configuration` appended to the
+ * issuer). The document's `issuer` must equal `issuer` exactly, or it is refused (a mix-up defence, RFC 8414 §3.3).
+ *
+ * Failures are {@link TokenRefreshError}s: a network error, a timeout or a 5xx is `REFRESH_FAILED` (may pass); no
+ * metadata at either location, a different `issuer`, or an endpoint that breaks the https rule is
+ * `CONFIGURATION_ERROR`.
+ *
+ * @param issuer - the issuer identifier, e.g. `https://auth.example.com` or `https://auth.example.com/realms/acme`.
+ * @param options - see {@link DiscoveryOptions}.
+ * @throws TypeError when `issuer` or an option is invalid.
+ *
+ * @example
+ * ```ts
+ * const metadata = await discover('https://auth.example.com');
+ * console.log(metadata.authorization_endpoint);
+ * ```
+ */
+export async function discover(
+  issuer: string | URL,
+  options: DiscoveryOptions = {},
+): Promise<AuthorizationServerMetadata> {
+  checkObject(options);
+  checkOptions(options, [
+    ['axios', 'an axios instance', (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function'],
+    ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
+    ['allowInsecureHttp', 'a boolean', isBoolean],
+  ]);
+  const allowInsecureHttp = options.allowInsecureHttp ?? false;
+  const checked = checkIssuer(issuer, allowInsecureHttp);
+  return fetchMetadata(checked, options.axios ?? axios.create(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, allowInsecureHttp);
+}
+
+/**
+ * Checks an `issuer` option: the https/loopback rule, and no query or fragment (RFC 8414 §2). @internal
+ *
+ * @param issuer - the option.
+ * @param allowInsecureHttp - the grant's option.
+ * @throws TypeError naming the problem.
+ */
+export function checkIssuer(issuer: unknown, allowInsecureHttp: boolean): Issuer {
+  const endpoint = checkEndpointUrl('issuer', issuer, allowInsecureHttp);
+  if (typeof endpoint === 'string') throw new TypeError(endpoint);
+  if (endpoint.url.search !== '' || endpoint.url.hash !== '') {
+    throw new TypeError('Expected `issuer` to have no query or fragment (RFC 8414 §2)');
+  }
+  return { ...endpoint, text: typeof issuer === 'string' ? issuer : endpoint.url.href };
+}
+
+/**
+ * The grant's discovery: one fetch however many callers ask at once, the answer kept, a failure forgotten so the next
+ * call fetches again. @internal
+ *
+ * @param issuer - the checked issuer.
+ * @param client - the axios instance to use, created on first use.
+ * @param timeoutMs - the grant's timeout.
+ * @param allowInsecureHttp - the grant's option.
+ */
+export function discoveredEndpoints(
+  issuer: Issuer,
+  client: () => AxiosInstance,
+  timeoutMs: number,
+  allowInsecureHttp: boolean,
+): () => Promise<DiscoveredEndpoints> {
+  let pending: Promise<DiscoveredEndpoints> | undefined;
+  return () => {
+    pending ??= fetchMetadata(issuer, client(), timeoutMs, allowInsecureHttp)
+      .then((metadata) => endpointsOf(metadata, issuer, allowInsecureHttp))
+      .catch((error: unknown) => {
+        pending = undefined;
+        throw error;
+      });
+    return pending;
+  };
+}
+
+function endpointsOf(
+  metadata: AuthorizationServerMetadata,
+  issuer: Issuer,
+  allowInsecureHttp: boolean,
+): DiscoveredEndpoints {
+  const endpoint = (name: string, value: unknown): Endpoint => {
+    const checked = checkEndpointUrl(name, value, allowInsecureHttp);
+    if (typeof checked !== 'string') return checked;
+    throw new TokenRefreshError(
+      'CONFIGURATION_ERROR',
+      `Discovery misconfigured: the metadata of the issuer ${issuer.where} is unusable: ${checked}`,
+    );
+  };
+  const token = endpoint('token_endpoint', metadata.token_endpoint);
+  const revocation =
+    metadata.revocation_endpoint === undefined ? undefined : endpoint('revocation_endpoint', metadata.revocation_endpoint);
+  return { token, revocation };
+}
+
+/** RFC 8414 §3 first, OpenID Connect Discovery second. */
+function locations(issuer: Issuer): string[] {
+  const { origin, pathname } = issuer.url;
+  const path = pathname === '/' ? '' : pathname.replace(/\/$/, '');
+  return [
+    `${origin}/.well-known/oauth-authorization-server${path}`,
+    `${origin}${path}/.well-known/openid-configuration`,
+  ];
+}
+
+async function fetchMetadata(
+  issuer: Issuer,
+  client: AxiosInstance,
+  timeoutMs: number,
+  allowInsecureHttp: boolean,
+): Promise<AuthorizationServerMetadata> {
+  const deadline = Date.now() + timeoutMs;
+  const misses: string[] = [];
+  for (const location of locations(issuer)) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw slow(issuer, timeoutMs);
+    let status: number;
+    let data: unknown;
+    try {
+      const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
+        url: location,
+        method: 'GET',
+        headers: { Accept: 'application/json' },
+        timeout: remaining,
+        validateStatus: () => true,
+        responseType: 'text',
+        transformResponse: [(body: unknown) => body],
+        skipAuthRefresh: true,
+      };
+      ({ status, data } = await client.request<unknown>(config));
+    } catch (error) {
+      const { cause, code } = sanitized(error);
+      if (isTimeoutCode(code)) throw slow(issuer, timeoutMs, cause);
+      throw new TokenRefreshError(
+        'REFRESH_FAILED',
+        `Discovery failed: the request for ${location} did not complete (${code ?? 'network error'})`,
+        { cause },
+      );
+    }
+    if (status >= 500 || status === 429) {
+      throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, { status });
+    }
+    const json = status >= 200 && status < 300 ? parseJson(data) : undefined;
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      misses.push(`${location} (HTTP ${status}${status < 300 ? ', not a JSON object' : ''})`);
+      continue;
+    }
+    const published = (json as { issuer?: unknown }).issuer;
+    if (published !== issuer.text) {
+      throw new TokenRefreshError(
+        'CONFIGURATION_ERROR',
+        `Discovery misconfigured: the metadata at ${location} names the issuer ` +
+          `${typeof published === 'string' ? `\`${printable(published)}\`` : 'nothing'}, not \`${printable(issuer.text)}\`; ` +
+          'it is refused (RFC 8414 §3.3). Set `issuer` to exactly what the server publishes, trailing slash included',
+      );
+    }
+    // The endpoints are checked here too, so `discover` never hands out an insecure one.
+    endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
+    return json as AuthorizationServerMetadata;
+  }
+  throw new TokenRefreshError(
+    'CONFIGURATION_ERROR',
+    `Discovery misconfigured: no authorization server metadata at ${misses.join(' or ')}; check \`issuer\`, or set ` +
+      '`tokenUrl` (and `revocationUrl`) instead',
+  );
+}
+
+function slow(issuer: Issuer, timeoutMs: number, cause?: Error): TokenRefreshError {
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `Discovery failed: the issuer ${issuer.where} did not publish its metadata within ${timeoutMs} ms (timeoutMs)`,
+    cause === undefined ? {} : { cause },
+  );
+}

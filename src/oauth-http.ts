@@ -1,0 +1,197 @@
+/**
+ * What every request to the authorization server shares (token, revocation and metadata endpoints): the URL rules,
+ * client authentication (RFC 6749 §2.3.1) and a transport error that holds no secret.
+ */
+
+import { printable } from './token-response.js';
+
+/** `http:` is accepted on these hosts without `allowInsecureHttp`. */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** How the client authenticates; mirrors `ClientAuthMethod` in oauth2.ts. */
+type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+
+/** The client credentials every endpoint call needs. */
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly authMethod: AuthMethod;
+  readonly basicAuthEncoding: 'form-urlencoded' | 'raw';
+}
+
+/** An endpoint URL that passed {@link checkEndpointUrl}, and how messages name it (no query, no credentials). */
+export interface Endpoint {
+  readonly url: URL;
+  readonly where: string;
+}
+
+/**
+ * Parses an absolute URL given as a string or a URL object.
+ *
+ * @param value - anything.
+ */
+export function parseUrl(value: unknown): URL | undefined {
+  if (!(value instanceof URL) && typeof value !== 'string') return undefined;
+  try {
+    return new URL(value instanceof URL ? value.href : value);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The https/loopback rule of every endpoint: `https:`, or `http:` on a loopback host, or anywhere with
+ * `allowInsecureHttp`; no credentials in the URL. Returns the endpoint, or the problem as a sentence in the package's
+ * ``Expected `name` …`` form.
+ *
+ * @param name - the option or metadata member, for the message.
+ * @param value - the URL.
+ * @param allowInsecureHttp - the grant's option.
+ */
+export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
+  const url = parseUrl(value);
+  if (!url) return `Expected \`${name}\` to be an absolute URL, got ${shownUrl(value)}`;
+  if (url.username !== '' || url.password !== '') {
+    return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
+  }
+  const where = `${url.origin}${url.pathname}`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `Expected \`${name}\` to be an https: URL, got \`${url.protocol}\` (${where})`;
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowInsecureHttp) {
+    return (
+      `Expected \`${name}\` to be an https: URL, got \`${where}\`: plain http: would send the refresh token and ` +
+      'client secret in clear text (it is allowed for localhost, 127.0.0.1 and [::1]; set ' +
+      '`allowInsecureHttp: true` only on a development network)'
+    );
+  }
+  return { url, where };
+}
+
+function shownUrl(value: unknown): string {
+  if (typeof value === 'string') {
+    // eslint-disable-next-line no-control-regex
+    const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
+    return `\`${clean.length > 300 ? `${clean.slice(0, 300)}…` : clean}\` (string)`;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
+    return `\`${String(value)}\` (${typeof value})`;
+  }
+  if (value === null) return '`null`';
+  return `a value of type ${typeof value}`;
+}
+
+/**
+ * Adds the client authentication to a form request: a Basic header, or `client_id` (and `client_secret`) in the body.
+ *
+ * @param client - the credentials and method.
+ * @param body - the form body, changed in place.
+ * @param headers - the request headers, changed in place.
+ */
+export function authenticate(client: ClientCredentials, body: URLSearchParams, headers: Record<string, string>): void {
+  switch (client.authMethod) {
+    case 'client_secret_basic':
+      headers['Authorization'] = basicCredentials(client.clientId, client.clientSecret ?? '', client.basicAuthEncoding);
+      break;
+    case 'client_secret_post':
+      body.set('client_id', client.clientId);
+      body.set('client_secret', client.clientSecret ?? '');
+      break;
+    case 'none':
+      body.set('client_id', client.clientId);
+      break;
+  }
+}
+
+/**
+ * `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): space as `+`, UTF-8.
+ *
+ * @param value - the value.
+ */
+export function formEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+function basicCredentials(clientId: string, clientSecret: string, encoding: 'form-urlencoded' | 'raw'): string {
+  const pair =
+    encoding === 'form-urlencoded'
+      ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
+      : `${clientId}:${clientSecret}`;
+  // btoa takes Latin-1 only; the raw pair may hold any Unicode, so go through its UTF-8 bytes.
+  const bytes = new TextEncoder().encode(pair);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
+}
+
+/**
+ * An AxiosError holds the request config (the body with the refresh token, the Basic header with the secret) and the
+ * Node request (its raw header text), which `console.log(error)` prints through `cause`. The copy returned here is a
+ * plain Error with only the name, message and code, plus the underlying system error, which holds neither.
+ *
+ * @param error - what axios threw.
+ */
+export function sanitized(error: unknown): { readonly cause: Error; readonly code: string | undefined } {
+  const source = (typeof error === 'object' && error !== null ? error : {}) as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
+  const code = typeof source.code === 'string' ? source.code : undefined;
+  const underlying = source.cause;
+  const keepUnderlying =
+    underlying instanceof Error &&
+    !(underlying as { isAxiosError?: unknown }).isAxiosError &&
+    !('config' in underlying);
+  const copy = new Error(
+    typeof source.message === 'string' ? source.message : 'Request failed',
+    keepUnderlying ? { cause: underlying } : undefined,
+  );
+  copy.name = typeof source.name === 'string' ? source.name : 'Error';
+  if (code !== undefined) (copy as Error & { code?: string }).code = code;
+  return { cause: copy, code };
+}
+
+/**
+ * Whether axios's error code means the request ran out of time (axios's own `timeout`, or a socket ETIMEDOUT).
+ *
+ * @param code - the AxiosError's `code`.
+ */
+export function isTimeoutCode(code: string | undefined): boolean {
+  return code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+}
+
+/**
+ * The RFC 6749 §5.2 members of an error answer, scrubbed of our secrets and kept printable (they go into messages).
+ *
+ * @param body - the answer, when it is a JSON object.
+ * @param secrets - tokens and the client secret to scrub.
+ */
+export function oauthError(
+  body: Record<string, unknown> | undefined,
+  secrets: readonly string[],
+): { readonly error: string; readonly error_description?: string; readonly error_uri?: string } | undefined {
+  const error = body?.['error'];
+  if (typeof error !== 'string' || error === '') return undefined;
+  const description = body?.['error_description'];
+  const uri = body?.['error_uri'];
+  // Server text goes into messages and logs: scrubbed of our secrets and kept printable.
+  return {
+    error: printable(scrub(error, secrets)),
+    ...(typeof description === 'string' ? { error_description: printable(scrub(description, secrets)) } : {}),
+    ...(typeof uri === 'string' ? { error_uri: printable(scrub(uri, secrets)) } : {}),
+  };
+}
+
+/** Some servers echo the refresh token in `error_description` ("refresh token abc… not found"). */
+function scrub(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret), formEncode(secret)])) {
+      result = result.split(form).join('[redacted]');
+    }
+  }
+  return result;
+}

@@ -1,0 +1,117 @@
+import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { DiscoveredEndpoints } from './discovery.js';
+import { TokenRefreshError } from './errors.js';
+import { authenticate, isTimeoutCode, oauthError, sanitized } from './oauth-http.js';
+import type { ClientCredentials, Endpoint } from './oauth-http.js';
+import type { RefreshFunction } from './options.js';
+import { parseJson } from './token-response.js';
+import type { TokenSet } from './tokens.js';
+
+/** What a revocation needs from its grant: the client authentication, the timeout and the axios instance. */
+export interface RevocationConfig extends ClientCredentials {
+  readonly timeoutMs: number;
+  readonly client: () => AxiosInstance;
+}
+
+/** The `revoke` a grant carries; see {@link RefreshFunction}. */
+export type Revoke = NonNullable<RefreshFunction['revoke']>;
+
+/**
+ * The grant's `revoke` (RFC 7009), or undefined when it cannot know a revocation endpoint. With discovery it is always
+ * there and reads the metadata on first use; when the metadata has no `revocation_endpoint`, it resolves without a
+ * request (the server offers no revocation; the session clears the tokens all the same).
+ *
+ * @param config - the grant's client authentication, timeout and axios instance.
+ * @param fixed - the `revocationUrl` option, which wins over the metadata.
+ * @param discovered - the grant's discovery, when it has an `issuer`.
+ */
+export function revoker(
+  config: RevocationConfig,
+  fixed: Endpoint | undefined,
+  discovered: (() => Promise<DiscoveredEndpoints>) | undefined,
+): Revoke | undefined {
+  if (fixed === undefined && discovered === undefined) return undefined;
+  return async function revoke(tokens: TokenSet, context?: { readonly signal?: AbortSignal }): Promise<void> {
+    const deadline = Date.now() + config.timeoutMs;
+    const signal = context?.signal ?? new AbortController().signal;
+    const endpoint = fixed ?? (await (discovered as () => Promise<DiscoveredEndpoints>)()).revocation;
+    if (endpoint === undefined) return;
+    const secrets = [tokens.refreshToken, tokens.accessToken, config.clientSecret].filter(
+      (secret): secret is string => typeof secret === 'string' && secret !== '',
+    );
+    const jobs: Array<Promise<void>> = [];
+    // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
+    if (tokens.refreshToken) jobs.push(revokeOne(config, endpoint, tokens.refreshToken, 'refresh_token', signal, deadline, secrets));
+    if (tokens.accessToken) jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', signal, deadline, secrets));
+    const results = await Promise.allSettled(jobs);
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+  };
+}
+
+async function revokeOne(
+  config: RevocationConfig,
+  endpoint: Endpoint,
+  token: string,
+  hint: 'refresh_token' | 'access_token',
+  signal: AbortSignal,
+  deadline: number,
+  secrets: readonly string[],
+): Promise<void> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) throw slow(endpoint, config.timeoutMs);
+  const body = new URLSearchParams({ token, token_type_hint: hint });
+  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
+  authenticate(config, body, headers);
+  const request: AxiosRequestConfig & { skipAuthRefresh: true } = {
+    url: endpoint.url.href,
+    method: 'POST',
+    data: body.toString(),
+    headers,
+    timeout: remaining,
+    signal,
+    validateStatus: () => true,
+    // A redirect would carry the token and the client secret to another URL.
+    maxRedirects: 0,
+    responseType: 'text',
+    transformResponse: [(data: unknown) => data],
+    skipAuthRefresh: true,
+  };
+  let status: number;
+  let data: unknown;
+  try {
+    ({ status, data } = await config.client().request<unknown>(request));
+  } catch (error) {
+    const { cause, code } = sanitized(error);
+    if (isTimeoutCode(code)) throw slow(endpoint, config.timeoutMs, cause);
+    const what = code === 'ERR_CANCELED' ? 'it was aborted' : `the request did not complete (${code ?? 'network error'})`;
+    throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
+  }
+  if (status >= 200 && status < 300) return;
+  const json = parseJson(data);
+  const oauth = oauthError(
+    typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined,
+    secrets,
+  );
+  // RFC 7009 §2.2.1: a server that cannot revoke access tokens says so; the refresh token is what matters.
+  if (oauth?.error === 'unsupported_token_type' && hint === 'access_token') return;
+  const details = { status, oauthError: oauth?.error, oauthErrorDescription: oauth?.error_description };
+  const answered = `the revocation endpoint ${endpoint.where} answered HTTP ${status}${oauth ? ` (${oauth.error})` : ''} for the ${hint.replace('_', ' ')}`;
+  if (status >= 500 || status === 429 || oauth?.error === 'temporarily_unavailable') {
+    throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${answered}`, details);
+  }
+  throw new TokenRefreshError(
+    'CONFIGURATION_ERROR',
+    `Token revocation misconfigured: ${answered}; check \`clientId\`, \`clientSecret\`, \`authMethod\` and ` +
+      '`revocationUrl` (or the metadata of `issuer`)',
+    details,
+  );
+}
+
+function slow(endpoint: Endpoint, timeoutMs: number, cause?: Error): TokenRefreshError {
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `Token revocation failed: the revocation endpoint ${endpoint.where} did not answer within ${timeoutMs} ms ` +
+      '(timeoutMs)',
+    cause === undefined ? {} : { cause },
+  );
+}
