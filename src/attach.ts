@@ -173,7 +173,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const statusCodes = new Set(options.statusCodes ?? [401]);
   const shouldRefresh =
     options.shouldRefresh ??
-    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], getHeader(error.config!)));
+    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
   const maxReplays = options.maxReplays ?? 1;
   const redact = options.redactAuthorization ?? true;
 

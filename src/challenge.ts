@@ -29,16 +29,16 @@ export function challengeError(header: unknown, scheme: string): string | undefi
 }
 
 /**
- * Whether a 401 should spend a refresh: reads the `error` of the challenge for the scheme the request used (the first
- * word of its Authorization header, else `Bearer`; see {@link challengeError}). None, or `invalid_token`, means
- * "refresh"; `insufficient_scope`, `invalid_request` (RFC 6750 §3.1), `use_dpop_nonce` and `invalid_dpop_proof`
- * (RFC 9449 §7.1, §9) are not cured by a new token.
+ * Whether a 401 should spend a refresh: reads the `error` of the challenge for the scheme in use (`DPoP` with a DPoP
+ * key, else `Bearer`; see {@link challengeError}). None, or `invalid_token`, means "refresh"; `insufficient_scope`,
+ * `invalid_request` (RFC 6750 §3.1), `use_dpop_nonce` and `invalid_dpop_proof` (RFC 9449 §7.1, §9) are not cured by
+ * a new token.
  *
  * @param header - the response's `WWW-Authenticate` header value, if any.
- * @param authorization - the request's Authorization header, for its scheme.
+ * @param dpop - whether the session's tokens are DPoP-bound.
  */
-export function challengeAllowsRefresh(header: unknown, authorization?: unknown): boolean {
-  return !/^"?(insufficient_scope|invalid_request|use_dpop_nonce|invalid_dpop_proof)"?$/i.test(
-    challengeError(header, /^\S+(?= )/.exec(String(authorization))?.[0].toLowerCase() ?? 'bearer') ?? '',
+export function challengeAllowsRefresh(header: unknown, dpop?: unknown): boolean {
+  return !/^"?(insufficient_scope|invalid_request|use_dpop_nonce|invalid_dpop_proof)"?$/.test(
+    challengeError(header, dpop ? 'dpop' : 'bearer') ?? '',
   );
 }

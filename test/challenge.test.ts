@@ -55,7 +55,7 @@ describe('challengeError(header, scheme) (RFC 7235 §2.1 grammar)', () => {
   });
 });
 
-describe('challengeAllowsRefresh(header, authorization)', () => {
+describe('challengeAllowsRefresh(header, dpop)', () => {
   it('refreshes without a challenge or on invalid_token', () => {
     expect(challengeAllowsRefresh(undefined)).toBe(true);
     expect(challengeAllowsRefresh('Bearer realm="api"')).toBe(true);
@@ -64,17 +64,17 @@ describe('challengeAllowsRefresh(header, authorization)', () => {
 
   it('does not refresh when a new token would not help', () => {
     for (const error of ['insufficient_scope', 'invalid_request', 'use_dpop_nonce', 'invalid_dpop_proof']) {
-      expect(challengeAllowsRefresh(`DPoP error="${error}"`, 'DPoP abc')).toBe(false);
-      expect(challengeAllowsRefresh(`Bearer error=${error}`, 'Bearer abc')).toBe(false);
+      expect(challengeAllowsRefresh(`DPoP error="${error}"`, true)).toBe(false);
+      expect(challengeAllowsRefresh(`Bearer error=${error}`, false)).toBe(false);
     }
   });
 
-  it('reads the challenge of the scheme in use, not the first error in the header', () => {
+  it('reads the challenge of the scheme in use (DPoP with a DPoP key), not the first error in the header', () => {
     const header = 'Bearer error="insufficient_scope", DPoP algs="ES256", error="invalid_token"';
-    expect(challengeAllowsRefresh(header, 'DPoP token')).toBe(true);
-    expect(challengeAllowsRefresh(header, 'Bearer token')).toBe(false);
-    expect(challengeAllowsRefresh('DPoP error="use_dpop_nonce", Bearer error="invalid_token"', 'DPoP t')).toBe(false);
-    expect(challengeAllowsRefresh('DPoP error="use_dpop_nonce", Bearer realm="api"', 'Bearer t')).toBe(true);
+    expect(challengeAllowsRefresh(header, true)).toBe(true);
+    expect(challengeAllowsRefresh(header, false)).toBe(false);
+    expect(challengeAllowsRefresh('DPoP error="use_dpop_nonce", Bearer error="invalid_token"', true)).toBe(false);
+    expect(challengeAllowsRefresh('DPoP error="use_dpop_nonce", Bearer realm="api"', false)).toBe(true);
   });
 
   it('is not fooled by an error quoted inside another parameter', () => {
