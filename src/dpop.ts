@@ -30,7 +30,7 @@ export interface DpopPublicJwk {
 /** Where a browser keeps its DPoP key between page loads. */
 export interface DpopPersistOptions {
   /**
-   * The key's name in the IndexedDB database `axios-token-refresh` (one per login, e.g. the app's name). Every tab
+   * The key's name in the IndexedDB database `axios-token-refresh-dpop` (one per login, e.g. the app's name). Every tab
    * of the origin that opens the same name gets the same key; the first one to get there creates it.
    */
   readonly name: string;
@@ -89,7 +89,7 @@ export interface Dpop extends DpopHooks {
 
 const STATE_KEY = 'axios-token-refresh';
 const RETRIED = 'axios-token-refresh/dpop';
-const DB = 'axios-token-refresh';
+const DB = 'axios-token-refresh-dpop';
 const STORE = 'dpop-keys';
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;

@@ -31,6 +31,11 @@ export interface OidcDpopOptions {
   readonly accessTokenTtlSeconds?: number;
   /** How often the resource server changes its nonce, in ms. @default 1000 */
   readonly nonceRotationMs?: number;
+  /**
+   * Pages the authorization server serves itself (path → content), so that a browser page shares the token
+   * endpoint's origin; the resource server answers cross-origin requests (CORS) from any origin.
+   */
+  readonly pages?: Readonly<Record<string, { readonly type: string; readonly body: string }>>;
 }
 
 export interface DpopStats {
@@ -174,7 +179,12 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
   const ttl = options.accessTokenTtlSeconds ?? 2;
   const Provider = await loadProvider();
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const authServer = createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  const authServer = createServer((req, res) => {
+    const page = options.pages?.[req.url ?? ''];
+    if (page) res.writeHead(200, { 'Content-Type': page.type }).end(page.body);
+    else if (handler) handler(req, res);
+    else res.writeHead(503).end();
+  });
   const issuer = `http://127.0.0.1:${await listen(authServer)}`;
   const clients: Record<DpopClientName, DpopClient> = {
     public: { clientId: 'dpop-public', authMethod: 'none' },
@@ -198,6 +208,8 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
     ttl: { AccessToken: ttl, RefreshToken: 3600, Grant: 3600, IdToken: 3600, Session: 3600 },
     rotateRefreshToken: true,
     clockTolerance: 0,
+    // A browser page sends an Origin header: allow it (the test pages are served by this same server).
+    clientBasedCORS: () => true,
     features: {
       devInteractions: { enabled: false },
       dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
@@ -248,6 +260,13 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
   const seenJtis = new Set<string>();
 
   const apiServer = createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'DPoP-Nonce, WWW-Authenticate');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { 'Access-Control-Allow-Headers': 'Authorization, DPoP', 'Access-Control-Max-Age': '600' });
+      res.end();
+      return;
+    }
     const refuse = (error: string, description: string): void => {
       // Two challenges in one header, as servers that accept both schemes send them.
       res.writeHead(401, {
