@@ -1,9 +1,9 @@
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
-import type { InstanceOptions, SessionOptions, TokenSession } from './options.js';
+import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods } from './options.js';
 import { createRedirectGuard } from './redirect-guard.js';
-import { createScope } from './scope.js';
+import { answeredInScope, createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
 
@@ -29,7 +29,11 @@ declare module 'axios' {
      * @default false
      */
     skipAuthRefresh?: boolean;
-    /** @internal The plugin's per-request state; see {@link RequestRefreshState}. */
+    /**
+     * The plugin's per-request state (read it, never set it): which token version the request went out with, how
+     * often it was replayed, and whether the plugin attached the token. A string key rather than a symbol, because
+     * axios copies only string keys of a config into a replayed request. See {@link RequestRefreshState}.
+     */
     'axios-token-refresh'?: RequestRefreshState;
   }
 }
@@ -43,17 +47,13 @@ export type AttachRefreshOptions =
     });
 
 /** What {@link attachRefresh} returns: the session's methods, plus `detach` and the interceptor ids. */
-export interface AttachedRefresh extends TokenSession {
+export interface AttachedRefresh extends TokenSessionMethods {
   /** Ejects its interceptors from the instance. The session (and its tokens) live on. */
   detach(): void;
   /** The session behind this instance: pass it as `{ session }` to attach another instance to the same tokens. */
   readonly session: TokenSession;
-  /**
-   * The ids axios gave the interceptors: two request interceptors (exactly one of them runs for each request: the
-   * synchronous one while the session is settled, the other while tokens load or a refresh is due or in flight) and
-   * the response interceptor.
-   */
-  readonly interceptors: { readonly request: readonly [settled: number, waiting: number]; readonly response: number };
+  /** The ids axios gave the plugin's request and response interceptors (`detach()` ejects them all). */
+  readonly interceptors: { readonly request: readonly number[]; readonly response: number };
 }
 
 const REDACTED = '[REDACTED]';
@@ -264,7 +264,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   /** Step 1: whether a failed response means "the token was refused, and a new one may help". */
   const isRefusal = (error: AxiosError): boolean => {
     const status = error?.response?.status;
-    return status !== undefined && statusCodes.has(status) && shouldRefresh(error);
+    // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
+    return (
+      status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error.request)
+    );
   };
 
   /** Step 3, when the tokens are gone: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
@@ -333,7 +336,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   let detached = false;
 
   return {
-    session,
+    session: session as unknown as TokenSession,
     interceptors: { request: [settledId, requestId], response: responseId },
     getTokens: () => session.getTokens(),
     setTokens: (tokens) => session.setTokens(tokens),

@@ -85,8 +85,6 @@ export class TokenRefreshError extends Error {
    * Undefined on the error given to `refreshError`/`sessionExpired` listeners and to `refresh()` callers.
    */
   readonly config: InternalAxiosRequestConfig | undefined;
-  /** Marks this as the package's error across copies of the package (see {@link isTokenRefreshError}). */
-  readonly isTokenRefreshError = true;
 
   /**
    * @param code - what happened; see {@link TokenRefreshErrorCode}.
@@ -122,7 +120,7 @@ export class TokenRefreshError extends Error {
   }
 
   /** A plain object for logs: code, message, status and OAuth error. No config, no cause, no token. */
-  toJSON(): Record<string, unknown> {
+  toJSON(): TokenRefreshErrorJSON {
     return {
       name: this.name,
       code: this.code,
@@ -134,9 +132,26 @@ export class TokenRefreshError extends Error {
   }
 }
 
+/** What {@link TokenRefreshError.toJSON} returns. */
+export interface TokenRefreshErrorJSON {
+  readonly name: 'TokenRefreshError';
+  readonly code: TokenRefreshErrorCode;
+  readonly message: string;
+  readonly status: number | undefined;
+  readonly oauthError: string | undefined;
+  readonly oauthErrorDescription: string | undefined;
+}
+
 /**
- * True when `value` is a {@link TokenRefreshError}, also one thrown by another copy of this package (it checks the
- * marker, not only `instanceof`).
+ * Marks the class across copies of the package: a symbol from the global registry on the prototype, so that
+ * {@link isTokenRefreshError} recognises an error from another copy without an own field on every instance.
+ */
+const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
+Object.defineProperty(TokenRefreshError.prototype, MARK, { value: true });
+
+/**
+ * True when `value` is a {@link TokenRefreshError}, also one thrown by another copy of this package (it checks a
+ * marker on the class, not only `instanceof`).
  *
  * @param value - anything caught.
  */
@@ -145,7 +160,7 @@ export function isTokenRefreshError(value: unknown): value is TokenRefreshError 
   return (
     typeof value === 'object' &&
     value !== null &&
-    (value as { isTokenRefreshError?: unknown }).isTokenRefreshError === true &&
+    (value as Record<symbol, unknown>)[MARK] === true &&
     (value as { name?: unknown }).name === NAME
   );
 }

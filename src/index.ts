@@ -4,6 +4,7 @@ export { createTokenSession } from './session.js';
 export type {
   DebugEvent,
   InstanceOptions,
+  LogoutResult,
   RefreshContext,
   RefreshFunction,
   RefreshReason,
@@ -11,6 +12,7 @@ export type {
   SessionEvents,
   SessionOptions,
   TokenSession,
+  TokenSessionMethods,
   TokenSnapshot,
   TokensSource,
 } from './options.js';
@@ -31,7 +33,7 @@ export type { AuthorizationServerMetadata, DiscoveryOptions } from './discovery.
 export { tokenSetFromResponse } from './token-response.js';
 export type { TokenSetFromResponseOptions } from './token-response.js';
 export { TokenRefreshError, isTokenRefreshError } from './errors.js';
-export type { TokenRefreshErrorCode, TokenRefreshErrorOptions } from './errors.js';
+export type { TokenRefreshErrorCode, TokenRefreshErrorJSON, TokenRefreshErrorOptions } from './errors.js';
 export { MemoryTokenStore } from './store.js';
-export type { ClosableTokenStore, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
-export type { TokenSet } from './tokens.js';
+export type { ClosableTokenStore, EndReason, LockContext, LockOptions, StoredTokens, TokenStore } from './store.js';
+export type { TokenSet, TokenSetMembers } from './tokens.js';

@@ -206,11 +206,21 @@ export interface SessionEvents {
 /** The name of a session event. */
 export type SessionEventName = keyof SessionEvents;
 
+/** Brands sessions made by `createTokenSession`: a hand-written object cannot pass for one. */
+declare const sessionBrand: unique symbol;
+
 /**
  * One login's tokens and their single-flight refresh. Create it with `createTokenSession` to share it between
- * several axios instances, or let `attachRefresh` create one.
+ * several axios instances, or let `attachRefresh` create one. Only `createTokenSession` makes one (the type is
+ * branded): an object written by hand does not compile where a session is expected.
  */
-export interface TokenSession {
+export interface TokenSession extends TokenSessionMethods {
+  /** @internal The brand; no value at run time. */
+  readonly [sessionBrand]: true;
+}
+
+/** The methods of a {@link TokenSession}, which the handle `attachRefresh` returns has too. */
+export interface TokenSessionMethods {
   /** The tokens in use now, or null. */
   getTokens(): TokenSet | null;
   /**

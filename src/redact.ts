@@ -13,8 +13,8 @@
 /** What replaces a secret. */
 export const REDACTED = '[REDACTED]';
 
-/** Depth beyond which nothing is copied (an error's config is a few levels deep; sockets and agents are deeper). */
-const MAX_DEPTH = 8;
+/** Depth beyond which nothing is copied: what lies deeper is replaced by a marker, never passed through. */
+const MAX_DEPTH = 10;
 
 /**
  * The spellings a secret takes in a message or a request body.
@@ -31,9 +31,32 @@ function spellings(secret: string): string[] {
 }
 
 /**
- * A copy of `value` with every occurrence of the secrets replaced by `[REDACTED]`, or `value` itself when there is
- * nothing to scrub. Errors keep their class, own non-enumerable `message`/`stack`/`cause`; objects keep their
- * prototype; a Node `request` object (sockets, raw headers) is left out, as the plugin does for its own errors.
+ * How an object is copied. `class`: with its prototype, as is (plain objects, built-in errors, axios's and this
+ * package's errors: their methods need nothing beyond their own properties). `error`: an app's own error class, with
+ * its prototype (so `instanceof` holds) but own `toJSON` and `toString` that print the copy, since the class's methods
+ * may read private fields the copy cannot have. `summary`: anything else (a fetch `Response`, a `URL`) becomes a plain
+ * object of its readable data, so that printing it never runs code that needs the original.
+ */
+function copyKind(value: object): 'class' | 'error' | 'summary' {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === Object.prototype || proto === null || proto === Error.prototype) return 'class';
+  const record = value as Record<PropertyKey, unknown>;
+  if (record['isAxiosError'] === true || record[Symbol.for('axios-token-refresh.TokenRefreshError')] === true) {
+    return 'class';
+  }
+  if (!(value instanceof Error)) return 'summary';
+  const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+  const builtin = typeof name === 'string' ? (globalThis as Record<string, unknown>)[name] : undefined;
+  return typeof builtin === 'function' && builtin.prototype === proto ? 'class' : 'error';
+}
+
+/**
+ * A copy of `value` with every occurrence of the secrets replaced by `[REDACTED]`, or `value` itself when none occurs
+ * in it (and it holds no Node request object, which is left out unscanned). Plain objects, arrays, maps, sets, built-in errors and axios errors are copied with their shape
+ * and prototype (so `isAxiosError` and `toJSON()` keep working); any other class instance (an app's own error class,
+ * a fetch `Response`, a `URL`) becomes a plain object of its readable data, named by its class, so that printing it
+ * never runs code that needs the original. A Node `request`/socket is left out, as the plugin does for its own
+ * errors. Nothing deeper than a few levels is kept.
  *
  * @param value - anything thrown or kept as a cause.
  * @param secrets - the values to remove (tokens); empty and undefined entries are ignored.
@@ -42,9 +65,17 @@ export function scrubSecrets<T>(value: T, secrets: readonly (string | undefined)
   const patterns = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
   if (patterns.length === 0) return value;
   const texts = patterns.flatMap(spellings);
+  // Whether the copy differs from the original in a way that matters: a secret replaced, or something left out that
+  // was not scanned. When nothing did, the original is handed back (its identity and methods intact).
+  let changed = false;
   const scrubText = (text: string): string => {
     let result = text;
-    for (const secret of texts) if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    for (const secret of texts) {
+      if (result.includes(secret)) {
+        result = result.split(secret).join(REDACTED);
+        changed = true;
+      }
+    }
     return result;
   };
   const seen = new Map<object, unknown>();
@@ -52,26 +83,74 @@ export function scrubSecrets<T>(value: T, secrets: readonly (string | undefined)
     if (typeof input === 'string') return scrubText(input);
     if (typeof input !== 'object' || input === null) return input;
     if (seen.has(input)) return seen.get(input);
-    if (depth > MAX_DEPTH || ArrayBuffer.isView(input) || input instanceof ArrayBuffer) return input;
+    if (depth > MAX_DEPTH) {
+      changed = true;
+      return '[deeper levels removed]';
+    }
+    if (ArrayBuffer.isView(input) || input instanceof ArrayBuffer || input instanceof Date) return input;
     if (Array.isArray(input)) {
       const array: unknown[] = [];
       seen.set(input, array);
       for (const item of input) array.push(copy(item, depth + 1));
       return array;
     }
-    if (input instanceof URLSearchParams) return new URLSearchParams(scrubText(input.toString()));
-    if (input instanceof Map || input instanceof Set || input instanceof Date || input instanceof RegExp) return input;
-    const output = Object.create(Object.getPrototypeOf(input) as object | null) as Record<PropertyKey, unknown>;
+    if (input instanceof Map) {
+      const map = new Map<unknown, unknown>();
+      seen.set(input, map);
+      for (const [key, item] of input) map.set(copy(key, depth + 1), copy(item, depth + 1));
+      return map;
+    }
+    if (input instanceof Set) {
+      const set = new Set<unknown>();
+      seen.set(input, set);
+      for (const item of input) set.add(copy(item, depth + 1));
+      return set;
+    }
+    const kind = copyKind(input);
+    const keepClass = kind !== 'summary';
+    const output = (
+      keepClass ? Object.create(Object.getPrototypeOf(input) as object | null) : {}
+    ) as Record<PropertyKey, unknown>;
     seen.set(input, output);
+    if (kind === 'error') {
+      const plain = (): Record<string, unknown> => {
+        const data: Record<string, unknown> = { name: output['name'], message: output['message'] };
+        for (const key of Object.keys(output)) data[key] = output[key];
+        return data;
+      };
+      Object.defineProperty(output, 'toJSON', { value: plain, configurable: true, writable: true });
+      Object.defineProperty(output, 'toString', {
+        value: () => `${String(output['name'])}: ${String(output['message'])}`,
+        configurable: true,
+        writable: true,
+      });
+    }
+    if (!keepClass) {
+      const name = (Object.getPrototypeOf(input) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+      output['type'] = typeof name === 'string' ? name : 'Object';
+      // What a fetch Response, a URL and similar objects are known by, read through their getters.
+      for (const key of ['name', 'message', 'status', 'statusText', 'url', 'href', 'code'] as const) {
+        try {
+          const data: unknown = (input as Record<string, unknown>)[key];
+          if (typeof data === 'string' || typeof data === 'number') output[key] = copy(data, depth + 1);
+        } catch {
+          // A getter that throws tells us nothing.
+        }
+      }
+    }
     for (const key of Reflect.ownKeys(input)) {
-      if (key === 'request' || key === 'socket' || key === '_currentRequest') continue;
+      if (key === 'request' || key === 'socket' || key === '_currentRequest') {
+        changed = true;
+        continue;
+      }
       const descriptor = Object.getOwnPropertyDescriptor(input, key);
-      if (descriptor === undefined) continue;
-      if ('value' in descriptor) descriptor.value = copy(descriptor.value, depth + 1);
-      else if (descriptor.get !== undefined) continue;
-      Object.defineProperty(output, key, { ...descriptor, configurable: true });
+      if (descriptor === undefined || !('value' in descriptor)) continue;
+      if (!keepClass && !descriptor.enumerable && key !== 'stack' && key !== 'cause') continue;
+      descriptor.value = copy(descriptor.value, depth + 1);
+      Object.defineProperty(output, key, { ...descriptor, configurable: true, writable: true });
     }
     return output;
   };
-  return copy(value, 0) as T;
+  const result = copy(value, 0) as T;
+  return changed ? result : value;
 }

@@ -2,22 +2,155 @@ import type { InternalAxiosRequestConfig } from 'axios';
 import type { InstanceOptions } from './options.js';
 import { describe, expected } from './validate.js';
 
+/**
+ * Which requests get the token. The decision is made on the URL the adapter will really request, never on the
+ * string as written: axios joins `baseURL` and `url` (its `buildFullPath`), then the browser (or Node's adapter)
+ * parses the result as a WHATWG URL, which treats `\` like `/` in http(s) URLs, drops tabs and newlines anywhere and
+ * spaces and control characters at either end. So `/\evil.com/x` on a page is `https://evil.com/x`. We join and
+ * parse the same way, then compare origins. The rule in user terms is in docs/scope.md.
+ */
+
+/** axios's `isAbsoluteURL` (1.x), exactly: `<scheme>://` or `//` at the very start, nothing else. */
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+/**
+ * Where a URL that is still relative after joining is resolved in Node, where there is no page. A host under
+ * `.invalid` (RFC 6761) never resolves, so nothing can ever be sent to it: whatever resolves there named no host.
+ */
+const NOWHERE = 'http://relative.invalid';
+
+/** The answer for a URL that names no host of its own: it stays wherever the app's environment sends paths. */
+const PATH_ONLY = 'path';
 
 /** Which requests get the token: a function of the request config, built once per instance. */
 export type Scope = (config: InternalAxiosRequestConfig) => boolean;
 
-function originOf(url: string): string | undefined {
+interface Page {
+  readonly origin: string | undefined;
+  readonly base: string | undefined;
+}
+
+/**
+ * The page the browser resolves relative URLs against: XHR and fetch use the document's base URL (which a
+ * `<base href>` can move), a worker its own location. Read at request time: a `<base>` may be added later.
+ */
+function currentPage(): Page {
+  const scope = globalThis as { location?: { origin?: unknown; href?: unknown }; document?: { baseURI?: unknown } };
+  const location = scope.location;
+  if (location === undefined || location === null) return { origin: undefined, base: undefined };
+  const baseURI = scope.document?.baseURI;
+  const base = typeof baseURI === 'string' ? baseURI : typeof location.href === 'string' ? location.href : undefined;
+  const origin = typeof location.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
+  return { origin, base };
+}
+
+/**
+ * axios's `combineURLs`. Versions of axios differ in how many trailing slashes of `baseURL` they drop (all, or at
+ * most two); they give different strings only when `baseURL` ends with three or more, and then both are checked.
+ */
+function joined(base: string, url: string): string[] {
+  if (url === '') return [base];
+  const rest = '/' + url.replace(/^\/+/, '');
+  const all = base.replace(/\/+$/, '') + rest;
+  return /\/\/\/$/.test(base) ? [all, base.replace(/\/?\/$/, '') + rest] : [all];
+}
+
+/**
+ * The URLs axios may hand to the adapter for this config (its `buildFullPath`), or `undefined` when axios would
+ * throw or send something we cannot read (a non-string `url` or `baseURL`). `allowAbsoluteUrls: false` joins an
+ * absolute `url` onto `baseURL` since axios 1.8; older versions ignore it and send the `url`: both are checked.
+ */
+function requestedURLs(base: unknown, url: unknown, allowAbsoluteUrls: unknown): string[] | undefined {
+  const path = url === undefined || url === null ? '' : url;
+  if (typeof path !== 'string') return undefined;
+  if (!base) return [path];
+  if (typeof base !== 'string') return undefined;
+  if (!ABSOLUTE.test(path)) return joined(base, path);
+  return allowAbsoluteUrls === false ? [path, ...joined(base, path)] : [path];
+}
+
+/**
+ * Where a full URL goes: its origin (`'null'` for a scheme without one), {@link PATH_ONLY} for a URL that names no
+ * host in Node without a page, `undefined` when it cannot be parsed (the browser and the adapter refuse it too).
+ */
+function destination(full: string, page: Page): string | undefined {
   try {
-    return new URL(url, 'http://relative.invalid').origin;
+    if (page.base !== undefined) return new URL(full, page.base).origin;
+  } catch {
+    return undefined;
+  }
+  try {
+    // Node's adapter parses the full URL with no base (`new URL(fullPath)`), so what parses here is where it goes.
+    return new URL(full).origin;
+  } catch {
+    // Not absolute: Node's adapter cannot send it (it throws) unless through `socketPath` or an adapter of the
+    // app's. Paths keep counting as the instance's own there; anything that names a host (`//x`, `\\x`) does not.
+    try {
+      const url = new URL(full, NOWHERE);
+      return url.origin === NOWHERE ? PATH_ONLY : url.origin;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** An `allowedOrigins` entry, or `undefined` when it is anything but a bare http(s) origin written plainly. */
+function parseOrigin(entry: unknown): string | undefined {
+  // Spaces and control characters would be dropped by the URL parser, and quietly so: refuse them instead.
+  if (typeof entry !== 'string' || !ABSOLUTE.test(entry) || /[\u0000-\u0020\\]/.test(entry)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return undefined;
+  }
+  const bare = url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  return bare && !entry.endsWith('?') && !entry.endsWith('#') && /^https?:$/.test(url.protocol) ? url.origin : undefined;
+}
+
+function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
+  list: ReadonlySet<string>;
+  predicate: ((origin: string, config: InternalAxiosRequestConfig) => boolean) | undefined;
+} {
+  if (typeof allowed === 'function') return { list: new Set(), predicate: allowed };
+  if (allowed === undefined) return { list: new Set(), predicate: undefined };
+  if (!Array.isArray(allowed)) {
+    throw new TypeError(expected('allowedOrigins', 'an array of origins or a function', allowed));
+  }
+  const list = new Set<string>();
+  (allowed as readonly unknown[]).forEach((entry, index) => {
+    const origin = parseOrigin(entry);
+    if (origin === undefined) {
+      throw new TypeError(
+        `Expected \`allowedOrigins\` entries to be absolute origins like 'https://api.example.com' (http: or https:, ` +
+          `a host and an optional port; no path, query, user name, spaces or backslashes), got ${describe(entry)} at index ${index}`,
+      );
+    }
+    list.add(origin);
+  });
+  return { list, predicate: undefined };
+}
+
+/**
+ * An instance `baseURL` that is an http(s) URL on its own, written plainly. Joined with any `url` that axios deems
+ * relative, it keeps its origin: axios inserts a `/` after it, which ends the host whatever follows, and what it
+ * strips (trailing slashes) is never part of the host, because a URL with an empty host does not parse.
+ */
+function plainAbsoluteOrigin(base: unknown): string | undefined {
+  if (typeof base !== 'string' || /[\u0000-\u0020\\]/.test(base)) return undefined;
+  try {
+    const url = new URL(base);
+    return /^https?:$/.test(url.protocol) ? url.origin : undefined;
   } catch {
     return undefined;
   }
 }
 
 /**
- * Builds the scope check: relative URLs and the `baseURL`'s origin (or the page's, in a browser) are the instance's
- * own; `allowedOrigins` adds more. Any other origin never gets the token, and its 401 never triggers a refresh.
+ * Builds the scope check. A request gets the token when the URL it will really be sent to (axios's join of
+ * `baseURL` and `url`, resolved like the browser or Node's adapter does) has the instance's own origin (its
+ * `baseURL`'s, or the page's in a browser) or one of `allowedOrigins`. Any other origin never gets the token, and
+ * its 401 never triggers a refresh.
  *
  * @param defaults - the instance's defaults (read at request time: `baseURL` may be set after attaching).
  * @param allowed - the `allowedOrigins` option.
@@ -26,50 +159,54 @@ export function createScope(
   defaults: { readonly baseURL?: string | undefined },
   allowed: InstanceOptions['allowedOrigins'],
 ): Scope {
-  const list = new Set<string>();
-  let predicate: ((origin: string, config: InternalAxiosRequestConfig) => boolean) | undefined;
-  if (typeof allowed === 'function') predicate = allowed;
-  else if (allowed !== undefined) {
-    if (!Array.isArray(allowed)) {
-      throw new TypeError(expected('allowedOrigins', 'an array of origins or a function', allowed));
-    }
-    for (const entry of allowed as readonly unknown[]) {
-      const origin = typeof entry === 'string' && ABSOLUTE.test(entry) ? originOf(entry) : undefined;
-      if (origin === undefined || origin === 'null') {
-        throw new TypeError(
-          `Expected \`allowedOrigins\` entries to be absolute origins like 'https://api.example.com', got ${describe(entry)}`,
-        );
-      }
-      list.add(origin);
-    }
-  }
-  const page = (globalThis as { location?: { origin?: unknown } }).location?.origin;
-  const pageOrigin = typeof page === 'string' && page !== 'null' ? page : undefined;
-  let cachedBase: string | undefined;
-  let cachedBaseOrigin: string | undefined;
+  const { list, predicate } = parseAllowed(allowed);
+  let cachedBase: unknown = {};
+  let plainOrigin: string | undefined;
 
-  const ownOrigin = (): string | undefined => {
-    const base = defaults.baseURL;
-    if (base !== cachedBase) {
-      cachedBase = base;
-      cachedBaseOrigin = base !== undefined && ABSOLUTE.test(base) ? originOf(base) : pageOrigin;
-    }
-    return cachedBaseOrigin;
+  const allows = (origin: string | undefined, own: string | undefined, page: Page, config: InternalAxiosRequestConfig) => {
+    if (origin === undefined || origin === 'null') return false;
+    if (origin === PATH_ONLY || origin === own || origin === page.origin || list.has(origin)) return true;
+    return predicate !== undefined && predicate(origin, config);
   };
 
   return (config) => {
-    const url = config.url ?? '';
-    const base = config.baseURL;
-    // The common case, a path on the instance's own baseURL, decides without a regular expression.
-    if (url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47 && (base === undefined || base === defaults.baseURL)) {
+    const instanceBase = defaults.baseURL;
+    if (instanceBase !== cachedBase) {
+      cachedBase = instanceBase;
+      plainOrigin = plainAbsoluteOrigin(instanceBase);
+    }
+    const url = config.url;
+    // The common case decides without parsing: a path (`/` then anything but a second `/`, which axios never takes
+    // for absolute) joined onto the instance's own plain absolute baseURL stays on that origin (see
+    // plainAbsoluteOrigin), so the full check below would say yes as well.
+    if (
+      plainOrigin !== undefined &&
+      config.baseURL === instanceBase &&
+      typeof url === 'string' &&
+      url.charCodeAt(0) === 47 &&
+      url.charCodeAt(1) !== 47
+    ) {
       return true;
     }
-    const absoluteUrl = ABSOLUTE.test(url) && config.allowAbsoluteUrls !== false;
-    if (!absoluteUrl && (base === undefined || base === defaults.baseURL || !ABSOLUTE.test(base))) return true;
-    const target = absoluteUrl ? url : (base as string);
-    const origin = originOf(target);
-    if (origin === undefined) return false;
-    if (origin === ownOrigin() || origin === pageOrigin || list.has(origin)) return true;
-    return predicate !== undefined && predicate(origin, config);
+    const targets = requestedURLs(config.baseURL, url, config.allowAbsoluteUrls);
+    if (targets === undefined) return false;
+    const page = currentPage();
+    const own = plainOrigin ?? (instanceBase ? destination(instanceBase, page) : undefined);
+    return targets.every((target) => allows(destination(target, page), own === PATH_ONLY ? undefined : own, page, config));
   };
+}
+
+/**
+ * Whether the response came from within the scope. An adapter that follows redirects answers with the last hop's
+ * response; a 401 from a hop on another origin must not start a refresh. Node's adapter exposes that URL as
+ * follow-redirects' `responseUrl`, XHR as `responseURL`; the fetch adapter does not expose it (browsers drop
+ * Authorization on a redirect to another origin themselves).
+ *
+ * @param scope - the instance's scope.
+ * @param request - `error.request` of the failed response.
+ */
+export function answeredInScope(scope: Scope, request: unknown): boolean {
+  const last = request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
+  const url = last?.responseURL ?? last?.res?.responseUrl;
+  return typeof url !== 'string' || url === '' || scope({ url } as InternalAxiosRequestConfig);
 }

@@ -9,6 +9,7 @@ import type {
   SessionEvents,
   SessionOptions,
   TokenSession,
+  TokenSessionMethods,
   TokenSnapshot,
 } from './options.js';
 import { scrubSecrets } from './redact.js';
@@ -93,7 +94,7 @@ const sessionRules: readonly Rule[] = [
  *
  * @internal Use {@link createTokenSession}; the methods not on {@link TokenSession} are for `attachRefresh`.
  */
-export class Session implements TokenSession {
+export class Session implements TokenSessionMethods {
   readonly #refresh: SessionOptions['refresh'];
   readonly #onTokens: SessionOptions['onTokens'];
   readonly #debug: SessionOptions['debug'];
@@ -119,6 +120,8 @@ export class Session implements TokenSession {
   #loading: Promise<void> | undefined;
   #loader: (() => Promise<void>) | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** The logout in progress, which a second call joins. */
+  #loggingOut: Promise<LogoutResult> | undefined;
   /** Settles requests waiting for the `tokens` loader when a login replaces it. */
   #loaderWake = deferred();
   /** The grant can get tokens from nothing (client credentials): no tokens means "get some", not "logged out". */
@@ -174,43 +177,98 @@ export class Session implements TokenSession {
   }
 
   /** {@inheritDoc TokenSession.logout} */
-  async logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
+  logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
     if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
     if (options.revoke !== undefined && typeof options.revoke !== 'boolean') {
       throw new TypeError(expected('revoke', 'a boolean', options.revoke));
     }
-    // The freshest tokens are the store's (another tab may have refreshed); a store that fails leaves ours.
-    const tokens = await this.#storeOp(this.#store.read(), 'read').then(
-      (stored) => stored.tokens,
-      () => this.#tokens,
-    );
-    const revoke = (this.#refresh as GrantExtras).revoke;
-    let error: TokenRefreshError | undefined;
-    let revoked = false;
-    if (options.revoke !== false && tokens !== null && typeof revoke === 'function') {
-      const controller = new AbortController();
-      try {
-        await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
-          controller.abort();
-          return new TokenRefreshError('REFRESH_TIMEOUT', `Token revocation did not settle within ${this.#timeoutMs} ms`);
-        });
-        revoked = true;
-      } catch (thrown) {
-        error = this.#scrub(classifyRefreshFailure(thrown), tokens);
-      }
-    }
+    // A second call while one runs (a double click on "Sign out") joins it: one revocation, one `tokens` event.
+    this.#loggingOut ??= this.#logout(options.revoke !== false).finally(() => {
+      this.#loggingOut = undefined;
+    });
+    return this.#loggingOut;
+  }
+
+  async #logout(revoke: boolean): Promise<LogoutResult> {
     const loggedOut = new TokenRefreshError('LOGGED_OUT', 'Request not sent: the app logged out while it waited');
-    const failure = await this.#replace(null, 'logout', loggedOut);
-    if (error) this.#emit('refreshError', error);
+    // Requests waiting for a refresh fail now; the refresh itself finishes (under the lock, below), so that the
+    // refresh token it may already have rotated at the server is the one revoked.
+    this.#flight?.release(loggedOut);
+    await this.#ready().catch(() => undefined);
+    let result: LogoutResult = { revoked: false };
+    const clear = async (): Promise<void> => {
+      const stored = await this.#storeOp(this.#store.read(), 'read').catch(() => undefined);
+      const tokens = stored?.tokens ?? (stored === undefined ? this.#tokens : null);
+      result = await this.#revoke(revoke ? tokens : null);
+      await this.#clearForLogout(stored, loggedOut);
+    };
+    try {
+      // Under the refresh lock: no refresh anywhere can rotate the tokens between the revocation and the clearing.
+      await this.#store.withLock(clear, { leaseMs: this.#timeoutMs * 3 + 5_000, waitMs: this.#timeoutMs });
+    } catch {
+      // The lock could not be had in time (a hung holder elsewhere, a store that is down): log out all the same.
+      if (this.#tokens !== null) await clear().catch(() => this.#clearLocally(loggedOut));
+    }
+    if (result.error) this.#emit('refreshError', result.error);
+    return result;
+  }
+
+  /** Revokes `tokens` through the grant, bounded by `refreshTimeoutMs`; reports instead of throwing. */
+  async #revoke(tokens: TokenSet | null): Promise<LogoutResult> {
+    const revoke = (this.#refresh as GrantExtras).revoke;
+    if (tokens === null || typeof revoke !== 'function') return { revoked: false };
+    const controller = new AbortController();
+    try {
+      await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
+        controller.abort();
+        return new TokenRefreshError('REFRESH_TIMEOUT', `Token revocation did not settle within ${this.#timeoutMs} ms`);
+      });
+      return { revoked: true };
+    } catch (thrown) {
+      return { revoked: false, error: this.#scrub(classifyRefreshFailure(thrown), tokens) };
+    }
+  }
+
+  /**
+   * Clears the tokens that were there when logout began. A login made meanwhile (a newer version) wins; a store that
+   * fails still leaves this session logged out.
+   */
+  async #clearForLogout(stored: StoredTokens | undefined, loggedOut: TokenRefreshError): Promise<void> {
+    if (stored === undefined) return this.#clearLocally(loggedOut);
+    const written = await this.#storeOp(this.#store.write(null, stored.version, 'logout'), 'write').catch(() => undefined);
+    if (written === undefined) return this.#clearLocally(loggedOut);
+    if (written === null) {
+      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
+      return;
+    }
+    this.#adopt(written, true);
+    this.#ended = true;
+    this.#endError = loggedOut;
+    this.#supersede(loggedOut);
+    const failure = await this.#persist(null);
+    this.#emitTokens(null, written.version);
     if (failure) this.#emit('refreshError', failure);
-    return error === undefined ? { revoked } : { revoked, error };
+  }
+
+  /** Logs this session out when the store cannot be written: no request here carries the tokens any more. */
+  async #clearLocally(loggedOut: TokenRefreshError): Promise<void> {
+    if (this.#tokens === null) return;
+    this.#adopt({ tokens: null, version: this.#version }, true);
+    this.#ended = true;
+    this.#endError = loggedOut;
+    this.#supersede(loggedOut);
+    const failure = await this.#persist(null);
+    this.#emit('tokens', null);
+    if (failure) this.#emit('refreshError', failure);
   }
 
   /** {@inheritDoc TokenSession.getAccessToken} */
   async getAccessToken(options: { readonly minValidityMs?: number } = {}): Promise<string> {
     if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
-    const min = options.minValidityMs ?? this.#leewayMs;
-    if (!isNumberFrom(0)(min)) throw new TypeError(expected('minValidityMs', 'a finite number >= 0', min));
+    const min = options.minValidityMs;
+    if (min !== undefined && !isNumberFrom(0)(min)) {
+      throw new TypeError(expected('minValidityMs', 'a finite number >= 0', min));
+    }
     let refreshed = false;
     for (;;) {
       await this.#ready();
@@ -223,20 +281,24 @@ export class Session implements TokenSession {
       const access = tokens?.accessToken;
       const expiresAt = tokens?.expiresAt;
       const refused = this.#staleVersion === this.#version;
-      const left = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - Date.now();
-      // After one refresh, a token shorter-lived than asked is still the best there is, as long as it is valid.
-      if (access && !refused && (left > min || (refreshed && left > 0))) return access;
-      if (refreshed && tokens === null && !this.#canMint) break;
-      if (tokens === null && !this.#canMint) break;
+      const now = Date.now();
+      // By default the same rule as requests (leewayMs, at most half the token's lifetime); after one refresh, a
+      // token shorter-lived than asked is still the best there is, as long as it is valid.
+      const fresh =
+        min === undefined ? now < this.#refreshAt : expiresAt === undefined || expiresAt - now > min;
+      const valid = expiresAt === undefined || now < expiresAt;
+      if (access && !refused && (fresh || (refreshed && valid))) return access;
+      if (tokens === null && !this.#canMint) {
+        throw this.#endError?.code === 'SESSION_EXPIRED'
+          ? this.#endError
+          : new TokenRefreshError('SESSION_EXPIRED', 'No access token: there are no tokens (not logged in)');
+      }
       if (refreshed) {
         throw new TokenRefreshError('REFRESH_FAILED', 'No valid access token: the refresh did not produce one');
       }
       await this.refreshFor(this.#version, access ? (refused ? 'stale' : 'expired') : 'missing');
       refreshed = true;
     }
-    throw (
-      this.#endError ?? new TokenRefreshError('SESSION_EXPIRED', 'No access token: there are no tokens (not logged in)')
-    );
   }
 
   /** {@inheritDoc TokenSession.refresh} */
@@ -822,18 +884,23 @@ export class Session implements TokenSession {
   }
 
   #emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
-    for (const listener of this.#listeners[event] as Set<(payload: SessionEvents[E]) => void>) {
+    for (const listener of this.#listeners[event] as Set<(payload: SessionEvents[E]) => unknown>) {
       try {
-        listener(payload);
+        const returned = listener(payload);
+        // An async listener's rejection is an error of the same listener, not an unhandled rejection.
+        if (returned instanceof Promise) returned.catch((error: unknown) => this.#listenerFailed(event, error));
       } catch (error) {
-        // A listener's bug must not break the refresh, the other listeners, or the process (see src/report.ts).
-        if (this.#debug) this.report({ type: 'listener:error', event, error });
-        else warnCallbackError(`a \`${event}\` listener`, error);
+        this.#listenerFailed(event, error);
       }
     }
   }
-}
 
+  /** A listener's bug must not break the refresh, the other listeners, or the process (see src/report.ts). */
+  #listenerFailed(event: SessionEventName, error: unknown): void {
+    if (this.#debug) this.report({ type: 'listener:error', event, error: this.#scrub(error) });
+    else warnCallbackError(`a \`${event}\` listener`, error);
+  }
+}
 /**
  * Creates a token session to share between several axios instances: one refresh serves all of them.
  * `attachRefresh(api, { session })` attaches it to an instance.
@@ -847,5 +914,5 @@ export class Session implements TokenSession {
  * ```
  */
 export function createTokenSession(options: SessionOptions): TokenSession {
-  return new Session(options);
+  return new Session(options) as unknown as TokenSession;
 }

@@ -1,15 +1,8 @@
 import { TokenRefreshError } from './errors.js';
 import { describe } from './validate.js';
 
-/**
- * The tokens of one login, in the shape the whole package speaks (the OAuth wire format stays in `refreshTokenGrant`).
- *
- * @example
- * ```ts
- * const tokens: TokenSet = { accessToken: 'eyJ…', refreshToken: 'r1', expiresAt: Date.now() + 300_000 };
- * ```
- */
-export interface TokenSet {
+/** The members of a {@link TokenSet}; a TokenSet has at least one of the two tokens. */
+export interface TokenSetMembers {
   /** The access token sent as `Authorization: <tokenType> <accessToken>`. Missing: the next request refreshes first. */
   readonly accessToken?: string;
   /** The refresh token handed to `refresh`. Missing: a refresh ends the session (unless `refreshTokenRequired: false`). */
@@ -28,6 +21,17 @@ export interface TokenSet {
   /** Anything else the token endpoint returned (e.g. `refresh_expires_in`), kept for `onTokens`. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * The tokens of one login, in the shape the whole package speaks (the OAuth wire format stays in `refreshTokenGrant`).
+ * It has an access token, a refresh token, or both: `{}` does not compile (and is rejected at run time).
+ *
+ * @example
+ * ```ts
+ * const tokens: TokenSet = { accessToken: 'eyJ…', refreshToken: 'r1', expiresAt: Date.now() + 300_000 };
+ * ```
+ */
+export type TokenSet = TokenSetMembers & ({ readonly accessToken: string } | { readonly refreshToken: string });
 
 /** Below this, an `expiresAt` is surely Unix seconds, not epoch milliseconds (1e11 ms is 1973; 1e11 s is year 5138). */
 const SECONDS_THRESHOLD = 1e11;

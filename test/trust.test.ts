@@ -420,11 +420,14 @@ describe('logout() and getAccessToken()', () => {
     const tokens = server.login();
     server.expireAccessTokens();
     const hung = deferred<TokenSet>();
-    const auth = attachRefresh(api, { tokens, refresh: () => hung.promise, refreshTimeoutMs: 600_000 });
+    const auth = attachRefresh(api, { tokens, refresh: () => hung.promise, refreshTimeoutMs: 300 });
     const waiting = rejection(api.get('/data'));
     await sleep(5);
-    await auth.logout({ revoke: false });
+    const loggingOut = auth.logout({ revoke: false });
+    // At once, not when the hung refresh times out.
     expect((await waiting).code).toBe('LOGGED_OUT');
+    await loggingOut;
+    expect(auth.getTokens()).toBeNull();
   });
 
   it('getAccessToken(): 100 concurrent calls on an expired token cost one refresh, and all get the new token', async () => {

@@ -6,7 +6,10 @@ import {
   isTokenRefreshError,
   TokenRefreshError,
   type AttachedRefresh,
+  type DebugEvent,
+  type LogoutResult,
   type RefreshFunction,
+  type SessionEventName,
   type TokenRefreshErrorCode,
   type TokenSet,
 } from '../src/index.js';
@@ -50,5 +53,52 @@ describe('public types', () => {
     const session = createTokenSession({ refresh: async () => ({ accessToken: 'a' }) });
     // @ts-expect-error: refresh belongs to createTokenSession when a session is given
     attachRefresh(axios.create(), { session, refresh: async () => ({ accessToken: 'a' }) });
+  });
+});
+
+describe('types that make wrong code fail to compile', () => {
+  it('requires an access token or a refresh token in a TokenSet', () => {
+    // @ts-expect-error: a TokenSet needs accessToken or refreshToken
+    const empty: TokenSet = {};
+    const access: TokenSet = { accessToken: 'a' };
+    const refresh: TokenSet = { refreshToken: 'r', expiresAt: 1 };
+    void [empty, access, refresh];
+  });
+
+  it('accepts only sessions made by createTokenSession as { session }', () => {
+    const real = createTokenSession({ tokens: null, refresh: async () => ({ accessToken: 'a' }) });
+    attachRefresh(axios.create(), { session: real });
+    const handWritten = {
+      getTokens: () => null,
+      setTokens: async () => undefined,
+      refresh: async () => ({ accessToken: 'a' }),
+      on: () => () => undefined,
+      logout: async () => ({ revoked: false }),
+      getAccessToken: async () => 'a',
+      close: async () => undefined,
+    };
+    // @ts-expect-error: a hand-written object is not a session
+    attachRefresh(axios.create(), { session: handWritten });
+    const auth = attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }) });
+    // @ts-expect-error: the handle is not a session; pass auth.session
+    attachRefresh(axios.create(), { session: auth });
+    attachRefresh(axios.create(), { session: auth.session });
+  });
+
+  it('types toJSON(), the listener:error event and the interceptor ids precisely', () => {
+    const error = new TokenRefreshError('REFRESH_FAILED', 'x');
+    expectTypeOf(error.toJSON().code).toEqualTypeOf<TokenRefreshErrorCode>();
+    expectTypeOf(error.toJSON().name).toEqualTypeOf<'TokenRefreshError'>();
+    expectTypeOf<Extract<DebugEvent, { type: 'listener:error' }>['event']>().toEqualTypeOf<SessionEventName>();
+    const auth = attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }) });
+    expectTypeOf(auth.interceptors.request).toEqualTypeOf<readonly number[]>();
+  });
+
+  it('types logout() and getAccessToken()', () => {
+    const auth = attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }) });
+    expectTypeOf(auth.logout()).resolves.toEqualTypeOf<LogoutResult>();
+    expectTypeOf(auth.getAccessToken({ minValidityMs: 1 })).resolves.toEqualTypeOf<string>();
+    // @ts-expect-error: minValidityMs is a number
+    void auth.getAccessToken({ minValidityMs: '1' });
   });
 });
