@@ -1,6 +1,6 @@
 import { defineConfig, type Options } from 'tsup';
 
-const entry = ['src/index.ts', 'src/browser.ts', 'src/redis.ts', 'src/file.ts'];
+const entry = ['src/index.ts', 'src/browser.ts', 'src/redis.ts', 'src/file.ts', 'src/dpop.ts'];
 const shared: Options = {
   entry,
   dts: true,

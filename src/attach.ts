@@ -64,7 +64,7 @@ const REDACTED = '[REDACTED]';
 const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
-const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug'];
+const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug', 'dpop'];
 
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
@@ -172,7 +172,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   claim(instance);
   const statusCodes = new Set(options.statusCodes ?? [401]);
   const shouldRefresh =
-    options.shouldRefresh ?? ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate']));
+    options.shouldRefresh ??
+    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
   const maxReplays = options.maxReplays ?? 1;
   const redact = options.redactAuthorization ?? true;
 
@@ -322,6 +323,9 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     return replay(error, config, state);
   };
 
+  // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
+  // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
+  const uninstallDpop = session.dpop?.install(instance);
   // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
   const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
     synchronous: true,
@@ -347,6 +351,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
       instance.interceptors.request.eject(settledId);
       instance.interceptors.request.eject(requestId);
       instance.interceptors.response.eject(responseId);
+      uninstallDpop?.();
       delete (instance as unknown as Record<symbol, unknown>)[ATTACHED];
     },
   };

@@ -3,6 +3,8 @@ export type { AttachRefreshOptions, AttachedRefresh, RequestRefreshState } from 
 export { createTokenSession } from './session.js';
 export type {
   DebugEvent,
+  DpopHooks,
+  DpopProofRequest,
   InstanceOptions,
   LogoutResult,
   RefreshContext,

@@ -5,7 +5,7 @@ import { checkIssuer, discoveredEndpoints } from './discovery.js';
 import type { DiscoveredEndpoints } from './discovery.js';
 import { authenticate, checkEndpointUrl, isTimeoutCode, oauthError, sanitized } from './oauth-http.js';
 import type { Endpoint } from './oauth-http.js';
-import type { RefreshContext, RefreshFunction } from './options.js';
+import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
 import { parseJson, parseTokenResponse, printable } from './token-response.js';
 import type { TokenSet } from './tokens.js';
@@ -130,11 +130,11 @@ export interface RefreshTokenGrantOptions {
    */
   readonly timeoutMs?: number;
   /**
-   * Adds headers to each token request (e.g. a `DPoP` proof), and may add body parameters (e.g. a `client_assertion`
-   * for `private_key_jwt`). Called once per attempt, so a proof is never reused. Its headers override the defaults.
+   * Adds headers to each token request, and may add body parameters (e.g. a `client_assertion` for
+   * `private_key_jwt`). Called once per attempt. Its headers override the defaults. For DPoP, use {@link dpop}.
    * When it throws, the refresh fails with `REFRESH_FAILED` and that error as `cause`.
    *
-   * @example ({ url, method }) => ({ DPoP: createProof(method, url) })
+   * @example ({ url }) => ({ 'X-Request-Id': requestId(url) })
    */
   readonly headers?: (request: TokenRequest) => TokenRequestHeaders | Promise<TokenRequestHeaders>;
   /**
@@ -153,6 +153,15 @@ export interface RefreshTokenGrantOptions {
    * @default 2_000
    */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Ask for DPoP-bound tokens (RFC 9449): the key from `createDpop()` of `axios-token-refresh/dpop`, the same one as
+   * the session's `dpop`. Each token request carries a fresh proof (with the token endpoint's latest nonce); an HTTP
+   * 400 `use_dpop_nonce` is answered once with the new nonce; a `Bearer` answer is a `CONFIGURATION_ERROR`. Without
+   * it, a `DPoP` answer is a `CONFIGURATION_ERROR`: the plugin could not send that token.
+   *
+   * @default undefined (Bearer tokens)
+   */
+  readonly dpop?: DpopHooks;
 }
 
 /**
@@ -202,6 +211,8 @@ const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   unsupported_grant_type:
     'the server does not support grant_type=refresh_token here: check `tokenUrl` and the server settings',
   invalid_scope: 'the requested `scope` was refused: it may only narrow the scopes originally granted',
+  invalid_dpop_proof:
+    'the server refused the DPoP proof: check the clock of this machine and that the server accepts ES256 proofs',
   invalid_request:
     'the server found the request malformed: check `authMethod` (a secret sent two ways, or a missing client_id) ' +
     'and `extraParams`',
@@ -218,7 +229,7 @@ const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
-const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down']);
+const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down', 'use_dpop_nonce']);
 
 /** A grant's options after validation; the token endpoint may still be unknown (discovery). @internal */
 export interface GrantConfig {
@@ -232,6 +243,7 @@ export interface GrantConfig {
   readonly timeoutMs: number;
   readonly headers: RefreshTokenGrantOptions['headers'];
   readonly maxRetryAfterMs: number;
+  readonly dpop: DpopHooks | undefined;
   readonly allowInsecureHttp: boolean;
   /** `tokenUrl`, when given. */
   readonly tokenEndpoint: Endpoint | undefined;
@@ -343,10 +355,16 @@ export async function requestTokens(config: GrantConfig, grant: GrantRequest, si
   const resolved: ResolvedOptions = { ...config, ...endpoint };
   const client = config.client();
   let retried = false;
+  let nonceRetried = false;
   for (;;) {
     const attempt = await send(client, resolved, grant.params, signal, deadline);
     const { response, sentAt } = attempt;
     const status = response.status;
+    // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
+    if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
+      nonceRetried = true;
+      continue;
+    }
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
     if (
@@ -379,6 +397,15 @@ async function send(
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
 
+  if (options.dpop !== undefined) {
+    try {
+      headers['DPoP'] = await options.dpop.proof({ method: 'POST', url: options.url });
+    } catch (error) {
+      throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
+        cause: error,
+      });
+    }
+  }
   if (options.headers) {
     let extra: TokenRequestHeaders;
     try {
@@ -431,6 +458,7 @@ async function send(
   const sentAt = Date.now();
   try {
     const response = await client.request<unknown>(config);
+    options.dpop?.rememberNonce(options.url, headerValue(response.headers, 'dpop-nonce'));
     return { response, sentAt };
   } catch (error) {
     throw transportError(error, options);
@@ -457,13 +485,15 @@ function interpret(
       const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
       throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
     }
-    return parseTokenResponse(body, {
+    const tokens = parseTokenResponse(body, {
       receivedAt: sentAt,
       previousRefreshToken: grant.previousRefreshToken,
       unusable,
       issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
       status,
     });
+    checkTokenType(tokens, options, status);
+    return tokens;
   }
 
   const details = {
@@ -522,6 +552,37 @@ function interpret(
     );
   }
   return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
+}
+
+/** Never a silent change of scheme: the session would send a token the resource server refuses. */
+function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: number): void {
+  const dpop = tokens.tokenType === 'DPoP';
+  if (dpop === (options.dpop !== undefined)) return;
+  throw new TokenRefreshError(
+    'CONFIGURATION_ERROR',
+    dpop
+      ? `Token refresh misconfigured: the token endpoint ${options.where} issued a DPoP-bound token, but the grant ` +
+          "has no `dpop`: pass the session's `dpop` (createDpop() of axios-token-refresh/dpop) to the grant as well, " +
+          'or turn DPoP off for this client on the authorization server'
+      : `Token refresh misconfigured: a DPoP proof was sent, but the token endpoint ${options.where} issued a Bearer ` +
+          'token: enable DPoP for this client on the authorization server, or remove `dpop` from the grant and the ' +
+          'session',
+    { status },
+  );
+}
+
+/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `send`). */
+function asksForNonce(response: AxiosResponse<unknown>): boolean {
+  const body = parseJson(response.data) as { error?: unknown } | undefined;
+  return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
+}
+
+function checkDpop(dpop: unknown): DpopHooks | undefined {
+  const hooks = dpop as Partial<DpopHooks> | undefined;
+  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
+    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
+  }
+  return hooks as DpopHooks | undefined;
 }
 
 function failWith(
@@ -733,6 +794,7 @@ export function resolveOptions(
     timeoutMs: timeout,
     headers,
     maxRetryAfterMs,
+    dpop: checkDpop(options.dpop),
   };
 }
 

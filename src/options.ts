@@ -1,4 +1,4 @@
-import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import type { TokenRefreshError } from './errors.js';
 import type { TokenStore } from './store.js';
 import type { TokenSet } from './tokens.js';
@@ -134,6 +134,15 @@ export interface SessionOptions {
    * ```
    */
   readonly debug?: (event: DebugEvent) => void;
+  /**
+   * Sender-constrained tokens (RFC 9449): the key from `createDpop()` of `axios-token-refresh/dpop`. Every request
+   * the plugin attaches a token to then also carries a fresh `DPoP` proof, and a 401 `use_dpop_nonce` is sent again
+   * with the server's nonce instead of refreshing. Give the same key to `refreshTokenGrant({ dpop })`; the tokens'
+   * `tokenType` must be `'DPoP'`.
+   *
+   * @default undefined (Bearer tokens)
+   */
+  readonly dpop?: DpopHooks;
 }
 
 /** Options that apply to one axios instance. */
@@ -258,6 +267,41 @@ export interface TokenSessionMethods {
   getAccessToken(options?: { readonly minValidityMs?: number }): Promise<string>;
   /** Stops listening to the store and drops all listeners. Interceptors attached to the session stay in place. */
   close(): Promise<void>;
+}
+
+/** What a DPoP proof (RFC 9449 §4) is made for. */
+export interface DpopProofRequest {
+  /** The HTTP method (`htm`), e.g. `'POST'`; upper-cased. */
+  readonly method: string;
+  /** The absolute request URL; its query and fragment are left out of `htu`. */
+  readonly url: string | URL;
+  /** The access token the request carries, for `ath`; omit it at the token endpoint. */
+  readonly accessToken?: string | undefined;
+  /** The server's nonce. @default the latest `DPoP-Nonce` remembered for the URL's origin, if any */
+  readonly nonce?: string | undefined;
+}
+
+/**
+ * What the core and `refreshTokenGrant` need from a DPoP key. `createDpop()` of `axios-token-refresh/dpop` makes one;
+ * the core only knows this shape, so an app without DPoP ships none of its code.
+ */
+export interface DpopHooks {
+  /**
+   * Installs the DPoP interceptors on an axios instance (called by `attachRefresh` before it installs its own):
+   * a proof on every request the plugin attached a token to, nonces remembered, `use_dpop_nonce` answered.
+   *
+   * @returns a function that removes them.
+   */
+  install(instance: AxiosInstance): () => void;
+  /** Makes a fresh proof JWT. */
+  proof(request: DpopProofRequest): Promise<string>;
+  /**
+   * Remembers a `DPoP-Nonce` response header for the URL's origin; anything but a non-empty string is ignored.
+   *
+   * @param url - the URL the response came from.
+   * @param nonce - the header's value.
+   */
+  rememberNonce(url: string | URL, nonce: unknown): void;
 }
 
 /** What {@link TokenSession.logout} resolves with. */

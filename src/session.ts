@@ -2,6 +2,7 @@ import { CanceledError } from 'axios';
 import { TokenRefreshError, classifyRefreshFailure, describeThrown, isTokenRefreshError } from './errors.js';
 import type {
   DebugEvent,
+  DpopHooks,
   LogoutResult,
   RefreshReason,
   SessionEventName,
@@ -76,6 +77,7 @@ const sessionRules: readonly Rule[] = [
   ['refreshTimeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
   ['leewayMs', 'a finite number >= 0', isNumberFrom(0)],
   ['refreshTokenRequired', 'a boolean', isBoolean],
+  ['dpop', 'the result of createDpop()', (dpop) => typeof (dpop as DpopHooks | null)?.install === 'function'],
   [
     'store',
     'a TokenStore (read, write, withLock)',
@@ -125,6 +127,9 @@ export class Session implements TokenSessionMethods {
   /** The grant can get tokens from nothing (client credentials): no tokens means "get some", not "logged out". */
   readonly #canMint: boolean;
 
+  /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
+  readonly dpop: DpopHooks | undefined;
+
   /** @param options - see {@link SessionOptions}; validated here. */
   constructor(options: SessionOptions) {
     checkObject(options);
@@ -135,6 +140,7 @@ export class Session implements TokenSessionMethods {
     this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
     this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
     this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
+    this.dpop = options.dpop;
 
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {

@@ -329,8 +329,6 @@ describe('refreshTokenGrant(options)', () => {
     it.each([
       ['bearer', 'Bearer'],
       ['BEARER', 'Bearer'],
-      ['DPoP', 'DPoP'],
-      ['dpop', 'DPoP'],
     ])('accepts token_type %s case-insensitively as %s', async (sent, expected) => {
       const server = await tokenEndpoint(() => ok({ token_type: sent }));
       const tokens = await refreshWith({ tokenUrl: server.url, clientId: 'app' });

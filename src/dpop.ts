@@ -1,0 +1,370 @@
+/**
+ * `axios-token-refresh/dpop`: sender-constrained tokens (RFC 9449). A P-256 key made and used with WebCrypto only,
+ * proofs, the nonces servers hand out, and the interceptors `attachRefresh` installs through {@link DpopHooks}.
+ */
+import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import { challengeError } from './challenge.js';
+import type { DpopHooks, DpopProofRequest } from './options.js';
+import { checkObject, checkOptions, expected, isBoolean, type Rule } from './validate.js';
+
+export type { DpopHooks, DpopProofRequest } from './options.js';
+
+declare module 'axios' {
+  interface AxiosRequestConfig {
+    /**
+     * @internal The token version for which the DPoP interceptor replayed this request with a new nonce: once per
+     * token, so a refresh in between allows one more.
+     */
+    'axios-token-refresh/dpop'?: number;
+  }
+}
+
+/** The public half of a DPoP key, as it goes into every proof's header (RFC 7518 §6.2.1). */
+export interface DpopPublicJwk {
+  readonly kty: 'EC';
+  readonly crv: 'P-256';
+  readonly x: string;
+  readonly y: string;
+}
+
+/** Where a browser keeps its DPoP key between page loads. */
+export interface DpopPersistOptions {
+  /**
+   * The key's name in the IndexedDB database `axios-token-refresh-dpop` (one per login, e.g. the app's name). Every tab
+   * of the origin that opens the same name gets the same key; the first one to get there creates it.
+   */
+  readonly name: string;
+}
+
+/**
+ * Options of {@link createDpop}: at most one of `keyPair`, `privateJwk`, `persist`; none makes a new key held in
+ * memory only.
+ */
+export interface CreateDpopOptions {
+  /** Use this ECDSA P-256 key pair (its private key may be non-extractable). */
+  readonly keyPair?: CryptoKeyPair;
+  /**
+   * Use this private P-256 key, e.g. one every process of a fleet reads from its secret store (see
+   * {@link Dpop.exportPrivateJwk}). Whoever reads it can use the tokens bound to it: keep it as secret as the refresh
+   * token.
+   */
+  readonly privateJwk?: JsonWebKey;
+  /**
+   * Keep the key in IndexedDB (browsers) as a non-extractable `CryptoKey`: a reload, and every tab of the origin,
+   * signs with the same key; page script can sign with it but never read it.
+   */
+  readonly persist?: DpopPersistOptions;
+  /**
+   * Make (or import) the private key extractable, so that {@link Dpop.exportPrivateJwk} can hand it to other
+   * processes. Any script that runs in the process can then copy the key and use the tokens from elsewhere: only
+   * for server fleets that share tokens, never in a browser. Not with `keyPair` or `persist`.
+   *
+   * @default false
+   */
+  readonly extractable?: boolean;
+}
+
+/** A DPoP key and what it does: proofs, nonces, and the hooks `attachRefresh` and `refreshTokenGrant` call. */
+export interface Dpop extends DpopHooks {
+  /** RFC 7638 JWK SHA-256 thumbprint of the public key, base64url: the `dpop_jkt` of an authorization request. */
+  readonly thumbprint: string;
+  /** The public key, as put in every proof. */
+  readonly publicJwk: DpopPublicJwk;
+  /** The key pair that signs. */
+  readonly keyPair: CryptoKeyPair;
+  /**
+   * Makes a fresh proof JWT (`typ: dpop+jwt`, ES256, a new `jti` every time), e.g. for the app's own login request.
+   *
+   * @throws TypeError when `method` or `url` is not usable.
+   */
+  proof(request: DpopProofRequest): Promise<string>;
+  /** The latest `DPoP-Nonce` remembered for the URL's origin. */
+  nonce(url: string | URL): string | undefined;
+  /**
+   * The private key as a JWK, to share it with other processes. Rejects with a `TypeError` unless the key was made
+   * with `extractable: true`.
+   */
+  exportPrivateJwk(): Promise<JsonWebKey>;
+}
+
+const STATE_KEY = 'axios-token-refresh';
+const RETRIED = 'axios-token-refresh/dpop';
+const DB = 'axios-token-refresh-dpop';
+const STORE = 'dpop-keys';
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+
+const isKeyPair = (value: unknown): value is CryptoKeyPair => {
+  const pair = value as Partial<CryptoKeyPair> | null;
+  const algorithm = pair?.privateKey?.algorithm as EcKeyAlgorithm | undefined;
+  return (
+    typeof pair === 'object' &&
+    pair !== null &&
+    pair.publicKey?.type === 'public' &&
+    pair.privateKey?.type === 'private' &&
+    algorithm?.name === 'ECDSA' &&
+    algorithm.namedCurve === 'P-256'
+  );
+};
+
+const rules: readonly Rule[] = [
+  ['keyPair', 'an ECDSA P-256 CryptoKeyPair', isKeyPair],
+  [
+    'privateJwk',
+    "a private P-256 JWK ({ kty: 'EC', crv: 'P-256', x, y, d })",
+    (jwk) => {
+      const key = jwk as Record<string, unknown> | null;
+      return typeof key === 'object' && key !== null && key['kty'] === 'EC' && key['crv'] === 'P-256' &&
+        ['x', 'y', 'd'].every((member) => typeof key[member] === 'string');
+    },
+  ],
+  [
+    'persist',
+    "an object with a non-empty `name`, e.g. { name: 'my-app' }",
+    (persist) => typeof (persist as { name?: unknown } | null)?.name === 'string' && (persist as { name: string }).name !== '',
+  ],
+  ['extractable', 'a boolean', isBoolean],
+];
+
+function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
+const sha256 = async (text: string): Promise<string> =>
+  base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text))));
+
+/** `htu`: the absolute URL without query and fragment (RFC 9449 §4.2). */
+function target(url: string | URL): URL {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+  } catch {
+    // reported below
+  }
+  if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+    throw new TypeError(expected('url', 'an absolute http(s) URL', url));
+  }
+  parsed.search = '';
+  parsed.hash = '';
+  return parsed;
+}
+
+/** The URL axios will request: `url` on `baseURL` unless `url` is absolute (and absolute URLs are allowed). */
+function requestUrl(config: InternalAxiosRequestConfig): string {
+  const url = config.url ?? '';
+  const base = config.baseURL;
+  if (!base || (ABSOLUTE.test(url) && config.allowAbsoluteUrls !== false)) return url;
+  return url ? `${base.replace(/\/?\/$/, '')}/${url.replace(/^\/+/, '')}` : base;
+}
+
+function header(headers: unknown, name: string): unknown {
+  const bag = headers as ({ get?: (name: string) => unknown } & Record<string, unknown>) | undefined;
+  return typeof bag?.get === 'function' ? bag.get(name) : bag?.[name] ?? bag?.[name.toLowerCase()];
+}
+
+async function loadKeyPair(options: CreateDpopOptions): Promise<CryptoKeyPair> {
+  const extractable = options.extractable ?? false;
+  if (options.keyPair !== undefined) return options.keyPair;
+  if (options.privateJwk !== undefined) {
+    // Only the members that make the key: `key_ops`, `ext` or `alg` of the source must not veto the import.
+    const { kty, crv, x, y, d } = options.privateJwk as Required<Pick<JsonWebKey, 'kty' | 'crv' | 'x' | 'y' | 'd'>>;
+    const [privateKey, publicKey] = await Promise.all([
+      crypto.subtle.importKey('jwk', { kty, crv, x, y, d }, ALGORITHM, extractable, ['sign']),
+      crypto.subtle.importKey('jwk', { kty, crv, x, y }, ALGORITHM, true, ['verify']),
+    ]);
+    return { privateKey, publicKey };
+  }
+  const generate = (): Promise<CryptoKeyPair> => crypto.subtle.generateKey(ALGORITHM, extractable, ['sign', 'verify']);
+  return options.persist === undefined ? generate() : persisted(options.persist.name, generate);
+}
+
+/** Settles with an IndexedDB request's result. */
+function done<T>(request: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/**
+ * The key stored under `name`, or `fresh` stored there if there is none: the read and the add happen in one
+ * read-write transaction, which IndexedDB runs one at a time per store across tabs, so tabs that start together end
+ * up with one key. A stored value that is not a key pair is an error, never replaced: tokens may be bound to it.
+ */
+async function persisted(name: string, generate: () => Promise<CryptoKeyPair>): Promise<CryptoKeyPair> {
+  const db = await openDb();
+  try {
+    const fresh = await generate();
+    return await new Promise<CryptoKeyPair>((resolve, reject) => {
+      const transaction = db.transaction(STORE, 'readwrite');
+      const store = transaction.objectStore(STORE);
+      let result = fresh;
+      const read = store.get(name);
+      read.onsuccess = () => {
+        if (read.result === undefined) store.add(fresh, name);
+        else if (isKeyPair(read.result)) result = read.result;
+        else transaction.abort();
+      };
+      transaction.oncomplete = () => resolve(result);
+      transaction.onabort = () =>
+        reject(
+          transaction.error ??
+            new Error(
+              `The IndexedDB record \`${name}\` of database \`${DB}\` is not a DPoP key pair; ` +
+                'delete it with deleteDpopKey() and log in again',
+            ),
+        );
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function openDb(): Promise<IDBDatabase> {
+  const indexedDB = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (indexedDB === undefined) {
+    throw new TypeError(
+      'Expected IndexedDB for `persist` (a browser); in Node, share the key with `privateJwk` instead',
+    );
+  }
+  const open = indexedDB.open(DB, 1);
+  open.onupgradeneeded = () => open.result.createObjectStore(STORE);
+  return done(open);
+}
+
+/**
+ * Deletes a key kept with `persist`, e.g. on logout, so that the next login gets a new one. Tokens bound to it are
+ * useless afterwards: call it only when they are gone too.
+ *
+ * @param name - the `persist.name` it was kept under.
+ */
+export async function deleteDpopKey(name: string): Promise<void> {
+  const db = await openDb();
+  try {
+    await done(db.transaction(STORE, 'readwrite').objectStore(STORE).delete(name));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Creates the DPoP key of a session: pass it as `dpop` to `attachRefresh` (or `createTokenSession`) and to
+ * `refreshTokenGrant`. Every request the plugin attaches a token to then carries `Authorization: DPoP <token>` and a
+ * fresh proof; a `DPoP-Nonce` from any response is remembered per origin; a 401 with `DPoP error="use_dpop_nonce"`
+ * is sent again once with the new nonce, without a refresh.
+ *
+ * @param options - see {@link CreateDpopOptions}. @default a new non-extractable key, in memory only
+ * @throws TypeError when an option is invalid.
+ * @example
+ * ```ts
+ * const dpop = await createDpop({ persist: { name: 'my-app' } });
+ * ```
+ */
+export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop> {
+  checkObject(options);
+  checkOptions(options, rules);
+  const sources = (['keyPair', 'privateJwk', 'persist'] as const).filter((name) => options[name] !== undefined);
+  if (sources.length > 1) {
+    throw new TypeError(`Expected one of \`keyPair\`, \`privateJwk\`, \`persist\`, got ${sources.join(' and ')}`);
+  }
+  if (options.extractable !== undefined && (options.keyPair !== undefined || options.persist !== undefined)) {
+    throw new TypeError('Expected `extractable` only for a new key or `privateJwk`, not with `keyPair` or `persist`');
+  }
+  const keyPair = await loadKeyPair(options);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
+  const publicJwk = Object.freeze({ kty, crv, x, y }) as DpopPublicJwk;
+  // RFC 7638: the required members in lexicographic order, no whitespace.
+  const thumbprint = await sha256(JSON.stringify({ crv, kty, x, y }));
+  const header = base64url(utf8(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })));
+  const nonces = new Map<string, string>();
+
+  const dpop: Dpop = {
+    thumbprint,
+    publicJwk,
+    keyPair,
+    nonce: (url) => nonces.get(target(url).origin),
+    rememberNonce(url, nonce) {
+      if (typeof nonce === 'string' && nonce !== '') nonces.set(target(url).origin, nonce);
+    },
+    async proof(request) {
+      checkObject(request);
+      const { method, accessToken } = request;
+      if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) {
+        throw new TypeError(expected('method', "an HTTP method such as 'POST'", method));
+      }
+      const htu = target(request.url);
+      const nonce = request.nonce ?? nonces.get(htu.origin);
+      const claims = {
+        jti: crypto.randomUUID(),
+        htm: method.toUpperCase(),
+        htu: htu.href,
+        iat: Math.floor(Date.now() / 1000),
+        ...(accessToken === undefined ? {} : { ath: await sha256(accessToken) }),
+        ...(nonce === undefined ? {} : { nonce }),
+      };
+      const input = `${header}.${base64url(utf8(JSON.stringify(claims)))}`;
+      const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyPair.privateKey, utf8(input));
+      return `${input}.${base64url(new Uint8Array(signature))}`;
+    },
+    async exportPrivateJwk() {
+      if (!keyPair.privateKey.extractable) {
+        throw new TypeError('Expected a key made with `extractable: true` to export it; this one cannot leave its store');
+      }
+      return crypto.subtle.exportKey('jwk', keyPair.privateKey);
+    },
+    install: (instance) => install(dpop, instance),
+  };
+  return dpop;
+}
+
+function install(dpop: Dpop, instance: AxiosInstance): () => void {
+  // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
+  const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    if (config[STATE_KEY]?.attached !== true) return config;
+    const authorization = header(config.headers, 'Authorization');
+    const accessToken = typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
+    const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
+    (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
+    return config;
+  };
+  /** Remembers the response's nonce; true when it had one. Never throws: it runs on every response. */
+  const remember = (response: AxiosResponse | undefined): boolean => {
+    const nonce = header(response?.headers, 'DPoP-Nonce');
+    if (response?.config === undefined || typeof nonce !== 'string' || nonce === '') return false;
+    try {
+      dpop.rememberNonce(target(requestUrl(response.config)), nonce);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Runs before the plugin's response interceptor (response interceptors run first-registered-first).
+  const onError = (error: AxiosError): Promise<AxiosResponse> => {
+    const { response, config } = error ?? {};
+    const state = config?.[STATE_KEY];
+    if (
+      remember(response) &&
+      config !== undefined &&
+      response?.status === 401 &&
+      state?.attached === true &&
+      config[RETRIED] !== state.version &&
+      /^"?use_dpop_nonce"?$/.test(challengeError(header(response.headers, 'WWW-Authenticate'), 'dpop') ?? '')
+    ) {
+      config[RETRIED] = state.version;
+      return instance.request(config);
+    }
+    return Promise.reject(error);
+  };
+  const requestId = instance.interceptors.request.use(onRequest);
+  const responseId = instance.interceptors.response.use((response) => {
+    remember(response);
+    return response;
+  }, onError);
+  return () => {
+    instance.interceptors.request.eject(requestId);
+    instance.interceptors.response.eject(responseId);
+  };
+}
