@@ -3,6 +3,7 @@ import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods } from './options.js';
 import { createRedirectGuard } from './redirect-guard.js';
+import { createSendGuard } from './send-guard.js';
 import { answeredInScope, createScope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
@@ -178,6 +179,7 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const redact = options.redactAuthorization ?? true;
 
   const guardRedirects = createRedirectGuard(inScope);
+  const guardSend = createSendGuard(inScope);
   let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
 
   const apply = (config: InternalAxiosRequestConfig, snapshot: RequestTokens): InternalAxiosRequestConfig => {
@@ -185,8 +187,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     const value = snapshot.authorization;
     // A replay after logout must not carry the header we attached to its first attempt.
     if (value !== undefined || previous?.attached === true) setHeader(config, value);
-    if (value !== undefined) guardRedirects(config);
-    else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
+    if (value !== undefined) {
+      guardRedirects(config);
+      guardSend(config);
+    } else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
     const replays = previous?.replays ?? 0;
     if (replays === 0) {
       // First attempts of one token version share one frozen state object: nothing to allocate per request.

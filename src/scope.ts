@@ -1,5 +1,6 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import type { InstanceOptions } from './options.js';
+import { warnCallbackError } from './report.js';
 import { describe, expected } from './validate.js';
 
 /**
@@ -166,7 +167,14 @@ export function createScope(
   const allows = (origin: string | undefined, own: string | undefined, page: Page, config: InternalAxiosRequestConfig) => {
     if (origin === undefined || origin === 'null') return false;
     if (origin === PATH_ONLY || origin === own || origin === page.origin || list.has(origin)) return true;
-    return predicate !== undefined && predicate(origin, config);
+    if (predicate === undefined) return false;
+    try {
+      return Boolean(predicate(origin, config));
+    } catch (error) {
+      // The app's callback failed: no token (the safe answer), and the error goes where callback errors go.
+      warnCallbackError('the `allowedOrigins` function', error);
+      return false;
+    }
   };
 
   return (config) => {

@@ -581,9 +581,16 @@ export class Session implements TokenSessionMethods {
     try {
       await this.#store.withLock(
         async (lock) => {
-          const stored = await this.#readOrOwn();
+          let stored = await this.#readOrOwn();
           if (flight.superseded) return;
-          if (stored.version !== version) {
+          let expected = version;
+          if (stored.version < version && version === this.#version && this.#tokens !== null) {
+            // The store lost what it held (Redis restarted empty, restored from an older backup): it gets our tokens
+            // back, and the refresh goes on from there.
+            stored = await this.#restore(stored);
+            expected = stored.version;
+          }
+          if (stored.version !== expected) {
             // Someone sharing the store refreshed (or logged in/out, or the server ended the session) meanwhile.
             outcome = 'adopted';
             this.#adoptFromElsewhere(stored);
@@ -596,7 +603,7 @@ export class Session implements TokenSessionMethods {
           } catch (thrown) {
             const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
             // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
-            if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, version);
+            if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, expected);
             throw error;
           }
         },
@@ -832,11 +839,36 @@ export class Session implements TokenSessionMethods {
     }
   }
 
+  /** Writes our tokens back into a store that lost them; returns the record now there (ours, or a racing writer's). */
+  async #restore(stored: StoredTokens): Promise<StoredTokens> {
+    const restored = await this.#storeOp(this.#store.write(this.#tokens, stored.version), 'write');
+    if (restored === null) return this.#storeOp(this.#store.read(), 'read');
+    this.#adopt(restored, false);
+    return restored;
+  }
+
   #onStoreWrite(stored: StoredTokens): void {
-    if (stored.version <= this.#version) return;
+    if (stored.version < this.#version) {
+      // Lower than ours: a delayed message, or a store that lost its data and was written again (a login after a
+      // Redis restart). Only the store itself can tell which.
+      void this.#storeOp(this.#store.read(), 'read').then(
+        (current) => {
+          if (current.version < this.#version && current.version === stored.version) this.#adoptReset(current);
+        },
+        () => undefined,
+      );
+      return;
+    }
+    if (stored.version === this.#version) return;
     this.#adoptFromElsewhere(stored);
     // Requests waiting for a refresh here learn the outcome at once, instead of when the lock frees.
     if (stored.tokens === null && this.#endError) this.#flight?.release(this.#endError);
+  }
+
+  /** Adopts a record at a lower version than ours, which the store confirmed: it was reset and written again. */
+  #adoptReset(stored: StoredTokens): void {
+    this.#version = -1;
+    this.#adoptFromElsewhere(stored);
   }
 
   #computeRefreshAt(tokens: TokenSet | null, fromApp: boolean): number {
