@@ -184,9 +184,9 @@ describe('logout() in one of two Node processes sharing the login over Redis (re
     expect(left.refreshErrors).toEqual([]);
 
     // The next request in `staying` goes out without a token, and is refused without any refresh.
-    const anonymous = api.api.anonymous;
+    const anonymous = api.anonymousRequests();
     expect(await staying.call({ type: 'burst', requests: 1 })).toEqual({ ok: 0, failures: ['SESSION_EXPIRED'] });
-    expect(api.api.anonymous).toBe(anonymous + 1);
+    expect(api.anonymousRequests()).toBe(anonymous + 1);
     expect(api.refreshRequests).toHaveLength(1);
     expect(await staying.call({ type: 'state' })).toMatchObject({ sessionExpiredCalls: 0, refreshErrors: [] });
     expect(JSON.parse((await redis.get(`${prefix}${key}:tokens`)) ?? 'null')).toMatchObject({ tokens: null });
@@ -253,9 +253,9 @@ describe('logout() in one of two Chromium tabs sharing the login (axios-token-re
     expect(stayed.tokenEvents.at(-1)).toBeNull();
     expect(stayed.tokenEvents.filter((event) => event === null)).toHaveLength(1);
     expect(stayed.sessionExpiredCalls).toBe(0);
-    const anonymous = api!.api.anonymous;
+    const anonymous = api!.anonymousRequests();
     expect(await staying.evaluate(() => globalThis.logoutTab.burst(1))).toEqual({ ok: 0, failures: ['SESSION_EXPIRED'] });
-    expect(api!.api.anonymous).toBe(anonymous + 1);
+    expect(api!.anonymousRequests()).toBe(anonymous + 1);
     expect(api!.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-0', 'rotated']]);
     expect((await state(staying)).sessionExpiredCalls).toBe(0);
     expect((await state(leaving)).sessionExpiredCalls).toBe(0);

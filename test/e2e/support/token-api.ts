@@ -35,8 +35,10 @@ export interface TokenApi {
   revoked(): boolean;
   /** Every revocation request, in arrival order. */
   readonly revocations: RevocationRequest[];
-  /** API calls answered 200 and 401, and how many came with no Authorization header at all. */
-  readonly api: { ok: number; unauthorized: number; anonymous: number };
+  /** API calls answered 200 and 401. */
+  readonly api: { ok: number; unauthorized: number };
+  /** API calls that came with no Authorization header at all. */
+  anonymousRequests(): number;
   /**
    * Makes the next refresh request hang until its client goes away (a process killed, a tab closed mid-refresh),
    * and calls `onHang` with its `x-client` header. The hung request rotates nothing: like a transaction that never
@@ -78,7 +80,8 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
   const revocations: RevocationRequest[] = [];
   let hang: ((client: string) => void) | undefined;
   const refreshRequests: RefreshRequest[] = [];
-  const api = { ok: 0, unauthorized: 0, anonymous: 0 };
+  const api = { ok: 0, unauthorized: 0 };
+  let anonymous = 0;
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -152,7 +155,7 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
       return;
     }
     if (path.startsWith('/api/')) {
-      if (req.headers.authorization === undefined) api.anonymous += 1;
+      if (req.headers.authorization === undefined) anonymous += 1;
       const authorization = req.headers.authorization ?? '';
       if (currentAccess !== undefined && authorization === `Bearer ${currentAccess}`) {
         api.ok += 1;
@@ -183,6 +186,7 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
     revoked: () => isRevoked,
     revocations,
     api,
+    anonymousRequests: () => anonymous,
     hangNextRefresh: (onHang) => {
       hang = onHang;
     },
