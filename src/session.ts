@@ -861,8 +861,13 @@ export class Session implements TokenSessionMethods {
     }
     if (stored.version === this.#version) return;
     this.#adoptFromElsewhere(stored);
-    // Requests waiting for a refresh here learn the outcome at once, instead of when the lock frees.
-    if (stored.tokens === null && this.#endError) this.#flight?.release(this.#endError);
+    if (stored.tokens === null && this.#endError) {
+      // A logout elsewhere ends the refresh waiting here, as a logout here would: no `refreshError` when it gets the
+      // lock, and requests sent from now on go out without a token instead of joining it.
+      if (stored.ended === 'logout' && !this.#loader) this.#supersede(this.#endError);
+      // Requests waiting for a refresh here learn the outcome at once, instead of when the lock frees.
+      else this.#flight?.release(this.#endError);
+    }
   }
 
   /** Adopts a record at a lower version than ours, which the store confirmed: it was reset and written again. */

@@ -402,6 +402,43 @@ describe('logout() and getAccessToken()', () => {
     expect(expired).not.toHaveBeenCalled();
   });
 
+  it('a logout in another session sharing the store is no refresh failure here: the refresh waiting for the lock ends without refreshError, and the next request goes out at once without a token', async () => {
+    const store = new SharedMemoryStore();
+    const tokens = server.login();
+    const revoking = deferred<void>();
+    const refresh = Object.assign(async (current: TokenSet) => server.refresh(current.refreshToken), {
+      revoke: () => revoking.promise,
+    });
+    const other = axios.create({ baseURL: 'https://api.test' });
+    const sent: unknown[] = [];
+    new MockAdapter(other).onGet(/\/data/).reply((config) => {
+      sent.push(config.headers?.['Authorization']);
+      return server.accepts(config.headers?.['Authorization']) ? [200, 'ok'] : [401];
+    });
+    const leaving = attachRefresh(api, { store: store.view(), tokens, refresh });
+    const staying = attachRefresh(other, { store: store.view(), tokens, refresh });
+    expect((await other.get('/data')).status).toBe(200);
+    const refreshErrors: string[] = [];
+    staying.on('refreshError', (error) => refreshErrors.push(error.code));
+
+    const loggingOut = leaving.logout(); // holds the refresh lock while the revocation is on the wire
+    await sleep(5);
+    server.expireAccessTokens();
+    const waiting = rejection(other.get('/data')); // 401: its refresh waits for the lock
+    await sleep(5);
+    revoking.resolve();
+    await loggingOut;
+
+    expect((await waiting).code).toBe('LOGGED_OUT');
+    expect(staying.getTokens()).toBeNull();
+    const before = sent.length;
+    expect((await rejection(other.get('/data'))).code).toBe('SESSION_EXPIRED');
+    expect(sent.slice(before)).toEqual([undefined]);
+    await sleep(20); // the refresh that waited for the lock has had it by now
+    expect(refreshErrors).toEqual([]);
+    expect(server.presented).toEqual([]);
+  });
+
   it('logout() while revocation hangs clears the tokens within refreshTimeoutMs and reports the failure', async () => {
     const tokens = server.login();
     const refresh = Object.assign(async (current: TokenSet) => server.refresh(current.refreshToken), {

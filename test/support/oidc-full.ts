@@ -45,8 +45,8 @@ export interface OidcFull {
   readonly tokenCalls: string[];
   /** Revocation requests that reached the server. */
   readonly revocationCalls: number;
-  /** Resource server answers: 200s and 401s. */
-  readonly api: { ok: number; unauthorized: number };
+  /** Resource server answers: 200s and 401s, and how many requests came with no Authorization header at all. */
+  readonly api: { ok: number; unauthorized: number; anonymous: number };
   /** While true, the revocation endpoint never answers. */
   hangRevocation: boolean;
   /** Issues a grant with an access and a refresh token for `app`, as a login would (no browser). */
@@ -241,8 +241,9 @@ export async function startOidcFull(accessTokenTtlSeconds = 60): Promise<OidcFul
     return data.active === true;
   }
 
-  const api = { ok: 0, unauthorized: 0 };
+  const api = { ok: 0, unauthorized: 0, anonymous: 0 };
   const apiServer = createServer((req, res) => {
+    if (req.headers.authorization === undefined) api.anonymous += 1;
     const match = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
     void (match ? introspect(match[1] ?? '', 'access_token') : Promise.resolve(false))
       .then((active) => {

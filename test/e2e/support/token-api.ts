@@ -16,6 +16,14 @@ export interface RefreshRequest {
   readonly outcome: 'rotated' | 'reused' | 'unknown' | 'abandoned';
 }
 
+/** A revocation request (RFC 7009) the server received. */
+export interface RevocationRequest {
+  readonly token: string;
+  readonly hint: string | null;
+  /** Whether the token was live when it arrived (and so is dead now). */
+  readonly live: boolean;
+}
+
 export interface TokenApi {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -25,8 +33,12 @@ export interface TokenApi {
   rotations(): number;
   /** True once a spent refresh token was presented: the grant is revoked, as RFC 9700 §4.14.2 asks. */
   revoked(): boolean;
+  /** Every revocation request, in arrival order. */
+  readonly revocations: RevocationRequest[];
   /** API calls answered 200 and 401. */
   readonly api: { ok: number; unauthorized: number };
+  /** API calls that came with no Authorization header at all. */
+  anonymousRequests(): number;
   /**
    * Makes the next refresh request hang until its client goes away (a process killed, a tab closed mid-refresh),
    * and calls `onHang` with its `x-client` header. The hung request rotates nothing: like a transaction that never
@@ -35,6 +47,11 @@ export interface TokenApi {
   hangNextRefresh(onHang: (client: string) => void): void;
   /** Delays every refresh answer by this many milliseconds (a slow authorization server). */
   setRefreshDelay(ms: number): void;
+  /**
+   * Delays every revocation answer by this many milliseconds. The revocation takes effect when the request arrives;
+   * only the answer is late (a slow authorization server).
+   */
+  setRevocationDelay(ms: number): void;
   /** Makes the current access token expire: the API answers it with 401 until the next refresh. */
   expireAccess(): void;
   close(): Promise<void>;
@@ -46,7 +63,9 @@ export const INITIAL = { accessToken: 'access-0', refreshToken: 'refresh-0' } as
 /**
  * One protected API and its token endpoint on 127.0.0.1, with refresh-token rotation and reuse detection: every
  * refresh spends the refresh token and issues `access-n`/`refresh-n`; presenting a spent refresh token revokes the
- * whole grant (every token stops working). `GET /api/...` answers 200 only for the newest access token.
+ * whole grant (every token stops working). `GET /api/...` answers 200 only for the newest access token. `POST /revoke`
+ * (RFC 7009, no client authentication) ends the grant when given the current refresh token, and kills the current
+ * access token when given it; it answers 200 whatever the token, as the RFC says.
  */
 export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>> = {}): Promise<TokenApi> {
   let generation = 0;
@@ -55,9 +74,14 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
   const spent = new Set<string>();
   let isRevoked = false;
   let delayMs = 0;
+  let revocationDelayMs = 0;
+  /** The current refresh token was revoked: the grant is over (a logout), unlike `isRevoked` (reuse detected). */
+  let loggedOut = false;
+  const revocations: RevocationRequest[] = [];
   let hang: ((client: string) => void) | undefined;
   const refreshRequests: RefreshRequest[] = [];
   const api = { ok: 0, unauthorized: 0 };
+  let anonymous = 0;
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -89,7 +113,7 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
       refreshRequests.push({ refreshToken: presented, client, outcome: 'abandoned' });
       return;
     }
-    if (!isRevoked && presented === currentRefresh) {
+    if (!isRevoked && !loggedOut && presented === currentRefresh) {
       spent.add(presented);
       generation += 1;
       currentRefresh = `refresh-${generation}`;
@@ -108,13 +132,30 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
     send(res, 400, { error: 'invalid_grant', error_description: 'refresh token is not valid' });
   };
 
+  const revoke = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const form = new URLSearchParams(await readBody(req));
+    const presented = form.get('token') ?? '';
+    const refreshLive = !isRevoked && !loggedOut && presented === currentRefresh;
+    const accessLive = currentAccess !== undefined && presented === currentAccess;
+    if (refreshLive) loggedOut = true;
+    if (refreshLive || accessLive) currentAccess = undefined;
+    revocations.push({ token: presented, hint: form.get('token_type_hint'), live: refreshLive || accessLive });
+    if (revocationDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, revocationDelayMs));
+    if (!res.destroyed) res.writeHead(200, { 'cache-control': 'no-store' }).end();
+  };
+
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method === 'POST' && path === '/token') {
       token(req, res).catch(() => res.destroy());
       return;
     }
+    if (req.method === 'POST' && path === '/revoke') {
+      revoke(req, res).catch(() => res.destroy());
+      return;
+    }
     if (path.startsWith('/api/')) {
+      if (req.headers.authorization === undefined) anonymous += 1;
       const authorization = req.headers.authorization ?? '';
       if (currentAccess !== undefined && authorization === `Bearer ${currentAccess}`) {
         api.ok += 1;
@@ -143,12 +184,17 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
     refreshRequests,
     rotations: () => refreshRequests.filter((r) => r.outcome === 'rotated').length,
     revoked: () => isRevoked,
+    revocations,
     api,
+    anonymousRequests: () => anonymous,
     hangNextRefresh: (onHang) => {
       hang = onHang;
     },
     setRefreshDelay: (ms) => {
       delayMs = ms;
+    },
+    setRevocationDelay: (ms) => {
+      revocationDelayMs = ms;
     },
     expireAccess: () => {
       currentAccess = undefined;
