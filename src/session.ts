@@ -807,6 +807,8 @@ export class Session implements TokenSessionMethods {
 
   #adopt(stored: StoredTokens, fromApp: boolean): void {
     const { tokens } = stored;
+    // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
+    if (tokens !== this.#tokens) this.#staleVersion = -1;
     this.#tokens = tokens;
     this.#version = stored.version;
     if (tokens !== null) this.#endError = undefined;
