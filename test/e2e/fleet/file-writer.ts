@@ -10,8 +10,9 @@ const extra = { padding: 'x'.repeat(32_768) };
 let announced = false;
 for (;;) {
   const { version } = await store.read();
-  await store.write({ accessToken: `access-${version + 1}`, refreshToken: `refresh-${version + 1}`, extra }, version);
-  if (!announced) {
+  const written = await store.write({ accessToken: `access-${version + 1}`, refreshToken: `refresh-${version + 1}`, extra }, version);
+  // Announced after its first write that took (another writer may win a round): every kill then follows a real write.
+  if (written !== null && !announced) {
     announced = true;
     process.send?.({ type: 'writing' });
   }
