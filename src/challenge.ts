@@ -1,31 +1,25 @@
 /**
- * One step of RFC 7235's `1#challenge`: a token, then either `= value` (an auth-param of the current challenge; a
- * quoted string may hold commas and `\"`), a token68, or nothing (a new challenge's scheme). Sticky: matching stops at
- * the first thing that does not follow the grammar (an unclosed quote, a stray character, a missing comma), so what a
- * malformed header says after that point is never guessed at.
+ * RFC 7235's `1#challenge`, read as a list of tokens: a token followed by `=` is an auth-param of the current challenge
+ * (its value a token or a quoted string, which may hold commas and `\"`), any other token starts a new challenge (its
+ * scheme). A token68 (`Negotiate abc==`) reads as a param of its challenge, which is harmless: only `error` is read.
  */
-const STEP = /[\s,]*([^\s",=]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s",=]+)(?=\s*(?:,|$))|\s+[\w.~+/-]+=*(?=\s*(?:,|$))|(?![^\s",=]|\s*=))/gy;
+const STEP = /([^\s",=]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s",]*))?/g;
 
 /**
  * The `error` auth-param of a `WWW-Authenticate` header's challenge for `scheme` (the first such challenge that has
- * one); when the header has no challenge for `scheme` at all, the first `error` of any challenge. As sent: a quoted
- * value keeps its quotes.
+ * one). Other schemes' challenges are not about the token in use: their errors are ignored. As sent: a quoted value
+ * keeps its quotes.
  *
  * @param header - the header value; a list (several header lines) is read as one comma-separated value.
  * @param scheme - the auth scheme, lower-case (`bearer`, `dpop`).
  */
 export function challengeError(header: unknown, scheme: string): string | undefined {
   let current: string | undefined;
-  let first: string | undefined;
-  let seen = false;
   for (const [, name, value] of String(header).matchAll(STEP)) {
-    if (value === undefined) seen = (current = (name as string).toLowerCase()) === scheme || seen;
-    else if (/^error$/i.test(name as string)) {
-      if (current === scheme) return value;
-      first ??= value;
-    }
+    if (value === undefined) current = (name as string).toLowerCase();
+    else if (current === scheme && /^error$/i.test(name as string)) return value;
   }
-  return seen ? undefined : first;
+  return undefined;
 }
 
 /**
