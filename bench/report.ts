@@ -207,13 +207,13 @@ function textTable(table: Table): string {
 }
 
 function markdownTable(table: Table): string {
-  const escape = (cell: string): string => cell.replace(/\|/g, '\\|');
+  const escapeCell = (cell: string): string => cell.replace(/\|/g, '\\|');
   return [
     `### ${table.title}`,
     '',
-    `| ${table.headers.map(escape).join(' | ')} |`,
+    `| ${table.headers.map(escapeCell).join(' | ')} |`,
     `| ${table.align.map((align) => (align === 'r' ? '---:' : ':---')).join(' | ')} |`,
-    ...table.rows.map((row) => `| ${row.map(escape).join(' | ')} |`),
+    ...table.rows.map((row) => `| ${row.map(escapeCell).join(' | ')} |`),
     ...(table.note ? ['', table.note] : []),
   ].join('\n');
 }
@@ -224,6 +224,7 @@ export function stdoutReport(results: Results, verdicts: readonly Verdict[]): st
 
 const setups: readonly string[] = [
   '**axios, no auth logic**: the header set once in the instance defaults: the floor.',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the text quotes the code a user writes
   '**hand-written header interceptor**: ``instance.interceptors.request.use(config => { config.headers.Authorization = `Bearer ${token}`; return config; })``, what a user writes with no plugin. No refresh logic, so it appears only in the happy path.',
   "**axios-auth-refresh**: its README set-up: `createAuthRefresh(instance, refreshAuthLogic)` where the refresh call stores the new tokens and sets the header on `failedRequest.response.config`, plus the README's request interceptor that reads the stored token. v5 renamed `pauseInstanceWhileRefreshing` (its option for concurrency) to `deduplicateRefresh` and made it the default, so the defaults are its best option for concurrency; `deduplicateRefresh: false` is measured too. In its source, while a refresh is in flight the paused instance does not intercept errors, so a 401 that comes back during the refresh is rejected rather than replayed; only requests sent after the refresh started wait for it.",
   '**axios-jwt**: `applyAuthTokenInterceptor(instance, { requestRefresh, getStorage })` with an in-memory storage (`{ get, set, remove }`), `requestRefresh` returning both tokens (the README\'s advice for rotating servers). It only has a request interceptor: it refreshes when the JWT `exp` is within its 10 s fudge and does not handle 401s, so after a server-side expiry every request fails until the `exp` comes near. Its state is module-global, so one axios-jwt instance exists at a time.',

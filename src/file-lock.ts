@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 
 /**
@@ -130,7 +130,7 @@ function readLock(path: string): LockRecord | undefined {
   ) {
     return value as unknown as LockRecord;
   }
-  let stat;
+  let stat: Stats;
   try {
     stat = statSync(path);
   } catch (error) {

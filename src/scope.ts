@@ -51,7 +51,7 @@ function currentPage(): Page {
  */
 function joined(base: string, url: string): string[] {
   if (url === '') return [base];
-  const rest = '/' + url.replace(/^\/+/, '');
+  const rest = `/${url.replace(/^\/+/, '')}`;
   const all = base.replace(/\/+$/, '') + rest;
   return /\/\/\/$/.test(base) ? [all, base.replace(/\/?\/$/, '') + rest] : [all];
 }

@@ -174,7 +174,7 @@ describe('attachRefresh(instance, options): failures', () => {
     await expect(api.get('/data')).resolves.toMatchObject({ status: 200 });
     expect(auth.getTokens()?.refreshToken).not.toBe(tokens.refreshToken);
     expect(failures.map((e) => e.code)).toEqual(['PERSIST_FAILED']);
-    expect((failures[0]?.cause as Error).message).toBe('disk full');
+    expect((failures[0]?.cause as Error | undefined)?.message).toBe('disk full');
   });
 
   it('replays a request at most once and rejects with the second 401 when the server refuses every token', async () => {

@@ -134,7 +134,7 @@ describe('createFileTokenStore() on disk', () => {
       await store.read();
       await store.close();
       expect(emitted).toHaveBeenCalledTimes(1);
-      expect(String((emitted.mock.calls[0]?.[0] as Error).message)).toContain('mode 0640');
+      expect(String((emitted.mock.calls[0]?.[0] as Error | undefined)?.message)).toContain('mode 0640');
     } finally {
       emitted.mockRestore();
     }

@@ -44,7 +44,12 @@ class SharedMemoryStore {
       write: (tokens, expectedVersion, ended) => {
         const written = inner.write(tokens, expectedVersion, ended);
         if (written) {
-          for (const view of views) if (view !== self) queueMicrotask(() => view.listeners.forEach((listener) => listener(written)));
+          for (const view of views) {
+            if (view === self) continue;
+            queueMicrotask(() => {
+              for (const listener of view.listeners) listener(written);
+            });
+          }
         }
         return written;
       },

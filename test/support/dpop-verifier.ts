@@ -46,7 +46,7 @@ export async function verifyProof(proof: unknown, expected: ProofExpectation): P
   if (header['typ'] !== 'dpop+jwt') return fail('typ');
   if (header['alg'] !== 'ES256') return fail('alg');
   const jwk = header['jwk'] as { kty: string; crv: string; x: string; y: string; d?: unknown } | undefined;
-  if (!jwk || jwk.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.d !== undefined) return fail('jwk');
+  if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.d !== undefined) return fail('jwk');
   const { kty, crv, x, y } = jwk;
   const key = await webcrypto.subtle.importKey('jwk', { kty, crv, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
   const valid = await webcrypto.subtle.verify(
