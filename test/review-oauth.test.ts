@@ -4,6 +4,7 @@
  * rely on; the ones that fail on this branch are the findings of the review.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { inspect } from 'node:util';
 import axios from 'axios';
 import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -289,5 +290,62 @@ describe('the grant’s timeoutMs bounds a trickling token or revocation endpoin
     );
     expect(outcome.settled).toBe(true);
     expect((outcome.error as TokenRefreshError | undefined)?.code).toBe('REFRESH_FAILED');
+  });
+});
+
+describe('secrets in errors: a server that echoes the request back', () => {
+  it('scrubs the client_secret_basic credentials (the Basic header value) from error_description', async () => {
+    const clientSecret = 'S3cr+t/=%&x-0123456789';
+    const server = await serve((req, res) => {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: 'invalid_client', error_description: `bad credentials: ${req.headers.authorization}` }),
+      );
+    });
+    const refresh = refreshTokenGrant({ tokenUrl: `${server.url}/token`, clientId: 'app', clientSecret });
+    const outcome = await settleWithin(refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context()), 5_000);
+    const basic = Buffer.from(`app:${encodeURIComponent(clientSecret)}`).toString('base64');
+    const shown = inspect(outcome.error, { depth: 10 });
+    expect((outcome.error as TokenRefreshError | undefined)?.code).toBe('CONFIGURATION_ERROR');
+    // base64 is not a disguise: whoever reads the log decodes the secret.
+    expect(shown).not.toContain(basic);
+  });
+});
+
+describe('discovery that fails, then succeeds, under a burst of requests', () => {
+  it('20 concurrent requests on expired tokens: one metadata fetch fails them all with REFRESH_FAILED; the next request refreshes once', async () => {
+    let metadataCalls = 0;
+    let tokenCalls = 0;
+    const server = await serve((req, res) => {
+      if (req.url === '/.well-known/oauth-authorization-server') {
+        metadataCalls += 1;
+        if (metadataCalls === 1) {
+          res.writeHead(503).end();
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ issuer: server.url, token_endpoint: `${server.url}/token` }));
+        return;
+      }
+      if (req.url === '/token') {
+        tokenCalls += 1;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'at-2', token_type: 'Bearer', expires_in: 300 }));
+        return;
+      }
+      res.writeHead(req.headers.authorization === 'Bearer at-2' ? 200 : 401).end();
+    });
+    const api = axios.create({ baseURL: server.url });
+    const auth = attachRefresh(api, {
+      tokens: { accessToken: 'at-1', refreshToken: 'rt-1', expiresAt: Date.now() - 1_000 },
+      refresh: refreshTokenGrant({ issuer: server.url, clientId: 'app', timeoutMs: 2_000 }),
+    });
+    cleanups.push(async () => auth.close());
+    const burst = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/me')));
+    const codes = burst.map((r) => (r.status === 'rejected' ? (r.reason as TokenRefreshError).code : 'ok'));
+    expect(new Set(codes)).toEqual(new Set(['REFRESH_FAILED']));
+    const after = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/me')));
+    expect(after.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect({ metadataCalls, tokenCalls }).toEqual({ metadataCalls: 2, tokenCalls: 1 });
   });
 });
