@@ -4,6 +4,13 @@
  * rely on; the ones that fail on this branch are the findings of the review.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpAgent, createServer as createHttpServer } from 'node:http';
+import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import axios from 'axios';
 import * as oauth from 'oauth4webapi';
@@ -31,14 +38,14 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: 
 const context = (): RefreshContext => ({ signal: new AbortController().signal, reason: 'expired' });
 
 /** Settles `promise`, or reports that it was still pending after `ms` (so a hang fails the test instead of timing out). */
-async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<{ settled: boolean; value?: T; error?: unknown }> {
+async function settleWithin<T>(work: T | Promise<T>, ms: number): Promise<{ settled: boolean; value?: T; error?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
   const pending = new Promise<{ settled: boolean }>((resolve) => {
     timer = setTimeout(() => resolve({ settled: false }), ms);
   });
   try {
     return await Promise.race([
-      promise.then(
+      Promise.resolve(work).then(
         (value) => ({ settled: true, value }),
         (error: unknown) => ({ settled: true, error }),
       ),
@@ -347,5 +354,64 @@ describe('discovery that fails, then succeeds, under a burst of requests', () =>
     const after = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/me')));
     expect(after.every((r) => r.status === 'fulfilled')).toBe(true);
     expect({ metadataCalls, tokenCalls }).toEqual({ metadataCalls: 2, tokenCalls: 1 });
+  });
+});
+
+describe('discovery over https: a redirect that leaves https', () => {
+  it('does not trust metadata that reached it over plain http after a redirect from the https issuer', async () => {
+    // A TLS-terminating proxy in front of an app that thinks it speaks http answers with `Location: http://…`: the
+    // metadata then crosses the network in clear text, and whoever sits on the path can swap the token endpoint.
+    const dir = mkdtempSync(join(tmpdir(), 'review-oauth-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=auth.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    const stolen: string[] = [];
+    const httpsServer = createHttpsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (req, res) => {
+        void readBody(req).then((body) => {
+          if (req.url === '/.well-known/oauth-authorization-server') {
+            res.writeHead(301, { Location: `http://auth.test:${plainPort}/.well-known/oauth-authorization-server` }).end();
+            return;
+          }
+          // The token endpoint the attacker put into the metadata (any https host would do).
+          if (req.url === '/attacker/token') stolen.push(body);
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(JSON.stringify({ access_token: 'at-evil', token_type: 'Bearer', expires_in: 300 }));
+        });
+      },
+    );
+    const plain = createHttpServer((_req, res) => {
+      // What the man in the middle serves on the clear-text hop: the right issuer, its own token endpoint.
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ issuer: `https://auth.test:${httpsPort}`, token_endpoint: `https://auth.test:${httpsPort}/attacker/token` }));
+    });
+    await Promise.all([
+      new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve)),
+      new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve)),
+    ]);
+    const httpsPort = (httpsServer.address() as { port: number }).port;
+    const plainPort = (plain.address() as { port: number }).port;
+    cleanups.push(
+      () => new Promise<void>((resolve) => { httpsServer.closeAllConnections(); httpsServer.close(() => resolve()); }),
+      () => new Promise<void>((resolve) => { plain.closeAllConnections(); plain.close(() => resolve()); }),
+    );
+    // auth.test resolves to 127.0.0.1 (a test-only DNS); the self-signed certificate is trusted by this instance.
+    const lookup = ((_host: string, options: unknown, callback: unknown) => {
+      const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;
+      const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+      if (all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+      else cb(null, '127.0.0.1', 4);
+    }) as LookupFunction;
+    const client = axios.create({
+      httpsAgent: new HttpsAgent({ rejectUnauthorized: false, lookup }),
+      httpAgent: new HttpAgent({ lookup }),
+    });
+    const refresh = refreshTokenGrant({ issuer: `https://auth.test:${httpsPort}`, clientId: 'app', axios: client });
+    const outcome = await settleWithin(refresh({ accessToken: 'at-1', refreshToken: 'rt-victim' }, context()), 5_000);
+    expect(stolen.join('\n')).not.toContain('rt-victim');
+    expect((outcome.error as TokenRefreshError | undefined)?.code).toBe('CONFIGURATION_ERROR');
   });
 });
