@@ -30,8 +30,9 @@ import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.
  *
  * The tokens live in Redis in plain JSON: they are secrets. Give the client a Redis user whose ACL allows only the
  * prefix's keys and channels (`~axios-token-refresh:*`, `&axios-token-refresh:*`, `+get +set +del +eval +publish
- * +subscribe +unsubscribe`), connect with TLS (`rediss://`) when Redis is not on the same host, and keep Redis
- * persistence files as private as the keys themselves.
+ * +subscribe +unsubscribe +ping +info`; the scripts' `GET`, `SET`, `DEL` and `PUBLISH` are checked too, and `+info` is
+ * for ioredis's ready check, not needed with `enableReadyCheck: false`), connect with TLS (`rediss://`) when Redis is
+ * not on the same host, and keep Redis persistence files as private as the keys themselves.
  */
 export interface RedisTokenStoreOptions {
   /**
@@ -171,14 +172,17 @@ return 0
  * A {@link TokenStore} in Redis, for a fleet of Node processes that share one login: one refresh for all of them,
  * even with refresh-token rotation.
  *
- * - Tokens: one key holding `{"version":n,"tokens":{…}}`; writes are a compare-and-set on the version in a Lua script.
- *   A record that is not a well-formed token record is never adopted: `read()` rejects with `STORE_FAILED`, and the
- *   next write replaces it.
+ * - Tokens: one key holding `{"version":n,"tokens":{…}}`; writes are a compare-and-set on the version in a Lua script
+ *   (which decodes the record with `cjson`, so a record written by other tools compares too). A record that is not a
+ *   well-formed token record is never adopted: `read()` rejects with `STORE_FAILED`, and the next write replaces it.
+ *   After Redis lost data (the key is gone or older than a version this store saw), a write lands above every version
+ *   this store saw, so that the processes that heard the lost versions hear it.
  * - Lock: `SET <prefix><key>:lock <random owner> NX PX <leaseMs>`, released by a compare-and-delete script, so a
  *   holder whose lease ran out can never free someone else's lock. When the lease runs out while the task is still
  *   running, the task's `signal` aborts. A process that dies holding the lock blocks the others for at most the lease.
- * - Announcements: every write is published on the channel `<prefix><key>:tokens` (`subscribe`), every release on
- *   `<prefix><key>:lock` so that waiters take the lock at once instead of at their next poll.
+ * - Announcements: every write is published on the channel `<prefix><key>:tokens`, every release on
+ *   `<prefix><key>:lock` so that waiters take the lock at once instead of at their next poll. An announcement only
+ *   says that something was written: `subscribe` listeners hear the record read back from Redis, never the message's.
  * - Deadlines: every Redis command is bounded by `operationTimeoutMs` (and taking the lock by `waitMs`); a call that
  *   runs out fails with `STORE_FAILED`, whatever the client's own retry and offline-queue settings.
  *
