@@ -510,9 +510,10 @@ class BrowserTokenStore implements SharedTokenStore {
     await this.#readStorage(tolerant);
     const newest = await this.#newestHeldVersion();
     if (newest <= this.#known.version) return;
-    const deadline = Date.now() + CATCH_UP_MS;
+    // A monotonic clock: a wall clock set back (NTP step, user, VM resume) would stretch the wait to match.
+    const deadline = performance.now() + CATCH_UP_MS;
     while (this.#known.version < newest && !this.#closed) {
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         throw new TokenRefreshError(
           'STORE_FAILED',
           `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but they did not reach this tab within ${CATCH_UP_MS} ms`,

@@ -30,8 +30,9 @@ import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.
  *
  * The tokens live in Redis in plain JSON: they are secrets. Give the client a Redis user whose ACL allows only the
  * prefix's keys and channels (`~axios-token-refresh:*`, `&axios-token-refresh:*`, `+get +set +del +eval +publish
- * +subscribe +unsubscribe`), connect with TLS (`rediss://`) when Redis is not on the same host, and keep Redis
- * persistence files as private as the keys themselves.
+ * +subscribe +unsubscribe +ping +info`; the scripts' `GET`, `SET`, `DEL` and `PUBLISH` are checked too, and `+info` is
+ * for ioredis's ready check, not needed with `enableReadyCheck: false`), connect with TLS (`rediss://`) when Redis is
+ * not on the same host, and keep Redis persistence files as private as the keys themselves.
  */
 export interface RedisTokenStoreOptions {
   /**
@@ -104,38 +105,56 @@ const DEFAULTS = {
 const FIRST_POLL_MS = 5;
 const RELEASED = 'released';
 
-// KEYS[1] tokens key; ARGV[1] expected version, ARGV[2] tokens JSON (or null), ARGV[3] channel, ARGV[4] writer id.
-// The version sits first in the record so the script can read it without decoding the tokens. Returns -1 when the
-// version differs or cannot be read (the caller then checks whether the record is malformed).
-const WRITE_SCRIPT = `
+// The version a stored record claims, decoded with Redis's cjson whatever the record's spelling (key order, spaces,
+// pretty-printing): nil when the text is not a JSON object with a numeric `version`. Text cjson cannot decode but
+// JavaScript can (a lone surrogate escape, say) also gives nil: the caller then checks the record itself.
+const CLAIMED_VERSION = `
+local function claimed_version(text)
+  local ok, record = pcall(cjson.decode, text)
+  if not ok or type(record) ~= 'table' or type(record.version) ~= 'number' then return nil end
+  return record.version
+end
+`;
+
+// Writes the record at `version`, announces it, and returns the version. `%d` keeps large versions out of the
+// exponent notation Lua's own number-to-text conversion would use.
+const SAVE = `
+local function save(version, tokens, channel, writer)
+  local record = '{"version":' .. string.format('%d', version) .. ',"tokens":' .. tokens .. '}'
+  redis.call('SET', KEYS[1], record)
+  redis.call('PUBLISH', channel, writer .. ' ' .. record)
+  return version
+end
+`;
+
+// KEYS[1] tokens key; ARGV[1] expected version, ARGV[2] tokens JSON (or null), ARGV[3] channel, ARGV[4] writer id,
+// ARGV[5] the highest version the writer saw in Redis. Returns the new version, -1 when the stored version differs
+// from the expected one, -2 when the record cannot be decoded (the caller then checks whether it is malformed).
+// A stored version below the one the writer saw means Redis lost data (a restart without persistence, a restore from
+// an older backup): the write goes above the lost versions, so that every process that heard them hears this one.
+const WRITE_SCRIPT = `${CLAIMED_VERSION}${SAVE}
 local current = redis.call('GET', KEYS[1])
 local version = 0
 if current then
-  local found = string.match(current, '^{"version":(%d+),')
-  if not found then return -1 end
-  version = tonumber(found)
+  version = claimed_version(current)
+  if version == nil then return -2 end
 end
 if version ~= tonumber(ARGV[1]) then return -1 end
-version = version + 1
-local record = '{"version":' .. version .. ',"tokens":' .. ARGV[2] .. '}'
-redis.call('SET', KEYS[1], record)
-redis.call('PUBLISH', ARGV[3], ARGV[4] .. ' ' .. record)
-return version
+local seen = tonumber(ARGV[5])
+if seen > version then version = seen end
+return save(version + 1, ARGV[2], ARGV[3], ARGV[4])
 `;
 
-// Replaces a malformed record, but only the very text the caller found malformed: a concurrent repair or write wins.
-// KEYS[1] tokens key; ARGV[1] the malformed text, ARGV[2] expected version, ARGV[3] tokens JSON, ARGV[4] channel,
-// ARGV[5] writer id. The new version is above both the expected one and any the malformed record claims.
-const REPLACE_SCRIPT = `
+// Replaces a record the write script could not compare (malformed, or undecodable by cjson), but only the very text
+// the caller checked: a concurrent repair or write wins. KEYS[1] tokens key; ARGV[1] the text, ARGV[2] expected
+// version, ARGV[3] tokens JSON, ARGV[4] channel, ARGV[5] writer id, ARGV[6] the highest version the writer saw. The new
+// version is above the expected one, the one the writer saw, and any the record claims.
+const REPLACE_SCRIPT = `${CLAIMED_VERSION}${SAVE}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local version = tonumber(ARGV[2])
-local found = string.match(ARGV[1], '^{"version":(%d+),')
-if found and tonumber(found) > version then version = tonumber(found) end
-version = version + 1
-local record = '{"version":' .. version .. ',"tokens":' .. ARGV[3] .. '}'
-redis.call('SET', KEYS[1], record)
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. record)
-return version
+local version = math.max(tonumber(ARGV[2]), tonumber(ARGV[6]))
+local found = claimed_version(ARGV[1]) or tonumber(string.match(ARGV[1], '"version"%s*:%s*(%d+)'))
+if found and found > version and found <= 9007199254740990 then version = math.floor(found) end
+return save(version + 1, ARGV[3], ARGV[4], ARGV[5])
 `;
 
 // KEYS[1] lock key; ARGV[1] owner token, ARGV[2] channel. Deletes only our own lock: after our lease ran out, the key
@@ -153,14 +172,17 @@ return 0
  * A {@link TokenStore} in Redis, for a fleet of Node processes that share one login: one refresh for all of them,
  * even with refresh-token rotation.
  *
- * - Tokens: one key holding `{"version":n,"tokens":{…}}`; writes are a compare-and-set on the version in a Lua script.
- *   A record that is not a well-formed token record is never adopted: `read()` rejects with `STORE_FAILED`, and the
- *   next write replaces it.
+ * - Tokens: one key holding `{"version":n,"tokens":{…}}`; writes are a compare-and-set on the version in a Lua script
+ *   (which decodes the record with `cjson`, so a record written by other tools compares too). A record that is not a
+ *   well-formed token record is never adopted: `read()` rejects with `STORE_FAILED`, and the next write replaces it.
+ *   After Redis lost data (the key is gone or older than a version this store saw), a write lands above every version
+ *   this store saw, so that the processes that heard the lost versions hear it.
  * - Lock: `SET <prefix><key>:lock <random owner> NX PX <leaseMs>`, released by a compare-and-delete script, so a
  *   holder whose lease ran out can never free someone else's lock. When the lease runs out while the task is still
  *   running, the task's `signal` aborts. A process that dies holding the lock blocks the others for at most the lease.
- * - Announcements: every write is published on the channel `<prefix><key>:tokens` (`subscribe`), every release on
- *   `<prefix><key>:lock` so that waiters take the lock at once instead of at their next poll.
+ * - Announcements: every write is published on the channel `<prefix><key>:tokens`, every release on
+ *   `<prefix><key>:lock` so that waiters take the lock at once instead of at their next poll. An announcement only
+ *   says that something was written: `subscribe` listeners hear the record read back from Redis, never the message's.
  * - Deadlines: every Redis command is bounded by `operationTimeoutMs` (and taking the lock by `waitMs`); a call that
  *   runs out fails with `STORE_FAILED`, whatever the client's own retry and offline-queue settings.
  *
@@ -239,8 +261,21 @@ class RedisTokenStore implements SharedTokenStore {
   /** Marks our own announcements so `subscribe` listeners hear only writes made by others. */
   readonly #writerId = randomId();
   readonly #listeners = new Set<StoreListener>();
-  /** The newest version this store wrote or heard announced: an older announcement is out of date. */
-  #newest = 0;
+  /**
+   * The newest version this store wrote or passed to its listeners: listeners hear only newer ones. Lowered when a read
+   * shows that Redis went back to an older version (it lost data), so that what is written next reaches them again.
+   */
+  #heard = 0;
+  /**
+   * The highest version this store found in Redis (read or wrote); never lowered. After Redis lost data, a write goes
+   * above it, so that every process that heard the lost versions hears the new one.
+   */
+  #seen = 0;
+  /** Counts this store's writes: a read answered before one of ours does not show that Redis went back. */
+  #writes = 0;
+  /** The read that checks an announcement against Redis (one at a time) and whether another is due after it. */
+  #verifying: Promise<void> | undefined;
+  #verifyAgain = false;
   /** Waiters for the lock, woken by a release announcement. */
   readonly #wakers = new Set<() => void>();
   /** Abort controllers of running lock tasks and waiters, aborted by `close()`. */
@@ -265,14 +300,19 @@ class RedisTokenStore implements SharedTokenStore {
   async read(): Promise<StoredTokens> {
     this.#assertOpen('read');
     const what = `Reading tokens from Redis key \`${this.#tokensKey}\``;
+    const writes = this.#writes;
     const text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
-    if (text === null) return { tokens: null, version: 0 };
+    if (text === null) {
+      this.#found(0, writes);
+      return { tokens: null, version: 0 };
+    }
     const parsed = parseStoredRecord(text);
     if ('problem' in parsed) {
       throw malformedRecord(
         `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
       );
     }
+    this.#found(parsed.record.version, writes);
     return parsed.record;
   }
 
@@ -282,19 +322,24 @@ class RedisTokenStore implements SharedTokenStore {
     // The scripts splice this text in as the record's `tokens` value; why the tokens are gone rides along after it.
     const json = JSON.stringify(tokens) + (tokens === null && ended !== undefined ? `,"ended":${JSON.stringify(ended)}` : '');
     const what = `Writing tokens to Redis key \`${this.#tokensKey}\``;
+    const seen = String(this.#seen);
     const version = await this.#command(what, this.#operationMs, async () => {
       const key = this.#tokensKey;
-      const written = Number(await this.#redis.eval(WRITE_SCRIPT, 1, key, String(expectedVersion), json, key, this.#writerId));
-      if (written !== -1) return written;
-      // Someone else wrote first, or the record there is malformed: only a malformed one is replaced.
+      const expected = String(expectedVersion);
+      const written = Number(await this.#redis.eval(WRITE_SCRIPT, 1, key, expected, json, key, this.#writerId, seen));
+      if (written >= 0) return written;
+      // Someone else wrote first, or the record there is malformed, or the script could not decode it (-2): only a
+      // malformed record, or an undecodable one at the expected version, is replaced.
       const current = await this.#redis.get(key);
-      if (current === null || !('problem' in parseStoredRecord(current))) return -1;
-      return Number(
-        await this.#redis.eval(REPLACE_SCRIPT, 1, key, current, String(expectedVersion), json, key, this.#writerId),
-      );
+      if (current === null) return -1;
+      const parsed = parseStoredRecord(current);
+      if ('record' in parsed && !(written === -2 && parsed.record.version === expectedVersion)) return -1;
+      return Number(await this.#redis.eval(REPLACE_SCRIPT, 1, key, current, expected, json, key, this.#writerId, seen));
     });
     if (version === -1) return null;
-    this.#newest = Math.max(this.#newest, version);
+    this.#writes += 1;
+    this.#seen = Math.max(this.#seen, version);
+    this.#heard = Math.max(this.#heard, version);
     // Round-trip through JSON so the caller holds exactly what other processes will read.
     return storedRecord(JSON.parse(JSON.stringify(tokens)) as TokenSet | null, version, ended);
   }
@@ -502,11 +547,56 @@ class RedisTokenStore implements SharedTokenStore {
       );
       return;
     }
-    // Redis delivers one channel's messages in order: an older version than one already heard is out of date.
-    if (parsed.record.version <= this.#newest) return;
-    this.#newest = parsed.record.version;
-    notifyListeners(this.#listeners, parsed.record, this.#where);
+    // An announcement is only news that something was written: anyone allowed to PUBLISH on the channel can send one,
+    // with any version and tokens. What reaches the listeners is what Redis holds, read back.
+    this.#verify();
   };
+
+  /** Reads the record back from Redis after an announcement and passes it on when it is newer than any heard. */
+  #verify(): void {
+    if (this.#closed) return;
+    if (this.#verifying !== undefined) {
+      this.#verifyAgain = true;
+      return;
+    }
+    const what = `Reading back the tokens announced on the Redis channel \`${this.#tokensKey}\``;
+    this.#verifying = (async () => {
+      do {
+        this.#verifyAgain = false;
+        const writes = this.#writes;
+        let text: string | null;
+        try {
+          text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
+        } catch (error) {
+          if (!this.#closed) reportStoreError(this.#onError, error as TokenRefreshError);
+          continue;
+        }
+        if (this.#closed) return;
+        // A malformed record is for `read()` to report and the next write to replace; nobody adopts it.
+        const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
+        if (!('record' in parsed)) continue;
+        // Redis going back is news too: it holds other tokens than any the listeners heard.
+        const wentBack = this.#found(parsed.record.version, writes);
+        if (!wentBack && parsed.record.version <= this.#heard) continue;
+        this.#heard = parsed.record.version;
+        notifyListeners(this.#listeners, parsed.record, this.#where);
+      } while (this.#verifyAgain && !this.#closed);
+    })().finally(() => {
+      this.#verifying = undefined;
+    });
+  }
+
+  /**
+   * Notes the version a read found in Redis (`writes`: this store's write count when the read was sent). One below what
+   * the listeners heard means Redis went back (it lost data): what is written next is news again. Returns whether it
+   * went back.
+   */
+  #found(version: number, writes: number): boolean {
+    this.#seen = Math.max(this.#seen, version);
+    if (version >= this.#heard || writes !== this.#writes) return false;
+    this.#heard = version;
+    return true;
+  }
 }
 
 function capitalize(text: string): string {

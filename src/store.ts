@@ -47,7 +47,9 @@ export interface LockOptions {
  * - `write(tokens, expectedVersion)` is a compare-and-set: it writes only when the stored version is still
  *   `expectedVersion`, and then returns the new `{tokens, version: expectedVersion + 1}`; otherwise it writes nothing
  *   and returns null (someone else wrote first). A shared store whose stored record is malformed lets the next write
- *   replace it (at a version above both).
+ *   replace it (at a version above both). A shared store may also write above `expectedVersion + 1` when its backend
+ *   lost data (the stored version is below one it saw before), so that everyone who saw the lost versions hears the
+ *   write: callers use the version returned.
  * - A shared store checks every record it reads or hears with {@link parseStoredRecord}: `read()` of a malformed
  *   record rejects (`STORE_FAILED`); a malformed or out-of-date announcement is never passed to `subscribe` listeners.
  * - Nothing waits forever: a shared store bounds every call (`STORE_FAILED` when the store does not answer in time).
@@ -94,7 +96,10 @@ export interface SharedTokenStore extends ClosableTokenStore {
   read(): Promise<StoredTokens>;
   /** {@inheritDoc TokenStore.write} Rejects with `STORE_FAILED` when the store fails or is slow. */
   write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null>;
-  /** {@inheritDoc TokenStore.subscribe} Only well-formed records newer than any heard before reach `listener`. */
+  /**
+   * {@inheritDoc TokenStore.subscribe} Only well-formed records newer than any heard before reach `listener` (or, once
+   * the backend went back to an older version, the record it went back to and those written after it).
+   */
   subscribe(listener: (stored: StoredTokens) => void): () => void;
 }
 

@@ -419,6 +419,7 @@ describe('createRedisTokenStore(): records it must not trust', () => {
     store.subscribe((stored) => heard.push(stored));
     await subscribers(channel, 1);
     for (const [, text] of MALFORMED) await clientB.publish(channel, `someone ${text}`);
+    await clientB.set(channel, '{"version":4,"tokens":{"accessToken":"good"}}'); // the key has the channel's name
     await clientB.publish(channel, 'someone {"version":4,"tokens":{"accessToken":"good"}}');
     await expect.poll(() => heard).toEqual([{ version: 4, tokens: { accessToken: 'good' } }]);
     expect(errors).toHaveLength(MALFORMED.length);
@@ -432,17 +433,108 @@ describe('createRedisTokenStore(): records it must not trust', () => {
 
   it('never passes on an announcement whose version is not newer than one already heard', async () => {
     const key = nextKey();
-    const channel = `${prefix}${key}:tokens`;
+    const channel = `${prefix}${key}:tokens`; // also the name of the key
     const store = createRedisTokenStore({ redis: clientA, key, prefix });
-    const heard: number[] = [];
-    store.subscribe((stored) => heard.push(stored.version));
+    const heard: unknown[] = [];
+    store.subscribe((stored) => heard.push(stored));
     await subscribers(channel, 1);
+    await clientB.set(channel, '{"version":5,"tokens":{"accessToken":"v5"}}');
     await clientB.publish(channel, 'someone {"version":5,"tokens":{"accessToken":"v5"}}');
+    await expect.poll(() => heard).toEqual([{ version: 5, tokens: { accessToken: 'v5' } }]);
     await clientB.publish(channel, 'someone {"version":3,"tokens":{"accessToken":"v3"}}');
     await clientB.publish(channel, 'someone {"version":5,"tokens":{"accessToken":"v5-again"}}');
+    await clientB.set(channel, '{"version":6,"tokens":null}');
     await clientB.publish(channel, 'someone {"version":6,"tokens":null}');
-    await expect.poll(() => heard).toEqual([5, 6]);
+    await expect.poll(() => heard).toEqual([
+      { version: 5, tokens: { accessToken: 'v5' } },
+      { version: 6, tokens: null },
+    ]);
     await store.close();
+  });
+
+  it('passes on what Redis holds, never what an announcement claims: a forged one (any version, any tokens) reaches no listener and does not deafen the store', async () => {
+    const key = nextKey();
+    const channel = `${prefix}${key}:tokens`;
+    const writer = createRedisTokenStore({ redis: clientB, key, prefix });
+    const reader = createRedisTokenStore({ redis: clientA, key, prefix });
+    const heard: unknown[] = [];
+    reader.subscribe((stored) => heard.push(stored));
+    await subscribers(channel, 1);
+    await writer.write({ accessToken: 'a1' }, 0);
+    await expect.poll(() => heard).toHaveLength(1);
+    await clientB.publish(channel, `someone {"version":${Number.MAX_SAFE_INTEGER},"tokens":{"accessToken":"forged"}}`);
+    await writer.write({ accessToken: 'a2' }, 1);
+    await expect.poll(() => heard).toEqual([
+      { version: 1, tokens: { accessToken: 'a1' } },
+      { version: 2, tokens: { accessToken: 'a2' } },
+    ]);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('compares versions on a well-formed record its Lua script cannot decode (cjson refuses a lone surrogate escape that JSON.parse accepts)', async () => {
+    const key = nextKey();
+    await clientB.set(`${prefix}${key}:tokens`, '{"tokens": {"accessToken": "a\\ud800"}, "version": 1}');
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    expect((await store.read()).version).toBe(1);
+    expect(await store.write({ accessToken: 'stale' }, 0)).toBeNull();
+    expect(await store.write({ accessToken: 'a2' }, 1)).toEqual({ tokens: { accessToken: 'a2' }, version: 2 });
+    expect(await store.read()).toEqual({ tokens: { accessToken: 'a2' }, version: 2 });
+    await store.close();
+  });
+});
+
+describe('createRedisTokenStore(): Redis that lost data (a restart without persistence, FLUSHALL, an older backup)', () => {
+  it('a write over the emptied key lands above every version the writer saw, and the other processes hear it', async () => {
+    const key = nextKey();
+    const writer = createRedisTokenStore({ redis: clientB, key, prefix });
+    const reader = createRedisTokenStore({ redis: clientA, key, prefix });
+    const heard: number[] = [];
+    reader.subscribe((stored) => heard.push(stored.version));
+    await subscribers(`${prefix}${key}:tokens`, 1);
+    for (let version = 0; version < 3; version += 1) await writer.write({ accessToken: `a${version + 1}` }, version);
+    await expect.poll(() => heard.at(-1)).toBe(3);
+    await clientB.del(`${prefix}${key}:tokens`);
+
+    expect(await writer.read()).toEqual({ tokens: null, version: 0 });
+    const login = await writer.write({ accessToken: 'login' }, 0);
+
+    expect(login).toEqual({ tokens: { accessToken: 'login' }, version: 4 });
+    await expect.poll(() => heard.at(-1)).toBe(4);
+    expect(await reader.read()).toEqual(login);
+    await Promise.all([writer.close(), reader.close()]);
+  });
+
+  it('a write over a record restored at an older version still compares on that version, and lands above the versions the writer saw', async () => {
+    const key = nextKey();
+    const store = createRedisTokenStore({ redis: clientA, key, prefix });
+    for (let version = 0; version < 3; version += 1) await store.write({ accessToken: `a${version + 1}` }, version);
+    await clientB.set(`${prefix}${key}:tokens`, '{"version":1,"tokens":{"accessToken":"from-the-backup"}}');
+
+    expect(await store.write({ accessToken: 'stale' }, 3)).toBeNull();
+    expect(await store.write({ accessToken: 'a-new' }, 1)).toEqual({ tokens: { accessToken: 'a-new' }, version: 4 });
+    await store.close();
+  });
+
+  it('once Redis went back to an older version, the listeners hear what is written there (by a writer that never saw the lost ones)', async () => {
+    const key = nextKey();
+    const before = createRedisTokenStore({ redis: clientB, key, prefix });
+    const reader = createRedisTokenStore({ redis: clientA, key, prefix });
+    const heard: number[] = [];
+    reader.subscribe((stored) => heard.push(stored.version));
+    await subscribers(`${prefix}${key}:tokens`, 1);
+    for (let version = 0; version < 3; version += 1) await before.write({ accessToken: `a${version + 1}` }, version);
+    await expect.poll(() => heard.at(-1)).toBe(3);
+    heard.length = 0;
+    await before.close();
+    await clientB.del(`${prefix}${key}:tokens`);
+    const after = createRedisTokenStore({ redis: clientB, key, prefix }); // a process started after the loss
+
+    await after.write({ accessToken: 'login' }, 0);
+    await after.write({ accessToken: 'refreshed' }, 1);
+
+    await expect.poll(() => heard.at(-1)).toBe(2);
+    expect(await reader.read()).toEqual({ tokens: { accessToken: 'refreshed' }, version: 2 });
+    await Promise.all([after.close(), reader.close()]);
   });
 
   it('reports a dropped announcement as a process warning when no onError is given', async () => {
