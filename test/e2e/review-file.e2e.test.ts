@@ -106,6 +106,26 @@ describe('docs/file-store.md recipe, run literally: `my-cli login`, then paralle
   }, 180_000);
 });
 
+describe('docs/file-store.md recipe, run literally: `my-cli whoami` with no usable login', () => {
+  for (const [what, file] of [
+    ['before any login (no token file)', undefined],
+    ['with a corrupt token file', '{"version":1,"tokens":{"accessToken":7}}'],
+  ] as const) {
+    it(`${what}: says "Please run \`my-cli login\`." and exits 1, instead of dying on an uncaught 401`, async () => {
+      api = await startTokenApi();
+      const home = await mkdtemp(join(workDir, 'home-'));
+      if (file !== undefined) {
+        await mkdir(join(home, '.config', 'my-cli'), { recursive: true });
+        await writeFile(join(home, '.config', 'my-cli', 'tokens.json'), file, { mode: 0o600 });
+      }
+      const run = await cli('whoami', home, api.url);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('Please run `my-cli login`.');
+      expect(run.stderr).not.toContain('triggerUncaughtException');
+    });
+  }
+});
+
 describe('createFileTokenStore(): writers killed mid-write (SIGKILL), then a logout', () => {
   it('leaves no copy of a refresh token anywhere in the directory once the file says logged out', async () => {
     const dir = join(workDir, 'killed-writers');
