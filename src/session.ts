@@ -585,8 +585,15 @@ export class Session implements TokenSessionMethods {
           if (flight.superseded) return;
           let expected = version;
           if (stored.version < version && version === this.#version && this.#tokens !== null) {
-            // The store lost what it held (Redis restarted empty, restored from an older backup): it gets our tokens
-            // back, and the refresh goes on from there.
+            if (stored.tokens !== null || stored.version !== 0) {
+              // A record we never saw, below our version: written after the store was reset (a login after the
+              // token file was deleted, after a Redis restart). The store's record wins, as a login always does.
+              outcome = 'adopted';
+              this.#adoptReset(stored);
+              return;
+            }
+            // The store lost what it held (Redis restarted empty, the file deleted): it gets our tokens back, and the
+            // refresh goes on from there.
             stored = await this.#restore(stored);
             expected = stored.version;
           }
