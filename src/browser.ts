@@ -185,7 +185,7 @@ export interface BrowserTokenStoreOptions {
   /**
    * The Web Locks manager. Null, or a browser without Web Locks, gives a per-tab lock: the tabs no longer wait for
    * one another, so each tab may refresh on its own (with rotation, the second refresh spends a refresh token
-   * already spent and the server may revoke the grant; see the README).
+   * already spent and the server may revoke the grant; see docs/sharing.md).
    *
    * @default navigator.locks
    */

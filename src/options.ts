@@ -38,9 +38,11 @@ export type RefreshFunction = ((current: TokenSet, context: RefreshContext) => T
    * (`token_type_hint=refresh_token`), then the access token when the server supports it, with the grant's client
    * authentication, within the grant's `timeoutMs`. Rejects with a {@link TokenRefreshError} (`REFRESH_FAILED`,
    * `REFRESH_TIMEOUT` or `CONFIGURATION_ERROR`). Set by `refreshTokenGrant` and `clientCredentialsGrant` when they know
-   * a revocation endpoint (`revocationUrl`, or `issuer` for discovery); absent otherwise.
+   * a revocation endpoint (`revocationUrl`, or `issuer` for discovery); absent otherwise. Resolves with `false` when
+   * it found nothing to call (discovered metadata without a `revocation_endpoint`): `logout()` then reports
+   * `revoked: false`.
    */
-  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<void>;
+  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<boolean | void>;
   /**
    * `false` when the function needs no refresh token (`clientCredentialsGrant`): the session then calls it with empty
    * tokens (`{}`) to get the first token, and never ends the session for a missing refresh token.

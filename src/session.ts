@@ -51,7 +51,7 @@ interface Flight {
 
 /** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
 interface GrantExtras {
-  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<void>;
+  readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<boolean | void>;
   readonly needsRefreshToken?: boolean;
 }
 
@@ -219,11 +219,12 @@ export class Session implements TokenSessionMethods {
     if (tokens === null || typeof revoke !== 'function') return { revoked: false };
     const controller = new AbortController();
     try {
-      await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
+      const done = await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
         controller.abort();
         return new TokenRefreshError('REFRESH_TIMEOUT', `Token revocation did not settle within ${this.#timeoutMs} ms`);
       });
-      return { revoked: true };
+      // A grant that found no revocation endpoint (in the server's metadata) says so with `false`.
+      return { revoked: done !== false };
     } catch (thrown) {
       return { revoked: false, error: this.#scrub(classifyRefreshFailure(thrown), tokens) };
     }

@@ -95,7 +95,7 @@ export interface SharedTokenStore extends ClosableTokenStore {
   /** {@inheritDoc TokenStore.read} Rejects with `STORE_FAILED` when the store fails, is slow or holds a malformed record. */
   read(): Promise<StoredTokens>;
   /** {@inheritDoc TokenStore.write} Rejects with `STORE_FAILED` when the store fails or is slow. */
-  write(tokens: TokenSet | null, expectedVersion: number): Promise<StoredTokens | null>;
+  write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null>;
   /**
    * {@inheritDoc TokenStore.subscribe} Only well-formed records newer than any heard before reach `listener` (or, once
    * the backend went back to an older version, the record it went back to and those written after it).
