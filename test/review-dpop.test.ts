@@ -360,3 +360,26 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
     expect(refreshed?.tokenType).toBe('DPoP');
   });
 });
+
+describe('DPoP-Nonce values (RFC 9449 §8.1: nonce = 1*NQCHAR)', () => {
+  it('keeps a nonce of visible ASCII, and ignores one with a quote, a backslash, a control character or over 1,024 characters', async () => {
+    const dpop = await createDpop();
+    const url = 'https://api.example.com/x';
+    dpop.rememberNonce(url, 'n-1_~!#');
+    expect(dpop.nonce(url)).toBe('n-1_~!#');
+    for (const bad of ['a"b', 'a\\b', 'a b', 'a\nb', 'x'.repeat(1025)]) {
+      dpop.rememberNonce(url, bad);
+      expect(dpop.nonce(url)).toBe('n-1_~!#');
+    }
+    dpop.rememberNonce(url, 'x'.repeat(1024));
+    expect(dpop.nonce(url)).toBe('x'.repeat(1024));
+  });
+});
+
+describe('proof() methods (RFC 9110 §9.1: a method is a token)', () => {
+  it("signs a method with '-' (e.g. M-SEARCH), and refuses one with a space", async () => {
+    const dpop = await createDpop();
+    expect(claimsOf(await dpop.proof({ method: 'm-search', url: 'https://api.example.com/' }))['htm']).toBe('M-SEARCH');
+    await expect(dpop.proof({ method: 'GET X', url: 'https://api.example.com/' })).rejects.toThrow(TypeError);
+  });
+});
