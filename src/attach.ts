@@ -284,22 +284,27 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
         })
       : error;
 
-  /** Step 4: sends the request again with the tokens in use, unless its body was a stream already consumed. */
-  const replay = (error: AxiosError, config: InternalAxiosRequestConfig, state: RequestRefreshState) => {
+  /**
+   * Step 4: sends the request again, unless its body was a stream already consumed; with `state`, as a replay after a
+   * refresh (counted). DPoP's nonce retry (see DpopResend) uses it without.
+   */
+  const resend = (error: AxiosError, config: InternalAxiosRequestConfig, why: string, state?: RequestRefreshState) => {
     const { method, url } = describeRequest(config);
     if (isOneShot(config.data)) {
       fail(
         new TokenRefreshError(
           'REQUEST_NOT_REPLAYABLE',
-          `Request not replayed after the token refresh: its body is a stream that was already sent (${method} ${url})`,
+          `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`,
           { cause: error, status: error.response?.status, config },
         ),
         config,
       );
     }
-    const replays = state.replays + 1;
-    if (session.debugging) session.report({ type: 'request:replay', method, url, replay: replays });
-    config[STATE_KEY] = { ...state, replays };
+    if (state) {
+      const replays = state.replays + 1;
+      if (session.debugging) session.report({ type: 'request:replay', method, url, replay: replays });
+      config[STATE_KEY] = { ...state, replays };
+    }
     return instance.request(config);
   };
 
@@ -324,12 +329,12 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     } catch (refreshError) {
       return fail(refreshError, config);
     }
-    return replay(error, config, state);
+    return resend(error, config, 'after the token refresh', state);
   };
 
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
-  const uninstallDpop = session.dpop?.install(instance);
+  const uninstallDpop = session.dpop?.install(instance, resend);
   // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
   const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
     synchronous: true,

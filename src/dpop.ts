@@ -4,10 +4,10 @@
  */
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { challengeError } from './challenge.js';
-import type { DpopHooks, DpopProofRequest } from './options.js';
+import type { DpopHooks, DpopProofRequest, DpopResend } from './options.js';
 import { checkObject, checkOptions, expected, isBoolean, type Rule } from './validate.js';
 
-export type { DpopHooks, DpopProofRequest } from './options.js';
+export type { DpopHooks, DpopProofRequest, DpopResend } from './options.js';
 
 declare module 'axios' {
   interface AxiosRequestConfig {
@@ -85,6 +85,15 @@ export interface Dpop extends DpopHooks {
    * with `extractable: true`.
    */
   exportPrivateJwk(): Promise<JsonWebKey>;
+  /**
+   * With `persist`: reads the key stored under the name again and signs with it from now on, when another tab
+   * replaced it (a logout with `deleteDpopKey` and a new login there). `thumbprint`, `publicJwk` and `keyPair` follow.
+   * Every proof for a token request (no `accessToken`) does this first, so that a tab that kept the old key never
+   * presents the new login's refresh token with it. Without `persist`, or when nothing is stored, nothing changes.
+   *
+   * @returns whether the key changed.
+   */
+  reload(): Promise<boolean>;
 }
 
 const STATE_KEY = 'axios-token-refresh';
@@ -93,6 +102,10 @@ const DB = 'axios-token-refresh-dpop';
 const STORE = 'dpop-keys';
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ABSOLUTE = /^([a-z][a-z\d+\-.]*:)?\/\//i;
+/** RFC 9110 §9.1: a method is a token. */
+const METHOD = /^[!#$%&'*+\-.^_`|~\dA-Za-z]+$/;
+/** RFC 9449 §8.1: `nonce = 1*NQCHAR` (visible ASCII but `"` and `\`); longer ones are not kept (a proof carries it). */
+const NONCE = /^[\x21\x23-\x5b\x5d-\x7e]{1,1024}$/;
 
 const isKeyPair = (value: unknown): value is CryptoKeyPair => {
   const pair = value as Partial<CryptoKeyPair> | null;
@@ -147,6 +160,9 @@ function target(url: string | URL): URL {
   if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
     throw new TypeError(expected('url', 'an absolute http(s) URL', url));
   }
+  // RFC 9110 §4.2.4: userinfo is not part of the target (and a password must not go into every proof).
+  parsed.username = '';
+  parsed.password = '';
   parsed.search = '';
   parsed.hash = '';
   return parsed;
@@ -171,14 +187,22 @@ async function loadKeyPair(options: CreateDpopOptions): Promise<CryptoKeyPair> {
   if (options.privateJwk !== undefined) {
     // Only the members that make the key: `key_ops`, `ext` or `alg` of the source must not veto the import.
     const { kty, crv, x, y, d } = options.privateJwk as Required<Pick<JsonWebKey, 'kty' | 'crv' | 'x' | 'y' | 'd'>>;
-    const [privateKey, publicKey] = await Promise.all([
-      crypto.subtle.importKey('jwk', { kty, crv, x, y, d }, ALGORITHM, extractable, ['sign']),
-      crypto.subtle.importKey('jwk', { kty, crv, x, y }, ALGORITHM, true, ['verify']),
-    ]);
-    return { privateKey, publicKey };
+    try {
+      const [privateKey, publicKey] = await Promise.all([
+        crypto.subtle.importKey('jwk', { kty, crv, x, y, d }, ALGORITHM, extractable, ['sign']),
+        crypto.subtle.importKey('jwk', { kty, crv, x, y }, ALGORITHM, true, ['verify']),
+      ]);
+      return { privateKey, publicKey };
+    } catch (cause) {
+      // WebCrypto's DataError says nothing about which option; the key itself is never shown.
+      throw new TypeError(
+        `${expected('privateJwk', 'a private P-256 JWK whose `x` and `y` are the public half of its `d`', options.privateJwk)}: WebCrypto refused to import it`,
+        { cause },
+      );
+    }
   }
   const generate = (): Promise<CryptoKeyPair> => crypto.subtle.generateKey(ALGORITHM, extractable, ['sign', 'verify']);
-  return options.persist === undefined ? generate() : persisted(options.persist.name, generate);
+  return options.persist === undefined ? generate() : (persisted(options.persist.name, generate) as Promise<CryptoKeyPair>);
 }
 
 /** Settles with an IndexedDB request's result. */
@@ -190,22 +214,24 @@ function done<T>(request: IDBRequest<T>): Promise<T> {
 }
 
 /**
- * The key stored under `name`, or `fresh` stored there if there is none: the read and the add happen in one
- * read-write transaction, which IndexedDB runs one at a time per store across tabs, so tabs that start together end
- * up with one key. A stored value that is not a key pair is an error, never replaced: tokens may be bound to it.
+ * The key stored under `name`, or `fresh` stored there if there is none (`fresh` undefined: only read): the read and
+ * the add happen in one read-write transaction, which IndexedDB runs one at a time per store across tabs, so tabs that
+ * start together end up with one key. A stored value that is not a key pair is an error, never replaced: tokens may
+ * be bound to it.
  */
-async function persisted(name: string, generate: () => Promise<CryptoKeyPair>): Promise<CryptoKeyPair> {
+async function persisted(name: string, generate?: () => Promise<CryptoKeyPair>): Promise<CryptoKeyPair | undefined> {
   const db = await openDb();
   try {
-    const fresh = await generate();
-    return await new Promise<CryptoKeyPair>((resolve, reject) => {
-      const transaction = db.transaction(STORE, 'readwrite');
+    const fresh = await generate?.();
+    return await new Promise<CryptoKeyPair | undefined>((resolve, reject) => {
+      const transaction = db.transaction(STORE, fresh ? 'readwrite' : 'readonly');
       const store = transaction.objectStore(STORE);
       let result = fresh;
       const read = store.get(name);
       read.onsuccess = () => {
-        if (read.result === undefined) store.add(fresh, name);
-        else if (isKeyPair(read.result)) result = read.result;
+        if (read.result === undefined) {
+          if (fresh) store.add(fresh, name);
+        } else if (isKeyPair(read.result)) result = read.result;
         else transaction.abort();
       };
       transaction.oncomplete = () => resolve(result);
@@ -273,29 +299,42 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
   if (options.extractable !== undefined && (options.keyPair !== undefined || options.persist !== undefined)) {
     throw new TypeError('Expected `extractable` only for a new key or `privateJwk`, not with `keyPair` or `persist`');
   }
-  const keyPair = await loadKeyPair(options);
-  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
-  const publicJwk = Object.freeze({ kty, crv, x, y }) as DpopPublicJwk;
-  // RFC 7638: the required members in lexicographic order, no whitespace.
-  const thumbprint = await sha256(JSON.stringify({ crv, kty, x, y }));
-  const header = base64url(utf8(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk })));
+  /** What proofs are signed with; replaced as a whole by `reload()`. */
+  let key = await describeKey(await loadKeyPair(options));
   const nonces = new Map<string, string>();
+  const name = options.persist?.name;
 
   const dpop: Dpop = {
-    thumbprint,
-    publicJwk,
-    keyPair,
+    get thumbprint() {
+      return key.thumbprint;
+    },
+    get publicJwk() {
+      return key.publicJwk;
+    },
+    get keyPair() {
+      return key.keyPair;
+    },
     nonce: (url) => nonces.get(target(url).origin),
     rememberNonce(url, nonce) {
-      if (typeof nonce === 'string' && nonce !== '') nonces.set(target(url).origin, nonce);
+      if (typeof nonce === 'string' && NONCE.test(nonce)) nonces.set(target(url).origin, nonce);
+    },
+    async reload() {
+      const stored = name === undefined ? undefined : await persisted(name);
+      if (stored === undefined || stored.privateKey === key.keyPair.privateKey) return false;
+      const next = await describeKey(stored);
+      const changed = next.thumbprint !== key.thumbprint;
+      key = next;
+      return changed;
     },
     async proof(request) {
       checkObject(request);
       const { method, accessToken } = request;
-      if (typeof method !== 'string' || !/^[A-Za-z]+$/.test(method)) {
+      if (typeof method !== 'string' || !METHOD.test(method)) {
         throw new TypeError(expected('method', "an HTTP method such as 'POST'", method));
       }
       const htu = target(request.url);
+      // A token request presents the refresh token (or a code): it must be signed with the key it is bound to.
+      if (accessToken === undefined) await dpop.reload();
       const nonce = request.nonce ?? nonces.get(htu.origin);
       const claims = {
         jti: crypto.randomUUID(),
@@ -305,22 +344,46 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
         ...(accessToken === undefined ? {} : { ath: await sha256(accessToken) }),
         ...(nonce === undefined ? {} : { nonce }),
       };
+      const { header, keyPair } = key;
       const input = `${header}.${base64url(utf8(JSON.stringify(claims)))}`;
       const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyPair.privateKey, utf8(input));
       return `${input}.${base64url(new Uint8Array(signature))}`;
     },
     async exportPrivateJwk() {
-      if (!keyPair.privateKey.extractable) {
+      if (!key.keyPair.privateKey.extractable) {
         throw new TypeError('Expected a key made with `extractable: true` to export it; this one cannot leave its store');
       }
-      return crypto.subtle.exportKey('jwk', keyPair.privateKey);
+      return crypto.subtle.exportKey('jwk', key.keyPair.privateKey);
     },
-    install: (instance) => install(dpop, instance),
+    install: (instance, resend) => install(dpop, instance, resend),
   };
   return dpop;
 }
 
-function install(dpop: Dpop, instance: AxiosInstance): () => void {
+/** A key pair with what every proof repeats: its public JWK, its thumbprint and the encoded JWS header. */
+async function describeKey(keyPair: CryptoKeyPair) {
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', keyPair.publicKey);
+  const publicJwk = Object.freeze({ kty, crv, x, y }) as DpopPublicJwk;
+  return {
+    keyPair,
+    publicJwk,
+    // RFC 7638: the required members in lexicographic order, no whitespace.
+    thumbprint: await sha256(JSON.stringify({ crv, kty, x, y })),
+    header: base64url(utf8(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicJwk }))),
+  };
+}
+
+/**
+ * The URL a response came from: after redirects, the last one (Node: follow-redirects' `responseUrl`; XHR:
+ * `responseURL`), else the URL requested. Nonces are filed under its origin (RFC 9449 §8: a nonce is the server's).
+ */
+function answeredBy(response: AxiosResponse): string {
+  const last = response.request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
+  const url = last?.responseURL ?? last?.res?.responseUrl;
+  return typeof url === 'string' && url !== '' ? url : requestUrl(response.config);
+}
+
+function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () => void {
   // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
   const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
     if (config[STATE_KEY]?.attached !== true) return config;
@@ -330,13 +393,17 @@ function install(dpop: Dpop, instance: AxiosInstance): () => void {
     (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
     return config;
   };
-  /** Remembers the response's nonce; true when it had one. Never throws: it runs on every response. */
+  /**
+   * Remembers the response's nonce under the origin that answered; true when it had one from the origin the request
+   * was sent to (only then does a new proof for that request carry it). Never throws: it runs on every response.
+   */
   const remember = (response: AxiosResponse | undefined): boolean => {
     const nonce = header(response?.headers, 'DPoP-Nonce');
     if (response?.config === undefined || typeof nonce !== 'string' || nonce === '') return false;
     try {
-      dpop.rememberNonce(target(requestUrl(response.config)), nonce);
-      return true;
+      const from = target(answeredBy(response));
+      dpop.rememberNonce(from, nonce);
+      return dpop.nonce(from) === nonce && from.origin === target(requestUrl(response.config)).origin;
     } catch {
       return false;
     }
@@ -354,7 +421,8 @@ function install(dpop: Dpop, instance: AxiosInstance): () => void {
       /^"?use_dpop_nonce"?$/.test(challengeError(header(response.headers, 'WWW-Authenticate'), 'dpop') ?? '')
     ) {
       config[RETRIED] = state.version;
-      return instance.request(config);
+      // Through the core: a body that was a stream is gone, and must fail rather than go out again empty.
+      return resend(error, config, 'with the new DPoP nonce');
     }
     return Promise.reject(error);
   };

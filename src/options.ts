@@ -1,4 +1,4 @@
-import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import type { TokenRefreshError } from './errors.js';
 import type { TokenStore } from './store.js';
 import type { TokenSet } from './tokens.js';
@@ -284,6 +284,16 @@ export interface DpopProofRequest {
 }
 
 /**
+ * Sends a request again through the instance, as `attachRefresh` replays one: a request whose body was a stream (sent
+ * once, gone) is not sent again but fails with `REQUEST_NOT_REPLAYABLE`.
+ *
+ * @param error - the failure that asks for the new attempt (the `cause` of a `REQUEST_NOT_REPLAYABLE`).
+ * @param config - the request's config.
+ * @param why - the end of "Request not replayed …", e.g. `'with the new DPoP nonce'`.
+ */
+export type DpopResend = (error: AxiosError, config: InternalAxiosRequestConfig, why: string) => Promise<AxiosResponse>;
+
+/**
  * What the core and `refreshTokenGrant` need from a DPoP key. `createDpop()` of `axios-token-refresh/dpop` makes one;
  * the core only knows this shape, so an app without DPoP ships none of its code.
  */
@@ -292,9 +302,11 @@ export interface DpopHooks {
    * Installs the DPoP interceptors on an axios instance (called by `attachRefresh` before it installs its own):
    * a proof on every request the plugin attached a token to, nonces remembered, `use_dpop_nonce` answered.
    *
+   * @param instance - the axios instance.
+   * @param resend - how to send a request again (see {@link DpopResend}).
    * @returns a function that removes them.
    */
-  install(instance: AxiosInstance): () => void;
+  install(instance: AxiosInstance, resend: DpopResend): () => void;
   /** Makes a fresh proof JWT. */
   proof(request: DpopProofRequest): Promise<string>;
   /**

