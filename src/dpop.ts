@@ -4,6 +4,7 @@
  */
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { challengeError } from './challenge.js';
+import { TokenRefreshError } from './errors.js';
 import type { DpopHooks, DpopProofRequest, DpopResend } from './options.js';
 import { checkObject, checkOptions, expected, isBoolean, type Rule } from './validate.js';
 
@@ -388,6 +389,15 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
   const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
     if (config[STATE_KEY]?.attached !== true) return config;
     const authorization = header(config.headers, 'Authorization');
+    if (typeof authorization === 'string' && !/^dpop /i.test(authorization)) {
+      // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
+      throw new TokenRefreshError(
+        'CONFIGURATION_ERROR',
+        "Request not sent: the session has a DPoP key but its tokens are not DPoP-bound (`tokenType` is not 'DPoP'); " +
+          'ask the server for DPoP tokens (a proof at the token request), or remove `dpop`',
+        { config },
+      );
+    }
     const accessToken = typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
     const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
     (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;

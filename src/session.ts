@@ -55,23 +55,6 @@ interface GrantExtras {
   readonly needsRefreshToken?: boolean;
 }
 
-/**
- * Throws when tokens cannot go out in this session: an access token of type `DPoP` (any case) needs the session's
- * `dpop` to sign its proofs, and with `dpop` any other type would go out as a bearer token (a silent downgrade). Tokens
- * the app gave (`where` names them) are a `TypeError`, a refresh result (no `where`) is `CONFIGURATION_ERROR`.
- */
-function checkType<T extends TokenSet | null>(tokens: T, dpop: unknown, where?: string): T {
-  if (tokens?.accessToken && /^dpop$/i.test(tokens.tokenType ?? '') === !dpop) {
-    const why = dpop
-      ? "with `dpop`, `tokenType` must be 'DPoP': give it DPoP-bound tokens, or remove `dpop`"
-      : "`tokenType` 'DPoP' needs the session's `dpop`: pass it the key from createDpop()";
-    throw where
-      ? new TypeError(`Expected \`${where}\` to suit the session: ${why}`)
-      : new TokenRefreshError('CONFIGURATION_ERROR', `Token refresh misconfigured: ${why}`);
-  }
-  return tokens;
-}
-
 /** A promise and the functions that settle it. */
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } {
   let resolve!: () => void;
@@ -166,7 +149,7 @@ export class Session implements TokenSessionMethods {
       );
     }
     this.#canMint = (options.refresh as GrantExtras).needsRefreshToken === false;
-    const initial = typeof source === 'function' ? null : checkType(checkTokenInput(source, 'tokens'), options.dpop, 'tokens');
+    const initial = typeof source === 'function' ? null : checkTokenInput(source, 'tokens');
     if (options.store === undefined && typeof source !== 'function') {
       // The common case costs nothing: tokens in memory, known at once.
       this.#store = new MemoryTokenStore(initial);
@@ -174,7 +157,7 @@ export class Session implements TokenSessionMethods {
       return;
     }
     this.#store = options.store ?? new MemoryTokenStore();
-    const load = typeof source === 'function' ? async () => checkType(checkTokenInput(await source(), 'tokens'), this.dpop, 'tokens') : () => initial;
+    const load = typeof source === 'function' ? async () => checkTokenInput(await source(), 'tokens') : () => initial;
     this.#loader = () => this.#load(load);
     this.#unsubscribe = this.#store.subscribe?.((stored) => this.#onStoreWrite(stored));
   }
@@ -188,7 +171,7 @@ export class Session implements TokenSessionMethods {
 
   /** {@inheritDoc TokenSession.setTokens} */
   async setTokens(tokens: TokenSet | null): Promise<void> {
-    const checked = checkType(checkTokenInput(tokens, 'setTokens(tokens)'), this.dpop, 'setTokens(tokens)');
+    const checked = checkTokenInput(tokens, 'setTokens(tokens)');
     const failure = await this.#replace(checked);
     if (failure) throw failure;
   }
@@ -657,10 +640,7 @@ export class Session implements TokenSessionMethods {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there is no refresh token');
     }
     const from = current ?? ({} as TokenSet);
-    const next = checkType(
-      normalizeRefreshResult(await this.#callRefresh(from, reason, stored.version, lockSignal, flight), current),
-      this.dpop,
-    );
+    const next = normalizeRefreshResult(await this.#callRefresh(from, reason, stored.version, lockSignal, flight), current);
     if (flight.superseded) return;
     await this.#commit(next, stored.version);
   }
@@ -762,7 +742,7 @@ export class Session implements TokenSessionMethods {
     if (this.#version === version && this.#flight === undefined && !this.#ended && !timedOut.superseded) {
       const flight = this.#startFlight(version, async () => {
         try {
-          adopted = await this.#commit(checkType(normalizeRefreshResult(value, previous), this.dpop), version);
+          adopted = await this.#commit(normalizeRefreshResult(value, previous), version);
         } catch {
           // An unusable late answer changes nothing: the tokens stay as they were.
         }
