@@ -1,7 +1,15 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { TokenRefreshError } from './errors.js';
-import { MAX_RESPONSE_BYTES, checkEndpointUrl, deadlineSignal, isTimeoutCode, parseUrl, sanitized, untilAborted } from './oauth-http.js';
+import {
+  MAX_RESPONSE_BYTES,
+  checkEndpointUrl,
+  deadlineSignal,
+  isTimeoutCode,
+  parseUrl,
+  sanitized,
+  untilAborted,
+} from './oauth-http.js';
 import type { Deadline, Endpoint } from './oauth-http.js';
 import { parseJson, printable } from './token-response.js';
 import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.js';
@@ -96,13 +104,22 @@ export async function discover(
 ): Promise<AuthorizationServerMetadata> {
   checkObject(options);
   checkOptions(options, [
-    ['axios', 'an axios instance', (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function'],
+    [
+      'axios',
+      'an axios instance',
+      (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function',
+    ],
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
   const allowInsecureHttp = options.allowInsecureHttp ?? false;
   const checked = checkIssuer(issuer, allowInsecureHttp);
-  return fetchMetadata(checked, options.axios ?? axios.create(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, allowInsecureHttp);
+  return fetchMetadata(
+    checked,
+    options.axios ?? axios.create(),
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    allowInsecureHttp,
+  );
 }
 
 /**
@@ -139,12 +156,15 @@ export function discoveredEndpoints(
   let pending: Promise<DiscoveredEndpoints> | undefined;
   return (deadline) => {
     // The fetch is bounded by its own deadline (timeoutMs), so a stuck server frees `pending` for the next caller.
-    const fetching = (pending ??= fetchMetadata(issuer, client(), timeoutMs, allowInsecureHttp)
-      .then((metadata) => endpointsOf(metadata, issuer, allowInsecureHttp))
-      .catch((error: unknown) => {
-        if (pending === fetching) pending = undefined;
-        throw error;
-      }));
+    const fetching =
+      pending ??
+      fetchMetadata(issuer, client(), timeoutMs, allowInsecureHttp)
+        .then((metadata) => endpointsOf(metadata, issuer, allowInsecureHttp))
+        .catch((error: unknown) => {
+          if (pending === fetching) pending = undefined;
+          throw error;
+        });
+    pending = fetching;
     if (deadline === undefined) return fetching;
     // One caller's abort must not cancel the fetch the others wait on: it only stops waiting.
     return untilAborted(fetching, deadline.signal, () => {
@@ -176,7 +196,9 @@ function endpointsOf(
   };
   const token = endpoint('token_endpoint', metadata.token_endpoint);
   const revocation =
-    metadata.revocation_endpoint === undefined ? undefined : endpoint('revocation_endpoint', metadata.revocation_endpoint);
+    metadata.revocation_endpoint === undefined
+      ? undefined
+      : endpoint('revocation_endpoint', metadata.revocation_endpoint);
   return { token, revocation };
 }
 
@@ -202,11 +224,14 @@ async function fetchMetadata(
     for (const location of locations(issuer)) {
       const { status, data } = await getMetadata(client, location, deadline, issuer, timeoutMs);
       if (status >= 500 || status === 429) {
-        throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, { status });
+        throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, {
+          status,
+        });
       }
       const json = status >= 200 && status < 300 ? parseJson(data) : undefined;
       if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-        const why = status < 300 && status >= 200 ? ', not a JSON object' : status < 400 ? ', a redirect, not followed' : '';
+        const why =
+          status < 300 && status >= 200 ? ', not a JSON object' : status < 400 ? ', a redirect, not followed' : '';
         misses.push(`${location} (HTTP ${status}${why})`);
         continue;
       }

@@ -74,7 +74,9 @@ export interface RefreshTokenGrantOptions {
    * The authorization server's issuer identifier, to discover the token and revocation endpoints from its metadata
    * (RFC 8414, OpenID Connect Discovery; see `discover`): fetched on the first refresh (or revocation), once however
    * many start together, then kept for the life of the grant; a failed fetch is retried on the next call. The
-   * metadata's `issuer` must equal this value exactly. Same https rule as `tokenUrl`; no query or fragment.
+   * metadata's `issuer` must be the same URL, compared as parsed URLs (as oauth4webapi does: `https://a.example` and
+   * `https://a.example/` are one issuer; after a path a trailing slash counts). Same https rule as `tokenUrl`; no query
+   * or fragment. Discovery never follows a redirect.
    *
    * @example 'https://auth.example.com/realms/acme'
    */
@@ -131,7 +133,9 @@ export interface RefreshTokenGrantOptions {
    */
   readonly axios?: AxiosInstance;
   /**
-   * How long one refresh may take, in milliseconds, including a wait for a short `Retry-After`. A finite number > 0.
+   * How long one refresh (or `revoke`) may take, in milliseconds: discovery, the request and a wait for a short
+   * `Retry-After`, from the first byte sent to the last byte read (a total deadline, unlike axios's idle `timeout`), so
+   * a server that trickles its answer fails with `REFRESH_FAILED` too. A finite number > 0.
    * Keep it below the session's `refreshTimeoutMs` so that a slow server is reported as `REFRESH_FAILED` with its
    * cause.
    *
@@ -555,11 +559,7 @@ function interpret(
     return failWith('SESSION_EXPIRED', `Token refresh refused: ${answered}`, details);
   }
   if (status === 404 || status === 405) {
-    return failWith(
-      'CONFIGURATION_ERROR',
-      `Token refresh misconfigured: ${answered}; check \`tokenUrl\``,
-      details,
-    );
+    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``, details);
   }
   if (status >= 300 && status < 400) {
     return failWith(
@@ -598,7 +598,9 @@ function asksForNonce(response: AxiosResponse<unknown>): boolean {
 function checkDpop(dpop: unknown): DpopHooks | undefined {
   const hooks = dpop as Partial<DpopHooks> | undefined;
   if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
-    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
+    throw new TypeError(
+      `Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`,
+    );
   }
   return hooks as DpopHooks | undefined;
 }

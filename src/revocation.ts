@@ -51,8 +51,10 @@ export function revoker(
       );
       const jobs: Array<Promise<void>> = [];
       // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
-      if (tokens.refreshToken) jobs.push(revokeOne(config, endpoint, tokens.refreshToken, 'refresh_token', deadline, secrets));
-      if (tokens.accessToken) jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', deadline, secrets));
+      if (tokens.refreshToken)
+        jobs.push(revokeOne(config, endpoint, tokens.refreshToken, 'refresh_token', deadline, secrets));
+      if (tokens.accessToken)
+        jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', deadline, secrets));
       const results = await Promise.allSettled(jobs);
       for (const result of results) if (result.status === 'rejected') throw result.reason;
     } finally {
@@ -93,7 +95,10 @@ async function revokeOne(
   } catch (error) {
     const { cause, code } = sanitized(error);
     if (deadline.timedOut() || isTimeoutCode(code)) throw slow(endpoint, config.timeoutMs, cause);
-    const what = code === 'ERR_CANCELED' || deadline.signal.aborted ? 'it was aborted' : `the request did not complete (${code ?? 'network error'})`;
+    const what =
+      code === 'ERR_CANCELED' || deadline.signal.aborted
+        ? 'it was aborted'
+        : `the request did not complete (${code ?? 'network error'})`;
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
   }
   if (status >= 200 && status < 300) return;
