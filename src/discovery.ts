@@ -1,8 +1,16 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
 import { TokenRefreshError } from './errors.js';
-import { checkEndpointUrl, isTimeoutCode, sanitized } from './oauth-http.js';
-import type { Endpoint } from './oauth-http.js';
+import {
+  MAX_RESPONSE_BYTES,
+  checkEndpointUrl,
+  deadlineSignal,
+  isTimeoutCode,
+  parseUrl,
+  sanitized,
+  untilAborted,
+} from './oauth-http.js';
+import type { Deadline, Endpoint } from './oauth-http.js';
 import { parseJson, printable } from './token-response.js';
 import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.js';
 
@@ -11,7 +19,7 @@ import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.j
  * checked by {@link discover}; the grants also check `token_endpoint` and `revocation_endpoint` when they use them.
  */
 export interface AuthorizationServerMetadata {
-  /** The issuer identifier; equal to the one asked for, character for character. */
+  /** The issuer identifier; the same URL as the one asked for (see {@link discover}). */
   readonly issuer: string;
   /** The token endpoint. */
   readonly token_endpoint?: string;
@@ -34,7 +42,8 @@ export interface DiscoveryOptions {
    */
   readonly axios?: AxiosInstance;
   /**
-   * How long the whole discovery may take (both locations), in milliseconds. A finite number > 0.
+   * How long the whole discovery may take (both locations, from the first byte sent to the last byte read), in
+   * milliseconds. A finite number > 0.
    *
    * @default 10_000
    */
@@ -47,10 +56,16 @@ export interface DiscoveryOptions {
   readonly allowInsecureHttp?: boolean;
 }
 
-/** A configured issuer: the text compared with the metadata's `issuer`, and its parsed URL. */
+/** A configured issuer: its text for messages, and its parsed URL (whose `href` the metadata's `issuer` must match). */
 export interface Issuer extends Endpoint {
   readonly text: string;
 }
+
+/**
+ * The grant's discovery: the endpoints, fetched once for every caller; a caller's `deadline` (its timeoutMs and abort)
+ * lets it leave early without cancelling the fetch for the others. @internal
+ */
+export type Discovered = (deadline?: Deadline) => Promise<DiscoveredEndpoints>;
 
 /** The endpoints a grant takes from the metadata. @internal */
 export interface DiscoveredEndpoints {
@@ -63,8 +78,11 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 /**
  * Fetches and checks an authorization server's metadata. It asks the RFC 8414 §3 location first
  * (`/.well-known/oauth-authorization-server` inserted between the host and the issuer's path), then, when that answers
- * 4xx or not a JSON object, the OpenID Connect Discovery location (`/.well-known/openid-configuration` appended to the
- * issuer). The document's `issuer` must equal `issuer` exactly, or it is refused (a mix-up defence, RFC 8414 §3.3).
+ * 3xx, 4xx or not a JSON object, the OpenID Connect Discovery location (`/.well-known/openid-configuration` appended to
+ * the issuer). Redirects are never followed (a hop to plain `http:` would hand the metadata, and so the token endpoint,
+ * to whoever sits on the path); a body over 1 MiB is refused. The document's `issuer` must be the same URL as `issuer`
+ * (compared as parsed URLs, the way oauth4webapi does: `https://auth.example.com` and `https://auth.example.com/` are
+ * one issuer, `…/realms/acme` and `…/realms/acme/` are two), or it is refused (a mix-up defence, RFC 8414 §3.3).
  *
  * Failures are {@link TokenRefreshError}s: a network error, a timeout or a 5xx is `REFRESH_FAILED` (may pass); no
  * metadata at either location, a different `issuer`, or an endpoint that breaks the https rule is
@@ -86,13 +104,22 @@ export async function discover(
 ): Promise<AuthorizationServerMetadata> {
   checkObject(options);
   checkOptions(options, [
-    ['axios', 'an axios instance', (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function'],
+    [
+      'axios',
+      'an axios instance',
+      (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function',
+    ],
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
   const allowInsecureHttp = options.allowInsecureHttp ?? false;
   const checked = checkIssuer(issuer, allowInsecureHttp);
-  return fetchMetadata(checked, options.axios ?? axios.create(), options.timeoutMs ?? DEFAULT_TIMEOUT_MS, allowInsecureHttp);
+  return fetchMetadata(
+    checked,
+    options.axios ?? axios.create(),
+    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    allowInsecureHttp,
+  );
 }
 
 /**
@@ -125,16 +152,32 @@ export function discoveredEndpoints(
   client: () => AxiosInstance,
   timeoutMs: number,
   allowInsecureHttp: boolean,
-): () => Promise<DiscoveredEndpoints> {
+): Discovered {
   let pending: Promise<DiscoveredEndpoints> | undefined;
-  return () => {
-    pending ??= fetchMetadata(issuer, client(), timeoutMs, allowInsecureHttp)
-      .then((metadata) => endpointsOf(metadata, issuer, allowInsecureHttp))
-      .catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-    return pending;
+  return (deadline) => {
+    // The fetch is bounded by its own deadline (timeoutMs), so a stuck server frees `pending` for the next caller.
+    const fetching =
+      pending ??
+      fetchMetadata(issuer, client(), timeoutMs, allowInsecureHttp)
+        .then((metadata) => endpointsOf(metadata, issuer, allowInsecureHttp))
+        .catch((error: unknown) => {
+          if (pending === fetching) pending = undefined;
+          throw error;
+        });
+    pending = fetching;
+    if (deadline === undefined) return fetching;
+    // One caller's abort must not cancel the fetch the others wait on: it only stops waiting.
+    return untilAborted(fetching, deadline.signal, () => {
+      if (!deadline.timedOut()) {
+        return new TokenRefreshError(
+          'REFRESH_FAILED',
+          `Discovery failed: the call was aborted while the metadata of the issuer ${issuer.where} was being fetched`,
+        );
+      }
+      // Out of time waiting: the next call starts afresh rather than join a fetch that is as late (it ends alone).
+      if (pending === fetching) pending = undefined;
+      return slow(issuer, timeoutMs);
+    });
   };
 }
 
@@ -153,7 +196,9 @@ function endpointsOf(
   };
   const token = endpoint('token_endpoint', metadata.token_endpoint);
   const revocation =
-    metadata.revocation_endpoint === undefined ? undefined : endpoint('revocation_endpoint', metadata.revocation_endpoint);
+    metadata.revocation_endpoint === undefined
+      ? undefined
+      : endpoint('revocation_endpoint', metadata.revocation_endpoint);
   return { token, revocation };
 }
 
@@ -173,59 +218,81 @@ async function fetchMetadata(
   timeoutMs: number,
   allowInsecureHttp: boolean,
 ): Promise<AuthorizationServerMetadata> {
-  const deadline = Date.now() + timeoutMs;
-  const misses: string[] = [];
-  for (const location of locations(issuer)) {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) throw slow(issuer, timeoutMs);
-    let status: number;
-    let data: unknown;
-    try {
-      const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
-        url: location,
-        method: 'GET',
-        headers: { Accept: 'application/json' },
-        timeout: remaining,
-        validateStatus: () => true,
-        responseType: 'text',
-        transformResponse: [(body: unknown) => body],
-        skipAuthRefresh: true,
-      };
-      ({ status, data } = await client.request<unknown>(config));
-    } catch (error) {
-      const { cause, code } = sanitized(error);
-      if (isTimeoutCode(code)) throw slow(issuer, timeoutMs, cause);
-      throw new TokenRefreshError(
-        'REFRESH_FAILED',
-        `Discovery failed: the request for ${location} did not complete (${code ?? 'network error'})`,
-        { cause },
-      );
+  const deadline = deadlineSignal(undefined, timeoutMs);
+  try {
+    const misses: string[] = [];
+    for (const location of locations(issuer)) {
+      const { status, data } = await getMetadata(client, location, deadline, issuer, timeoutMs);
+      if (status >= 500 || status === 429) {
+        throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, {
+          status,
+        });
+      }
+      const json = status >= 200 && status < 300 ? parseJson(data) : undefined;
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+        const why =
+          status < 300 && status >= 200 ? ', not a JSON object' : status < 400 ? ', a redirect, not followed' : '';
+        misses.push(`${location} (HTTP ${status}${why})`);
+        continue;
+      }
+      checkPublishedIssuer((json as { issuer?: unknown }).issuer, issuer, location);
+      // The endpoints are checked here too, so `discover` never hands out an insecure one.
+      endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
+      return json as AuthorizationServerMetadata;
     }
-    if (status >= 500 || status === 429) {
-      throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, { status });
-    }
-    const json = status >= 200 && status < 300 ? parseJson(data) : undefined;
-    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      misses.push(`${location} (HTTP ${status}${status < 300 ? ', not a JSON object' : ''})`);
-      continue;
-    }
-    const published = (json as { issuer?: unknown }).issuer;
-    if (published !== issuer.text) {
-      throw new TokenRefreshError(
-        'CONFIGURATION_ERROR',
-        `Discovery misconfigured: the metadata at ${location} names the issuer ` +
-          `${typeof published === 'string' ? `\`${printable(published)}\`` : 'nothing'}, not \`${printable(issuer.text)}\`; ` +
-          'it is refused (RFC 8414 §3.3). Set `issuer` to exactly what the server publishes, trailing slash included',
-      );
-    }
-    // The endpoints are checked here too, so `discover` never hands out an insecure one.
-    endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
-    return json as AuthorizationServerMetadata;
+    throw new TokenRefreshError(
+      'CONFIGURATION_ERROR',
+      `Discovery misconfigured: no authorization server metadata at ${misses.join(' or ')}; check \`issuer\`, or set ` +
+        '`tokenUrl` (and `revocationUrl`) instead',
+    );
+  } finally {
+    deadline.clear();
   }
+}
+
+/** One GET of a metadata location, within the discovery's deadline, no redirect followed. */
+async function getMetadata(
+  client: AxiosInstance,
+  location: string,
+  deadline: Deadline,
+  issuer: Issuer,
+  timeoutMs: number,
+): Promise<{ status: number; data: unknown }> {
+  const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
+    url: location,
+    method: 'GET',
+    headers: { Accept: 'application/json' },
+    signal: deadline.signal,
+    // A redirect, above all one from https: to http:, would let the next hop choose the token endpoint.
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    validateStatus: () => true,
+    responseType: 'text',
+    transformResponse: [(body: unknown) => body],
+    skipAuthRefresh: true,
+  };
+  try {
+    const { status, data } = await client.request<unknown>(config);
+    return { status, data };
+  } catch (error) {
+    const { cause, code } = sanitized(error);
+    if (deadline.timedOut() || isTimeoutCode(code)) throw slow(issuer, timeoutMs, cause);
+    throw new TokenRefreshError(
+      'REFRESH_FAILED',
+      `Discovery failed: the request for ${location} did not complete (${code ?? 'network error'})`,
+      { cause },
+    );
+  }
+}
+
+/** RFC 8414 §3.3, compared as parsed URLs (as oauth4webapi does), so `https://a.example` is `https://a.example/`. */
+function checkPublishedIssuer(published: unknown, issuer: Issuer, location: string): void {
+  if (typeof published === 'string' && parseUrl(published)?.href === issuer.url.href) return;
   throw new TokenRefreshError(
     'CONFIGURATION_ERROR',
-    `Discovery misconfigured: no authorization server metadata at ${misses.join(' or ')}; check \`issuer\`, or set ` +
-      '`tokenUrl` (and `revocationUrl`) instead',
+    `Discovery misconfigured: the metadata at ${location} names the issuer ` +
+      `${typeof published === 'string' ? `\`${printable(published)}\`` : 'nothing'}, not \`${printable(issuer.text)}\`; ` +
+      'it is refused (RFC 8414 §3.3). Set `issuer` to what the server publishes (a trailing slash after a path counts)',
   );
 }
 

@@ -5,6 +5,12 @@
 
 import { printable } from './token-response.js';
 
+/**
+ * The largest answer body read from the token, revocation or metadata endpoint, in bytes (axios `maxContentLength`):
+ * a real one is a few kilobytes, and a server that streams without end must not fill the memory.
+ */
+export const MAX_RESPONSE_BYTES = 1_048_576;
+
 /** `http:` is accepted on these hosts without `allowInsecureHttp`. */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -104,6 +110,87 @@ export function authenticate(client: ClientCredentials, body: URLSearchParams, h
 }
 
 /**
+ * The values of the client authentication to scrub from server text: the secret, and for `client_secret_basic` the
+ * Basic credentials (base64 and decoded), which a server may echo (base64 is no disguise: a log reader decodes it).
+ *
+ * @param client - the credentials and method.
+ */
+export function clientSecrets(client: ClientCredentials): string[] {
+  if (client.clientSecret === undefined || client.clientSecret === '') return [];
+  if (client.authMethod !== 'client_secret_basic') return [client.clientSecret];
+  const header = basicCredentials(client.clientId, client.clientSecret, client.basicAuthEncoding);
+  const encoded = header.slice('Basic '.length);
+  const pair =
+    client.basicAuthEncoding === 'form-urlencoded'
+      ? `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`
+      : `${client.clientId}:${client.clientSecret}`;
+  return [client.clientSecret, header, encoded, pair];
+}
+
+/** A total deadline over one call, as an abort signal: see {@link deadlineSignal}. */
+export interface Deadline {
+  /** Fires when the deadline passes or the caller's signal fires. */
+  readonly signal: AbortSignal;
+  /** Whether it fired because the time ran out (not because the caller aborted). */
+  readonly timedOut: () => boolean;
+  /** Clears the timer and stops listening to the caller's signal; call it when the call settles. */
+  readonly clear: () => void;
+}
+
+/**
+ * An abort signal that fires after `ms` milliseconds or when `outer` fires, whichever comes first. axios's Node
+ * `timeout` is an idle timeout (a server that trickles a byte at a time never trips it), so every request to the
+ * authorization server carries this signal instead: the time is bounded from the first byte sent to the last read.
+ * Written out rather than `AbortSignal.any` so it runs on every browser the core supports.
+ *
+ * @param outer - the caller's signal, if any.
+ * @param ms - the time allowed, in milliseconds.
+ */
+export function deadlineSignal(outer: AbortSignal | undefined, ms: number): Deadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = (): void => controller.abort(outer?.reason);
+  // Clamped to what setTimeout can hold: a longer delay would fire at once.
+  const timer = setTimeout(
+    () => {
+      timedOut = true;
+      controller.abort(new Error('timeoutMs elapsed'));
+    },
+    Math.min(Math.max(ms, 0), 2_147_483_647),
+  );
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    clear: () => {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * Waits for `promise`, but leaves (rejecting with `onAbort()`) as soon as `signal` fires: for a caller that shares a
+ * request with others (discovery) and may not cancel it for them.
+ *
+ * @param promise - the shared work.
+ * @param signal - the caller's signal.
+ * @param onAbort - makes the error to reject with.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbort: () => Error): Promise<T> {
+  if (signal.aborted) return Promise.reject(onAbort());
+  let listener: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    listener = () => reject(onAbort());
+    signal.addEventListener('abort', listener, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => {
+    if (listener) signal.removeEventListener('abort', listener);
+  });
+}
+
+/**
  * `application/x-www-form-urlencoded` encoding of one value (RFC 6749 Appendix B): space as `+`, UTF-8.
  *
  * @param value - the value.
@@ -187,7 +274,8 @@ export function oauthError(
 /** Some servers echo the refresh token in `error_description` ("refresh token abc… not found"). */
 function scrub(text: string, secrets: readonly string[]): string {
   let result = text;
-  for (const secret of secrets) {
+  // Longest first, so a value that holds another (the Basic header holds its base64) goes whole.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length === 0) continue;
     for (const form of new Set([secret, encodeURIComponent(secret), formEncode(secret)])) {
       result = result.split(form).join('[redacted]');

@@ -2,9 +2,18 @@ import axios from 'axios';
 import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
 import { checkIssuer, discoveredEndpoints } from './discovery.js';
-import type { DiscoveredEndpoints } from './discovery.js';
-import { authenticate, checkEndpointUrl, isTimeoutCode, oauthError, sanitized } from './oauth-http.js';
-import type { Endpoint } from './oauth-http.js';
+import type { Discovered } from './discovery.js';
+import {
+  MAX_RESPONSE_BYTES,
+  authenticate,
+  checkEndpointUrl,
+  clientSecrets,
+  deadlineSignal,
+  isTimeoutCode,
+  oauthError,
+  sanitized,
+} from './oauth-http.js';
+import type { Deadline, Endpoint } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
 import { parseJson, parseTokenResponse, printable } from './token-response.js';
@@ -65,7 +74,9 @@ export interface RefreshTokenGrantOptions {
    * The authorization server's issuer identifier, to discover the token and revocation endpoints from its metadata
    * (RFC 8414, OpenID Connect Discovery; see `discover`): fetched on the first refresh (or revocation), once however
    * many start together, then kept for the life of the grant; a failed fetch is retried on the next call. The
-   * metadata's `issuer` must equal this value exactly. Same https rule as `tokenUrl`; no query or fragment.
+   * metadata's `issuer` must be the same URL, compared as parsed URLs (as oauth4webapi does: `https://a.example` and
+   * `https://a.example/` are one issuer; after a path a trailing slash counts). Same https rule as `tokenUrl`; no query
+   * or fragment. Discovery never follows a redirect.
    *
    * @example 'https://auth.example.com/realms/acme'
    */
@@ -122,7 +133,9 @@ export interface RefreshTokenGrantOptions {
    */
   readonly axios?: AxiosInstance;
   /**
-   * How long one refresh may take, in milliseconds, including a wait for a short `Retry-After`. A finite number > 0.
+   * How long one refresh (or `revoke`) may take, in milliseconds: discovery, the request and a wait for a short
+   * `Retry-After`, from the first byte sent to the last byte read (a total deadline, unlike axios's idle `timeout`), so
+   * a server that trickles its answer fails with `REFRESH_FAILED` too. A finite number > 0.
    * Keep it below the session's `refreshTimeoutMs` so that a slow server is reported as `REFRESH_FAILED` with its
    * cause.
    *
@@ -250,7 +263,7 @@ export interface GrantConfig {
   /** `revocationUrl`, when given. */
   readonly revocationEndpoint: Endpoint | undefined;
   /** The endpoints from the issuer's metadata, when `issuer` is given: fetched once, kept. */
-  readonly discovered: (() => Promise<DiscoveredEndpoints>) | undefined;
+  readonly discovered: Discovered | undefined;
   /** The axios instance for every call of this grant: the `axios` option, or one created on first use. */
   readonly client: () => AxiosInstance;
 }
@@ -312,7 +325,7 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
         'Token refresh needs a refresh token, and the current tokens have none',
       );
     }
-    const secrets = [refreshToken, current.accessToken, config.clientSecret].filter(
+    const secrets = [refreshToken, current.accessToken, ...clientSecrets(config)].filter(
       (secret): secret is string => typeof secret === 'string' && secret !== '',
     );
     return requestTokens(
@@ -342,22 +355,31 @@ export function withRevoke<T extends RefreshFunction>(refresh: T, config: GrantC
 
 /**
  * Runs one grant at the token endpoint: discovery when needed, the request with one wait for a short `Retry-After`,
- * the answer turned into a {@link TokenSet} or a {@link TokenRefreshError}. The whole is bounded by `timeoutMs`.
- * @internal
+ * the answer turned into a {@link TokenSet} or a {@link TokenRefreshError}. The whole is bounded by `timeoutMs`: one
+ * abort signal, fired by a timer or by `signal`, covers every byte of every request. @internal
  *
  * @param config - the grant's options.
  * @param grant - what this call sends.
  * @param signal - aborts the call.
  */
 export async function requestTokens(config: GrantConfig, grant: GrantRequest, signal: AbortSignal): Promise<TokenSet> {
-  const deadline = Date.now() + config.timeoutMs;
-  const endpoint = config.tokenEndpoint ?? (await (config.discovered as () => Promise<DiscoveredEndpoints>)()).token;
+  const deadline = deadlineSignal(signal, config.timeoutMs);
+  try {
+    return await requestTokensWithin(config, grant, deadline);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, deadline: Deadline): Promise<TokenSet> {
+  const started = Date.now();
+  const endpoint = config.tokenEndpoint ?? (await (config.discovered as Discovered)(deadline)).token;
   const resolved: ResolvedOptions = { ...config, ...endpoint };
   const client = config.client();
   let retried = false;
   let nonceRetried = false;
   for (;;) {
-    const attempt = await send(client, resolved, grant.params, signal, deadline);
+    const attempt = await send(client, resolved, grant.params, deadline);
     const { response, sentAt } = attempt;
     const status = response.status;
     // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
@@ -371,10 +393,10 @@ export async function requestTokens(config: GrantConfig, grant: GrantRequest, si
       !retried &&
       retryAfterMs !== undefined &&
       retryAfterMs <= resolved.maxRetryAfterMs &&
-      Date.now() + retryAfterMs < deadline
+      Date.now() + retryAfterMs < started + config.timeoutMs
     ) {
       retried = true;
-      await sleep(retryAfterMs, signal, resolved.where);
+      await sleep(retryAfterMs, deadline, resolved);
       continue;
     }
     return interpret(response, sentAt, grant, resolved, retryAfterMs);
@@ -385,9 +407,9 @@ async function send(
   client: AxiosInstance,
   options: ResolvedOptions,
   grantParams: Readonly<Record<string, string>>,
-  signal: AbortSignal,
-  deadline: number,
+  deadline: Deadline,
 ): Promise<{ response: AxiosResponse<unknown>; sentAt: number }> {
+  const { signal } = deadline;
   const body = new URLSearchParams(grantParams);
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-www-form-urlencoded',
@@ -438,19 +460,19 @@ async function send(
     }
   }
 
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) throw timeoutError(options);
+  if (signal.aborted) throw transportError(undefined, options, deadline);
   // The flag is for this package's interceptors when the caller passes the very instance the plugin is attached to.
   const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
     url: options.url.href,
     method: 'POST',
     data: body.toString(),
     headers,
-    timeout: remaining,
+    // axios's `timeout` is an idle timeout in Node; this signal is the total one (timeoutMs, or the caller's abort).
     signal,
     // Everything is judged here, and a redirect would carry the refresh token and client secret to another URL.
     validateStatus: () => true,
     maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
     skipAuthRefresh: true,
@@ -461,7 +483,7 @@ async function send(
     options.dpop?.rememberNonce(options.url, headerValue(response.headers, 'dpop-nonce'));
     return { response, sentAt };
   } catch (error) {
-    throw transportError(error, options);
+    throw transportError(error, options, deadline);
   }
 }
 
@@ -537,11 +559,7 @@ function interpret(
     return failWith('SESSION_EXPIRED', `Token refresh refused: ${answered}`, details);
   }
   if (status === 404 || status === 405) {
-    return failWith(
-      'CONFIGURATION_ERROR',
-      `Token refresh misconfigured: ${answered}; check \`tokenUrl\``,
-      details,
-    );
+    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``, details);
   }
   if (status >= 300 && status < 400) {
     return failWith(
@@ -580,7 +598,9 @@ function asksForNonce(response: AxiosResponse<unknown>): boolean {
 function checkDpop(dpop: unknown): DpopHooks | undefined {
   const hooks = dpop as Partial<DpopHooks> | undefined;
   if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
-    throw new TypeError(`Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`);
+    throw new TypeError(
+      `Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`,
+    );
   }
   return hooks as DpopHooks | undefined;
 }
@@ -608,29 +628,37 @@ function timeoutError(options: ResolvedOptions): TokenRefreshError {
 }
 
 /** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `sanitized`). */
-function transportError(error: unknown, options: ResolvedOptions): TokenRefreshError {
-  const { cause, code } = sanitized(error);
-  if (isTimeoutCode(code)) {
-    // axios reports its own `timeout` this way; a socket-level ETIMEDOUT is as much a timeout for the caller.
-    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, { cause });
+function transportError(error: unknown, options: ResolvedOptions, deadline: Deadline): TokenRefreshError {
+  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
+  const withCause = cause === undefined ? {} : { cause };
+  if (deadline.timedOut() || isTimeoutCode(code)) {
+    // Our deadline, or a socket-level ETIMEDOUT: as much a timeout for the caller.
+    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, withCause);
   }
   const what =
-    code === 'ERR_CANCELED' ? 'the refresh was aborted' : `the request did not complete (${code ?? 'network error'})`;
-  return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what} at the token endpoint ${options.where}`, {
-    cause,
-  });
+    code === 'ERR_CANCELED' || deadline.signal.aborted
+      ? 'the refresh was aborted'
+      : `the request did not complete (${code ?? 'network error'})`;
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `Token refresh failed: ${what} at the token endpoint ${options.where}`,
+    withCause,
+  );
 }
 
-function sleep(ms: number, signal: AbortSignal, where: string): Promise<void> {
+function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promise<void> {
+  const { signal } = deadline;
   return new Promise((resolve, reject) => {
     const abort = (): void => {
       clearTimeout(timer);
       reject(
-        new TokenRefreshError(
-          'REFRESH_FAILED',
-          'Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ' +
-            where,
-        ),
+        deadline.timedOut()
+          ? timeoutError(options)
+          : new TokenRefreshError(
+              'REFRESH_FAILED',
+              'Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ' +
+                options.where,
+            ),
       );
     };
     const timer = setTimeout(() => {

@@ -1,8 +1,16 @@
 import type { AxiosInstance, AxiosRequestConfig } from 'axios';
-import type { DiscoveredEndpoints } from './discovery.js';
+import type { Discovered } from './discovery.js';
 import { TokenRefreshError } from './errors.js';
-import { authenticate, isTimeoutCode, oauthError, sanitized } from './oauth-http.js';
-import type { ClientCredentials, Endpoint } from './oauth-http.js';
+import {
+  MAX_RESPONSE_BYTES,
+  authenticate,
+  clientSecrets,
+  deadlineSignal,
+  isTimeoutCode,
+  oauthError,
+  sanitized,
+} from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
 import type { RefreshFunction } from './options.js';
 import { parseJson } from './token-response.js';
 import type { TokenSet } from './tokens.js';
@@ -19,7 +27,8 @@ export type Revoke = NonNullable<RefreshFunction['revoke']>;
 /**
  * The grant's `revoke` (RFC 7009), or undefined when it cannot know a revocation endpoint. With discovery it is always
  * there and reads the metadata on first use; when the metadata has no `revocation_endpoint`, it resolves without a
- * request (the server offers no revocation; the session clears the tokens all the same).
+ * request (the server offers no revocation; the session clears the tokens all the same). The whole call (discovery and
+ * both requests) is bounded by `timeoutMs` and by the caller's `signal`, whichever fires first.
  *
  * @param config - the grant's client authentication, timeout and axios instance.
  * @param fixed - the `revocationUrl` option, which wins over the metadata.
@@ -28,23 +37,29 @@ export type Revoke = NonNullable<RefreshFunction['revoke']>;
 export function revoker(
   config: RevocationConfig,
   fixed: Endpoint | undefined,
-  discovered: (() => Promise<DiscoveredEndpoints>) | undefined,
+  discovered: Discovered | undefined,
 ): Revoke | undefined {
   if (fixed === undefined && discovered === undefined) return undefined;
   return async function revoke(tokens: TokenSet, context?: { readonly signal?: AbortSignal }): Promise<void> {
-    const deadline = Date.now() + config.timeoutMs;
-    const signal = context?.signal ?? new AbortController().signal;
-    const endpoint = fixed ?? (await (discovered as () => Promise<DiscoveredEndpoints>)()).revocation;
-    if (endpoint === undefined) return;
-    const secrets = [tokens.refreshToken, tokens.accessToken, config.clientSecret].filter(
-      (secret): secret is string => typeof secret === 'string' && secret !== '',
-    );
-    const jobs: Array<Promise<void>> = [];
-    // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
-    if (tokens.refreshToken) jobs.push(revokeOne(config, endpoint, tokens.refreshToken, 'refresh_token', signal, deadline, secrets));
-    if (tokens.accessToken) jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', signal, deadline, secrets));
-    const results = await Promise.allSettled(jobs);
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    // axios's Node `timeout` is an idle timeout: this signal bounds the whole call, trickling servers included.
+    const deadline = deadlineSignal(context?.signal, config.timeoutMs);
+    try {
+      const endpoint = fixed ?? (await (discovered as Discovered)(deadline)).revocation;
+      if (endpoint === undefined) return;
+      const secrets = [tokens.refreshToken, tokens.accessToken, ...clientSecrets(config)].filter(
+        (secret): secret is string => typeof secret === 'string' && secret !== '',
+      );
+      const jobs: Array<Promise<void>> = [];
+      // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
+      if (tokens.refreshToken)
+        jobs.push(revokeOne(config, endpoint, tokens.refreshToken, 'refresh_token', deadline, secrets));
+      if (tokens.accessToken)
+        jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', deadline, secrets));
+      const results = await Promise.allSettled(jobs);
+      for (const result of results) if (result.status === 'rejected') throw result.reason;
+    } finally {
+      deadline.clear();
+    }
   };
 }
 
@@ -53,12 +68,9 @@ async function revokeOne(
   endpoint: Endpoint,
   token: string,
   hint: 'refresh_token' | 'access_token',
-  signal: AbortSignal,
-  deadline: number,
+  deadline: Deadline,
   secrets: readonly string[],
 ): Promise<void> {
-  const remaining = deadline - Date.now();
-  if (remaining <= 0) throw slow(endpoint, config.timeoutMs);
   const body = new URLSearchParams({ token, token_type_hint: hint });
   const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
   authenticate(config, body, headers);
@@ -67,11 +79,11 @@ async function revokeOne(
     method: 'POST',
     data: body.toString(),
     headers,
-    timeout: remaining,
-    signal,
+    signal: deadline.signal,
     validateStatus: () => true,
     // A redirect would carry the token and the client secret to another URL.
     maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
     skipAuthRefresh: true,
@@ -82,8 +94,11 @@ async function revokeOne(
     ({ status, data } = await config.client().request<unknown>(request));
   } catch (error) {
     const { cause, code } = sanitized(error);
-    if (isTimeoutCode(code)) throw slow(endpoint, config.timeoutMs, cause);
-    const what = code === 'ERR_CANCELED' ? 'it was aborted' : `the request did not complete (${code ?? 'network error'})`;
+    if (deadline.timedOut() || isTimeoutCode(code)) throw slow(endpoint, config.timeoutMs, cause);
+    const what =
+      code === 'ERR_CANCELED' || deadline.signal.aborted
+        ? 'it was aborted'
+        : `the request did not complete (${code ?? 'network error'})`;
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
   }
   if (status >= 200 && status < 300) return;

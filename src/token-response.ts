@@ -1,4 +1,5 @@
 import { TokenRefreshError } from './errors.js';
+import { SECONDS_THRESHOLD } from './tokens.js';
 import type { TokenSet } from './tokens.js';
 import { expected } from './validate.js';
 
@@ -13,7 +14,7 @@ export interface TokenSetFromResponseOptions {
   /**
    * When the response was received (or, better, when its request was sent), in epoch milliseconds (`Date.now()`
    * units). `expires_in` counts from here, so take it right at the call, not when the tokens are used later. A finite
-   * number >= 0.
+   * number >= 1e11 (March 1973): anything smaller is Unix seconds (`Date.now() / 1000`), refused with a `TypeError`.
    *
    * @default Date.now()
    */
@@ -62,7 +63,13 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
   if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
   const receivedAt = options.receivedAt ?? Date.now();
   if (typeof receivedAt !== 'number' || !Number.isFinite(receivedAt) || receivedAt < 0) {
-    throw new TypeError(expected('receivedAt', 'a finite number of epoch milliseconds >= 0', receivedAt));
+    throw new TypeError(expected('receivedAt', 'a finite number of epoch milliseconds (Date.now())', receivedAt));
+  }
+  if (receivedAt < SECONDS_THRESHOLD) {
+    throw new TypeError(
+      `${expected('receivedAt', 'epoch milliseconds (Date.now())', receivedAt)}, which looks like Unix seconds ` +
+        '(multiply by 1000)',
+    );
   }
   const unusable = 'tokenSetFromResponse was given an unusable token response';
   const json = parseJson(data);
@@ -109,7 +116,7 @@ export function parseTokenResponse(body: Record<string, unknown>, context: Parse
   const invalid = (problem: string): TokenRefreshError =>
     new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${context.unusable}: ${problem}`, { status: context.status });
   if (typeof accessToken !== 'string' || accessToken === '') {
-    throw invalid(`\`access_token\` is ${describeMember(accessToken)}, expected a non-empty string`);
+    throw invalid(`\`access_token\` is ${describeMember(accessToken, true)}, expected a non-empty string`);
   }
   if (typeof tokenType !== 'string' || tokenType === '') {
     throw invalid(`\`token_type\` is ${describeMember(tokenType)} (required by RFC 6749 §5.1)`);
@@ -124,12 +131,12 @@ export function parseTokenResponse(body: Record<string, unknown>, context: Parse
       { status: context.status },
     );
   }
-  const lifetimeMs = lifetime(expiresIn, invalid);
+  const lifetimeMs = lifetime(expiresIn, context.receivedAt, invalid);
   if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
-    throw invalid(`\`refresh_token\` is ${describeMember(refreshToken)}, expected a string`);
+    throw invalid(`\`refresh_token\` is ${describeMember(refreshToken, true)}, expected a string`);
   }
   if (idToken !== undefined && idToken !== null && typeof idToken !== 'string') {
-    throw invalid(`\`id_token\` is ${describeMember(idToken)}, expected a string`);
+    throw invalid(`\`id_token\` is ${describeMember(idToken, true)}, expected a string`);
   }
   const scopeText =
     typeof scope === 'string'
@@ -161,8 +168,15 @@ export function parseTokenResponse(body: Record<string, unknown>, context: Parse
   return tokens;
 }
 
+/** The largest epoch ms a `Date` holds (ECMA-262 §21.4.1.22): an expiry beyond it is no date at all. */
+const MAX_EPOCH_MS = 8.64e15;
+
 /** `expires_in` in milliseconds; undefined when not said (absent, null or 0). */
-function lifetime(expiresIn: unknown, invalid: (problem: string) => TokenRefreshError): number | undefined {
+function lifetime(
+  expiresIn: unknown,
+  receivedAt: number,
+  invalid: (problem: string) => TokenRefreshError,
+): number | undefined {
   if (expiresIn === undefined || expiresIn === null) return undefined;
   const seconds =
     typeof expiresIn === 'number'
@@ -172,6 +186,10 @@ function lifetime(expiresIn: unknown, invalid: (problem: string) => TokenRefresh
         : Number.NaN;
   if (!Number.isFinite(seconds) || seconds < 0) {
     throw invalid(`\`expires_in\` is ${describeMember(expiresIn)}, expected a number of seconds >= 0`);
+  }
+  // 1e308 seconds is a number, but `receivedAt + expires_in * 1000` would be Infinity: no TokenSet can hold it.
+  if (receivedAt + seconds * 1000 > MAX_EPOCH_MS) {
+    throw invalid(`\`expires_in\` is ${describeMember(expiresIn)}, which puts the expiry past any date`);
   }
   // 0 would mean "expired on arrival" and make every request refresh; servers that send it mean "not said".
   return seconds > 0 ? seconds * 1000 : undefined;
@@ -206,12 +224,13 @@ export function printable(text: string): string {
  * Describes a member of an answer for a message, never quoting a string (it may be a token). @internal
  *
  * @param value - the member.
+ * @param secret - a token member (`access_token`, `refresh_token`, `id_token`): described by type only, even a number.
  */
-export function describeMember(value: unknown): string {
+export function describeMember(value: unknown, secret = false): string {
   if (value === undefined) return 'missing';
   if (value === null) return '`null`';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string that is not a number';
-  if (typeof value === 'number') return `\`${value}\` (number)`;
+  if (typeof value === 'number' && !secret) return `\`${value}\` (number)`;
   return `a value of type ${typeof value}`;
 }

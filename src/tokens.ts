@@ -34,7 +34,7 @@ export interface TokenSetMembers {
 export type TokenSet = TokenSetMembers & ({ readonly accessToken: string } | { readonly refreshToken: string });
 
 /** Below this, an `expiresAt` is surely Unix seconds, not epoch milliseconds (1e11 ms is 1973; 1e11 s is year 5138). */
-const SECONDS_THRESHOLD = 1e11;
+export const SECONDS_THRESHOLD = 1e11;
 
 /**
  * Checks a value given as tokens by the app (the `tokens` option, `setTokens`) and returns it as a TokenSet, with

@@ -126,7 +126,7 @@ describe('tokenSetFromResponse(data, { receivedAt })', () => {
   });
 
   it('reads the JSON text of a body, and leaves out what the server did not send', () => {
-    const tokens = tokenSetFromResponse('{"access_token":"at","token_type":"DPoP"}', { receivedAt: 0 });
+    const tokens = tokenSetFromResponse('{"access_token":"at","token_type":"DPoP"}', { receivedAt: 1_700_000_000_000 });
     expect(tokens).toEqual({ accessToken: 'at', tokenType: 'DPoP' });
   });
 
@@ -145,7 +145,7 @@ describe('tokenSetFromResponse(data, { receivedAt })', () => {
     ['a list', [], 'not a JSON object'],
     ['text that is not JSON', '<html>', 'not JSON'],
   ])('fails with INVALID_TOKEN_RESPONSE on %s, naming the problem', async (_, data, problem) => {
-    const error = await failureOf(Promise.resolve().then(() => tokenSetFromResponse(data, { receivedAt: 0 })));
+    const error = await failureOf(Promise.resolve().then(() => tokenSetFromResponse(data, { receivedAt: 1_700_000_000_000 })));
     expect(error.code).toBe('INVALID_TOKEN_RESPONSE');
     expect(error.message).toContain(problem);
   });
