@@ -343,14 +343,17 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
 }
 
 /**
- * Adds `revoke` to a grant's function when it knows a revocation endpoint (or may discover one). @internal
+ * Adds `revoke` to a grant's function when it knows a revocation endpoint (or may discover one), and `dpop` when the
+ * grant has a DPoP key. @internal
  *
  * @param refresh - the grant's function.
  * @param config - its options.
  */
 export function withRevoke<T extends RefreshFunction>(refresh: T, config: GrantConfig): T {
   const revoke = revoker(config, config.revocationEndpoint, config.discovered);
-  return revoke === undefined ? refresh : Object.assign(refresh, { revoke });
+  // The grant's DPoP key rides along, so that a session given only the grant signs with the same key.
+  const extras = { ...(revoke && { revoke }), ...(config.dpop && { dpop: config.dpop }) };
+  return Object.assign(refresh, extras);
 }
 
 /**

@@ -40,12 +40,13 @@ export function revoker(
   discovered: Discovered | undefined,
 ): Revoke | undefined {
   if (fixed === undefined && discovered === undefined) return undefined;
-  return async function revoke(tokens: TokenSet, context?: { readonly signal?: AbortSignal }): Promise<void> {
+  return async function revoke(tokens: TokenSet, context?: { readonly signal?: AbortSignal }): Promise<boolean> {
     // axios's Node `timeout` is an idle timeout: this signal bounds the whole call, trickling servers included.
     const deadline = deadlineSignal(context?.signal, config.timeoutMs);
     try {
       const endpoint = fixed ?? (await (discovered as Discovered)(deadline)).revocation;
-      if (endpoint === undefined) return;
+      // Discovered metadata without a revocation endpoint: nothing to call, and `logout()` says so (revoked: false).
+      if (endpoint === undefined) return false;
       const secrets = [tokens.refreshToken, tokens.accessToken, ...clientSecrets(config)].filter(
         (secret): secret is string => typeof secret === 'string' && secret !== '',
       );
@@ -57,6 +58,7 @@ export function revoker(
         jobs.push(revokeOne(config, endpoint, tokens.accessToken, 'access_token', deadline, secrets));
       const results = await Promise.allSettled(jobs);
       for (const result of results) if (result.status === 'rejected') throw result.reason;
+      return true;
     } finally {
       deadline.clear();
     }

@@ -53,6 +53,7 @@ interface Flight {
 interface GrantExtras {
   readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<boolean | void>;
   readonly needsRefreshToken?: boolean;
+  readonly dpop?: DpopHooks;
 }
 
 /** A promise and the functions that settle it. */
@@ -140,7 +141,8 @@ export class Session implements TokenSessionMethods {
     this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
     this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
     this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
-    this.dpop = options.dpop;
+    // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too: its tokens are bound to it.
+    this.dpop = options.dpop ?? (options.refresh as GrantExtras).dpop;
 
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {

@@ -357,7 +357,7 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
       r.params.get('token_type_hint') === 'access_token' ? { status: 400, body: { error: 'unsupported_token_type' } } : { body: '' },
     );
     const refresh = refreshTokenGrant({ tokenUrl: `${server.origin}/token`, revocationUrl: `${server.origin}/revoke`, clientId: 'app' });
-    await expect(revokeOf(refresh)(tokens, signal())).resolves.toBeUndefined();
+    await expect(revokeOf(refresh)(tokens, signal())).resolves.toBe(true);
   });
 
   it.each([
@@ -392,7 +392,8 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
       return { '/.well-known/oauth-authorization-server': () => ({ body: { issuer, token_endpoint: `${origin}/token` } }) };
     });
     const refresh = refreshTokenGrant({ issuer, clientId: 'app' });
-    await revokeOf(refresh)(tokens, signal());
+    // `false`: nothing was revoked, so that logout() reports `revoked: false` rather than a revocation that never was.
+    await expect(revokeOf(refresh)(tokens, signal())).resolves.toBe(false);
     expect(server.requests.map((r) => r.path)).toEqual(['/.well-known/oauth-authorization-server']);
   });
 
