@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { hostname } from 'node:os';
 
 /**
@@ -9,8 +9,10 @@ import { hostname } from 'node:os';
  *
  * - The lock file holds `{ owner, pid, host, expiresAt }`. It is created whole or not at all: written to a private
  *   temporary file, then hard-linked to the lock's name (`link` fails with EEXIST when the name exists).
- * - A lock is stale when `expiresAt` (epoch ms) has passed, or when its owner ran on this machine (same host name and
- *   PID namespace) and that process no longer exists.
+ * - A lock is stale when its lease has run out, or when its owner ran on this machine (same host name and PID
+ *   namespace) and that process no longer exists. A holder on this machine and boot (Linux) also writes its lease's end
+ *   on the machine's monotonic clock (`monoExpiresAt`), and waiters there judge by that clock alone: a step of the wall
+ *   clock (NTP, resume from suspend) cannot end a live lease early. Everyone else judges by `expiresAt` (epoch ms).
  * - Removing or replacing the lock file of owner `o` (a release by `o`, or a takeover of `o`'s stale lock) needs the
  *   claim `<lock>.<o>.claim<k>`, created with the same link trick, so exactly one process wins it; the winner checks
  *   that the lock file still belongs to `o` before it renames its own lock over it (or deletes it). A claim whose
@@ -29,6 +31,10 @@ export interface LockRecord {
   readonly host: string;
   /** When the lease runs out, in epoch milliseconds. */
   readonly expiresAt: number;
+  /** The machine's boot (and time namespace) `monoExpiresAt` belongs to; absent where it cannot be told (not Linux). */
+  readonly boot?: string;
+  /** When the lease runs out on the machine's monotonic clock (milliseconds since boot, `process.hrtime`). */
+  readonly monoExpiresAt?: number;
 }
 
 /** A claim older than this, in milliseconds, is abandoned even when its maker cannot be checked (another machine). */
@@ -49,6 +55,52 @@ function thisHost(): string {
     hostId = `${hostname()}${namespace === '' ? '' : ` ${namespace}`}`;
   }
   return hostId;
+}
+
+let bootId: string | undefined;
+
+/**
+ * This boot and time namespace, on Linux: `process.hrtime` (CLOCK_MONOTONIC) readings are comparable between the
+ * processes of one. Empty elsewhere (no such guarantee we can check), where leases are judged by the wall clock.
+ */
+function thisBoot(): string {
+  if (bootId === undefined) {
+    try {
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      let time = '';
+      try {
+        time = readlinkSync('/proc/self/ns/time');
+      } catch {
+        // A kernel without time namespaces: one monotonic clock per boot.
+      }
+      bootId = `${boot} ${time}`;
+    } catch {
+      bootId = '';
+    }
+  }
+  return bootId;
+}
+
+/** The machine's monotonic clock in milliseconds (since boot on Linux); immune to wall-clock steps. */
+export function monotonicNow(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1000 + nanoseconds / 1e6;
+}
+
+/** A new lock record of ours for `leaseMs` milliseconds. */
+function newRecord(leaseMs: number): LockRecord {
+  const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+  const boot = thisBoot();
+  return boot === '' ? record : { ...record, boot, monoExpiresAt: monotonicNow() + leaseMs };
+}
+
+/** Whether the lease of `lock` has run out: on the monotonic clock when it was taken on this machine and boot. */
+function leaseOver(lock: LockRecord): boolean {
+  const boot = thisBoot();
+  if (boot !== '' && lock.boot === boot && lock.host === thisHost() && typeof lock.monoExpiresAt === 'number') {
+    return monotonicNow() >= lock.monoExpiresAt;
+  }
+  return Date.now() >= lock.expiresAt;
 }
 
 /** 128 random bits in hex. */
@@ -99,13 +151,21 @@ export function createWhole(path: string, text: string): boolean {
   }
 }
 
+/** The JSON object in `path`: undefined when there is no such name, null when it is something else (a dangling
+ * symlink included: its name is taken, so it must be treated as a hand-made file, not as no file). */
 function readJson(path: string): Record<string, unknown> | undefined | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
+    if (errorCode(error) !== 'ENOENT') throw error;
+    try {
+      lstatSync(path);
+    } catch (missing) {
+      if (errorCode(missing) === 'ENOENT') return undefined;
+      throw missing;
+    }
+    return null;
   }
   try {
     const value: unknown = JSON.parse(text);
@@ -115,8 +175,8 @@ function readJson(path: string): Record<string, unknown> | undefined | null {
   }
 }
 
-/** Reads the lock file: undefined when there is none. A file that is not a lock record (hand-made) gets an owner
- * named after its inode and expires 10 s after it was last modified. */
+/** Reads the lock file: undefined when there is none. A file that is not a lock record (hand-made, or a symlink, even
+ * a dangling one) gets an owner named after its inode and expires 10 s after it was last modified. */
 function readLock(path: string): LockRecord | undefined {
   const value = readJson(path);
   if (value === undefined) return undefined;
@@ -132,7 +192,7 @@ function readLock(path: string): LockRecord | undefined {
   }
   let stat: Stats;
   try {
-    stat = statSync(path);
+    stat = lstatSync(path);
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
@@ -158,11 +218,11 @@ export class FileLease {
       // Look before creating anything: a waiter that polls a held lock then costs one read, and no directory events.
       const current = readLock(this.path);
       if (current === undefined) {
-        const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+        const record = newRecord(leaseMs);
         if (createWhole(this.path, JSON.stringify(record))) return record;
         continue; // someone else created it in between: look at theirs
       }
-      if (!(Date.now() >= current.expiresAt || isDead(current.pid, current.host))) return undefined;
+      if (!(leaseOver(current) || isDead(current.pid, current.host))) return undefined;
       return this.takeOver(current.owner, leaseMs);
     }
     return undefined;
@@ -174,7 +234,7 @@ export class FileLease {
    * lock took it over first) or when another process is taking it over right now.
    */
   takeOver(staleOwner: string, leaseMs: number): LockRecord | undefined {
-    const record: LockRecord = { owner: randomId(), pid: process.pid, host: thisHost(), expiresAt: Date.now() + leaseMs };
+    const record = newRecord(leaseMs);
     return this.#replace(staleOwner, record) ? record : undefined;
   }
 

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
 import { FileLease, randomId, type LockRecord } from './file-lock.js';
@@ -43,7 +43,9 @@ export interface FileTokenStoreOptions {
    */
   readonly maxLockPollIntervalMs?: number;
   /**
-   * Hears warnings that need a person's attention but fail nothing: today, a token file readable by group or others.
+   * Hears warnings that need a person's attention but fail nothing: a token file readable by group or others, a token
+   * directory that group or others may write (they could put their own tokens or locks there), a token file or
+   * directory owned by another user.
    * Without it, they go to `process.emitWarning` (name `TokenRefreshWarning`), which Node prints to stderr.
    * A warning never contains a token.
    *
@@ -58,6 +60,10 @@ const FIRST_LOCK_POLL_MS = 5;
 /** The write lock is held for one read-compare-write (milliseconds); a dead writer's frees itself after this. */
 const WRITE_LEASE_MS = 10_000;
 const WRITE_WAIT_MS = 15_000;
+/** How often, at most, a lock holder compares its lease with the wall clock (milliseconds). */
+const WALL_CHECK_MS = 250;
+/** `<name>.<128 random bits in hex>.tmp`: the temporary files of token writes (lock files use `<name>.lock.…`). */
+const TEMPORARY = /^\.[0-9a-f]{32}\.tmp$/;
 
 const rules: readonly Rule[] = [
   ['path', 'a non-empty string', (value) => typeof value === 'string' && value !== '', true],
@@ -131,10 +137,16 @@ class FileTokenStore implements TokenStore {
   readonly #wakers = new Set<() => void>();
   /** Abort controllers of running lock tasks and waiters, aborted by `close()`. */
   readonly #active = new Set<AbortController>();
-  /** The newest version this handle wrote or delivered: listeners hear only newer ones. */
+  /** The version this handle last wrote or passed to its listeners: listeners hear any other (lower too: a login after
+   * the file was deleted starts again at 1; the session checks a lower one with a read). */
+  #heard = 0;
+  /** The highest version this handle ever found or wrote; never lowered. A write goes above it (see `write`). */
   #seen = 0;
+  /** Lease checks of this handle's running lock tasks, run at each store call: see `#checkLeases`. */
+  readonly #leases = new Set<() => void>();
   #directoryReady: Promise<void> | undefined;
   #modeChecked = false;
+  #directoryChecked = false;
   #watcher: FSWatcher | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #checking: Promise<void> | undefined;
@@ -155,6 +167,7 @@ class FileTokenStore implements TokenStore {
 
   async read(): Promise<StoredTokens> {
     this.#assertOpen('read');
+    this.#checkLeases();
     const found = await this.#readRecord();
     if (found === undefined) return { tokens: null, version: 0 };
     if ('problem' in found) {
@@ -163,17 +176,23 @@ class FileTokenStore implements TokenStore {
           'login or refresh replaces it',
       );
     }
+    this.#seen = Math.max(this.#seen, found.record.version);
     return found.record;
   }
 
+  /**
+   * A compare-and-set: a missing file is version 0. The record lands at `expectedVersion + 1`, or above every version
+   * this handle ever saw when that is higher (the file was deleted or replaced by an older copy): every process that
+   * heard those versions then hears the new one as news. A corrupt file is replaced whatever version was expected.
+   */
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
     this.#assertOpen('write');
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
       throw new TypeError(expected('expectedVersion', 'an integer >= 0', expectedVersion));
     }
-    const next = storedRecord(tokens, expectedVersion + 1, ended);
-    const checked = parseStoredRecord(JSON.parse(JSON.stringify(next)) as unknown);
+    const checked = parseStoredRecord(JSON.parse(JSON.stringify(storedRecord(tokens, expectedVersion + 1, ended))) as unknown);
     if ('problem' in checked) throw new TypeError(expected('tokens', 'null or a TokenSet', tokens));
+    this.#checkLeases();
     await this.#ensureDirectory();
     const controller = new AbortController();
     this.#active.add(controller);
@@ -183,20 +202,24 @@ class FileTokenStore implements TokenStore {
       try {
         const found = await this.#readRecord();
         // A record that is not one (corrupt) is replaced by whichever write comes first: there is nothing to compare.
-        if (found !== undefined && 'record' in found && found.record.version !== expectedVersion) return null;
+        const current = found === undefined ? 0 : 'record' in found ? found.record.version : expectedVersion;
+        this.#seen = Math.max(this.#seen, current);
+        // Whatever a writer killed mid-write left behind holds tokens; only the write lock's holder makes these files.
+        await this.#removeTemporaries();
+        if (current !== expectedVersion) return null;
         if (controller.signal.aborted) throw controller.signal.reason;
         if (performance.now() > deadline) {
           throw new TokenRefreshError('STORE_FAILED', `Writing the token file \`${this.#path}\` took longer than its write lock`);
         }
-        const before = this.#seen;
-        this.#seen = Math.max(this.#seen, checked.record.version);
+        const record = { ...checked.record, version: Math.max(expectedVersion, this.#seen) + 1 };
         try {
-          await this.#writeWhole(JSON.stringify(checked.record));
+          await this.#writeWhole(JSON.stringify(record));
         } catch (error) {
-          if (this.#seen === checked.record.version) this.#seen = before;
           throw storeFailed(`Writing the token file \`${this.#path}\``, error);
         }
-        return checked.record;
+        this.#seen = Math.max(this.#seen, record.version);
+        this.#heard = record.version;
+        return record;
       } finally {
         this.#releaseQuietly(this.#writeLock, held);
       }
@@ -213,13 +236,26 @@ class FileTokenStore implements TokenStore {
     this.#active.add(controller);
     try {
       const held = await this.#acquire(this.#lock, options, controller.signal);
+      const safeMs = safeLeaseMs(options.leaseMs);
+      const lost = (): void => {
+        if (!controller.signal.aborted) controller.abort(this.#leaseLost(options.leaseMs));
+      };
       // The lease started when the lock file was written: `expiresAt - leaseMs`.
-      const remaining = safeLeaseMs(options.leaseMs) - (Date.now() - (held.expiresAt - options.leaseMs));
-      const timer = setTimeout(() => controller.abort(this.#leaseLost(options.leaseMs)), Math.max(0, remaining));
+      const timer = setTimeout(lost, Math.max(0, safeMs - (Date.now() - (held.expiresAt - options.leaseMs))));
+      // Waiters on other machines judge the lease by their wall clocks: when ours steps past its end, we stop too.
+      const wallEnd = held.expiresAt - (options.leaseMs - safeMs);
+      const checkWall = (): void => {
+        if (Date.now() >= wallEnd) lost();
+      };
+      const wallTimer = setInterval(checkWall, Math.min(WALL_CHECK_MS, Math.max(1, options.leaseMs / 10)));
+      wallTimer.unref?.();
+      this.#leases.add(checkWall);
       try {
         return await task({ signal: controller.signal });
       } finally {
         clearTimeout(timer);
+        clearInterval(wallTimer);
+        this.#leases.delete(checkWall);
         this.#releaseQuietly(this.#lock, held);
       }
     } finally {
@@ -272,9 +308,14 @@ class FileTokenStore implements TokenStore {
     );
   }
 
+  /** Runs the lease checks of this handle's lock tasks: a store call is where a holder acts on its lease. */
+  #checkLeases(): void {
+    for (const check of this.#leases) check();
+  }
+
   #ensureDirectory(): Promise<void> {
     this.#directoryReady ??= mkdir(this.#directory, { recursive: true, mode: 0o700 }).then(
-      () => undefined,
+      () => this.#checkDirectory(),
       (error: unknown) => {
         this.#directoryReady = undefined;
         throw storeFailed(`Creating the directory \`${this.#directory}\``, error);
@@ -345,21 +386,62 @@ class FileTokenStore implements TokenStore {
     return parseStoredRecord(text);
   }
 
-  /** Reports, once per store, a token file that group or others may read. */
+  /** Reports, once per store, a token file that group or others may read, or that another user owns. */
   async #checkMode(): Promise<void> {
     if (this.#modeChecked || process.platform === 'win32') return;
     this.#modeChecked = true;
-    let mode: number;
+    let found: { readonly mode: number; readonly uid: number };
     try {
-      mode = (await stat(this.#path)).mode & 0o777;
+      found = await stat(this.#path);
     } catch {
       return;
     }
-    if ((mode & 0o077) === 0) return;
-    const warning = new Error(
-      `axios-token-refresh: the token file \`${this.#path}\` has mode 0${mode.toString(8)}: other users may read the ` +
-        'tokens. Run `chmod 600` on it; the next write replaces it with a file of mode 0600.',
-    );
+    const mode = found.mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      this.#warn(
+        `the token file \`${this.#path}\` has mode 0${mode.toString(8)}: other users may read the tokens. Run ` +
+          '`chmod 600` on it; the next write replaces it with a file of mode 0600.',
+      );
+    }
+    if (found.uid !== process.getuid?.()) {
+      this.#warn(
+        `the token file \`${this.#path}\` belongs to user ${found.uid}, not to this process's user: whoever owns it ` +
+          'chooses the tokens this process sends. Remove it and log in again.',
+      );
+    }
+  }
+
+  /**
+   * Reports, once per store, a token directory that group or others may write (sticky or not: anyone there can create
+   * the token file while it is missing, or hold its lock), or that another user owns.
+   */
+  async #checkDirectory(): Promise<void> {
+    if (this.#directoryChecked || process.platform === 'win32') return;
+    this.#directoryChecked = true;
+    let found: { readonly mode: number; readonly uid: number };
+    try {
+      found = await stat(this.#directory);
+    } catch {
+      return;
+    }
+    const mode = found.mode & 0o7777;
+    if ((mode & 0o022) !== 0) {
+      this.#warn(
+        `the token directory \`${this.#directory}\` has mode 0${mode.toString(8)}: other users may write there and put ` +
+          'their own tokens or lock files in place of yours. Run `chmod 700` on it, or keep the tokens in a directory of ' +
+          'your own.',
+      );
+    }
+    if (found.uid !== process.getuid?.()) {
+      this.#warn(
+        `the token directory \`${this.#directory}\` belongs to user ${found.uid}, not to this process's user: its ` +
+          'owner can replace the token file. Keep the tokens in a directory of your own.',
+      );
+    }
+  }
+
+  #warn(message: string): void {
+    const warning = new Error(`axios-token-refresh: ${message}`);
     warning.name = WARNING_NAME;
     if (this.#onWarning === undefined) {
       process.emitWarning(warning);
@@ -370,6 +452,26 @@ class FileTokenStore implements TokenStore {
     } catch (error) {
       warnCallbackError('the file token store `onWarning` callback', error);
     }
+  }
+
+  /**
+   * Removes the temporary files of earlier token writes (called under the write lock): a writer killed between
+   * creating its temporary file and the rename leaves a copy of the tokens behind. A writer that still runs but lost
+   * its write lock then fails its rename, as it should.
+   */
+  async #removeTemporaries(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.#directory);
+    } catch {
+      return;
+    }
+    const prefix = this.#name;
+    await Promise.all(
+      names
+        .filter((name) => name.startsWith(prefix) && TEMPORARY.test(name.slice(prefix.length)))
+        .map((name) => unlink(resolve(this.#directory, name)).catch(() => undefined)),
+    );
   }
 
   /** Temporary file in the same directory, fsync, rename over the file, fsync the directory. */
@@ -422,7 +524,7 @@ class FileTokenStore implements TokenStore {
     }
   }
 
-  /** Reads the file and tells listeners about a newer version; one read at a time, coalescing requests. */
+  /** Reads the file and tells listeners about another version; one read at a time, coalescing requests. */
   #check(): void {
     if (this.#listeners.size === 0 || this.#closed) return;
     if (this.#checking !== undefined) {
@@ -433,8 +535,10 @@ class FileTokenStore implements TokenStore {
       do {
         this.#checkAgain = false;
         const found = await this.#readRecord().catch(() => undefined);
-        if (found === undefined || !('record' in found) || found.record.version <= this.#seen) continue;
-        this.#seen = found.record.version;
+        // No file is no news (a deleted file is refilled by the next refresh or login); any other version is.
+        if (found === undefined || !('record' in found) || found.record.version === this.#heard) continue;
+        this.#heard = found.record.version;
+        this.#seen = Math.max(this.#seen, found.record.version);
         for (const listener of [...this.#listeners]) {
           try {
             listener(found.record);

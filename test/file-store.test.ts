@@ -254,6 +254,111 @@ describe('createFileTokenStore() lock', () => {
   });
 });
 
+describe('createFileTokenStore() after the token file was deleted (a logout by hand, a wiped config)', () => {
+  it('tells subscribers about a record below the version they last heard: a new login starts again at 1', async () => {
+    const path = nextPath();
+    const daemon = createFileTokenStore({ path, pollIntervalMs: 10 });
+    for (let version = 0; version < 3; version += 1) await daemon.write(T1, version);
+    const heard: number[] = [];
+    daemon.subscribe!((stored) => heard.push(stored.version));
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(path);
+    await sleep(40);
+    expect(heard).toEqual([]); // no file is no news: the next refresh or login fills it
+    const cli = createFileTokenStore({ path });
+    expect(await cli.write(T1, 0)).toEqual({ tokens: T1, version: 1 });
+    for (let i = 0; i < 50 && heard.length === 0; i += 1) await sleep(10);
+    expect(heard).toEqual([1]);
+    await Promise.all([daemon.close(), cli.close()]);
+  });
+
+  it('writes above every version the handle saw, so that processes that heard those versions hear the new one', async () => {
+    const path = nextPath();
+    const store = createFileTokenStore({ path });
+    for (let version = 0; version < 3; version += 1) await store.write(T1, version);
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(path);
+    expect(await store.write(T1, 0)).toEqual({ tokens: T1, version: 4 });
+    expect(await store.read()).toEqual({ tokens: T1, version: 4 });
+    await store.close();
+  });
+});
+
+describe('createFileTokenStore() leftovers of writers killed mid-write', () => {
+  it('removes the temporary token files a dead writer left, at the next write of tokens too (not only at logout)', async () => {
+    const path = nextPath();
+    const store = createFileTokenStore({ path });
+    await store.write(T1, 0);
+    const leftover = `${path}.${'c'.repeat(32)}.tmp`;
+    writeFileSync(leftover, JSON.stringify({ version: 2, tokens: T1 }), { mode: 0o600 });
+    const unrelated = join(path, '..', 'notes.1.tmp');
+    writeFileSync(unrelated, 'keep me');
+    expect(await store.write(T1, 1)).toEqual({ tokens: T1, version: 2 });
+    expect(existsSync(leftover)).toBe(false);
+    expect(existsSync(unrelated)).toBe(true);
+    expect(readdirSync(join(path, '..')).filter((name) => name.endsWith('.tmp'))).toEqual(['notes.1.tmp']);
+    await store.close();
+  });
+});
+
+describe('createFileTokenStore() ownership of the token file', () => {
+  it.runIf(process.getuid?.() === 0)('reports a token file that another user owns (run as root: chown to nobody)', async () => {
+    const path = nextPath();
+    const store = createFileTokenStore({ path });
+    await store.write(T1, 0);
+    await store.close();
+    const { chownSync } = await import('node:fs');
+    chownSync(path, 65534, 65534);
+    const warnings: string[] = [];
+    const again = createFileTokenStore({ path, onWarning: (warning) => warnings.push(warning.message) });
+    await again.read();
+    expect(warnings.join('\n')).toContain('belongs to user 65534');
+    expect(warnings.join('\n')).not.toContain(SECRET);
+    await again.close();
+  });
+});
+
+describe('createFileTokenStore() lease and the wall clock', () => {
+  it('aborts the holder at its next store call once its wall clock stepped past the lease (waiters elsewhere judge by theirs)', async () => {
+    const path = nextPath();
+    const store = createFileTokenStore({ path });
+    await store.write(T1, 0);
+    const result = await store.withLock(async ({ signal }) => {
+      const now = Date.now();
+      const spy = vi.spyOn(Date, 'now').mockImplementation(() => now + 3_600_000);
+      try {
+        await store.read();
+        return { aborted: signal.aborted, code: (signal.reason as { code?: string } | undefined)?.code };
+      } finally {
+        spy.mockRestore();
+      }
+    }, LONG);
+    expect(result).toEqual({ aborted: true, code: 'REFRESH_TIMEOUT' });
+    await store.close();
+  });
+
+  it.runIf(existsSync('/proc/sys/kernel/random/boot_id'))(
+    'judges a lease taken on this machine by the monotonic clock, both ways (Linux)',
+    async () => {
+      const dir = join(root, `lease-${(files += 1)}`);
+      mkdirSync(dir);
+      const first = new FileLease(join(dir, 'l.lock'));
+      const second = new FileLease(join(dir, 'l.lock'));
+      expect(first.tryAcquire(60_000)).toBeDefined();
+      const now = Date.now();
+      const spy = vi.spyOn(Date, 'now').mockImplementation(() => now + 3_600_000);
+      expect(second.tryAcquire(60_000)).toBeUndefined(); // the wall clock stepped an hour: the lease still runs
+      spy.mockRestore();
+      const short = new FileLease(join(dir, 'm.lock'));
+      expect(short.tryAcquire(1)).toBeDefined();
+      await sleep(5);
+      const back = vi.spyOn(Date, 'now').mockImplementation(() => now - 3_600_000);
+      expect(new FileLease(join(dir, 'm.lock')).tryAcquire(60_000)).toBeDefined(); // its 1 ms ran out, whatever the wall clock says
+      back.mockRestore();
+    },
+  );
+});
+
 describe('createFileTokenStore() close()', () => {
   it('stops watching and polling, fails a waiting withLock, and fails every later call with STORE_FAILED', async () => {
     const path = nextPath();

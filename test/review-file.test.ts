@@ -78,10 +78,22 @@ describe('a running session (a daemon) when the token file was deleted and someo
     await daemonStore.close();
   });
 
-  it('refreshes from the new login and never writes its old tokens back over it', async () => {
+  it('refreshes from the new login once it heard it, and never writes its old tokens back over it', async () => {
     const { path, daemon, daemonStore, presented } = await deletedThenLoggedIn();
+    for (let i = 0; i < 50 && daemon.getTokens()?.accessToken !== 'new-login-access'; i += 1) await sleep(20);
     await daemon.getAccessToken({ minValidityMs: 2 * HOUR }).catch(() => undefined);
     expect(presented).toEqual(['new-login-refresh']);
+    expect(readFileSync(path, 'utf8')).not.toContain('old-3');
+    await daemonStore.close();
+  });
+
+  it('asked for a token before it heard the login: never presents nor writes back its old tokens', async () => {
+    // The flight's own read under the lock finds the login first; the session adopts it as the flight's outcome
+    // (src/session.ts: a lower-version record the store holds wins), so a refresh from it is not required here.
+    const { path, daemon, daemonStore, presented } = await deletedThenLoggedIn();
+    await daemon.getAccessToken({ minValidityMs: 2 * HOUR }).catch(() => undefined);
+    expect(presented.filter((token) => token !== 'new-login-refresh')).toEqual([]);
+    expect(daemon.getTokens()?.accessToken).toMatch(/new-login/);
     expect(readFileSync(path, 'utf8')).not.toContain('old-3');
     await daemonStore.close();
   });
