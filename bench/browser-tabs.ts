@@ -58,7 +58,11 @@ async function launch(): Promise<{ browser: Browser } | { why: string }> {
  * `perTab` requests at once. The access token the tabs hold was already revoked by the server (the client cannot
  * know: it has no `expiresAt`), so the burst meets 401s and must refresh: ideally once for all tabs.
  */
-export async function browserTabs(mode: string, tabs: number, perTab = BROWSER_REQUESTS_PER_TAB): Promise<SharingResult | SharingSkip> {
+export async function browserTabs(
+  mode: string,
+  tabs: number,
+  perTab = BROWSER_REQUESTS_PER_TAB,
+): Promise<SharingResult | SharingSkip> {
   const started = await launch();
   if ('why' in started) return { mode, skipped: started.why };
   const { browser } = started;
@@ -66,7 +70,10 @@ export async function browserTabs(mode: string, tabs: number, perTab = BROWSER_R
   try {
     const bundle = await buildPageBundle();
     api = await startTokenApi({
-      '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>tabs</title><script src="/bundle.js"></script>' },
+      '/': {
+        type: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><title>tabs</title><script src="/bundle.js"></script>',
+      },
       '/bundle.js': { type: 'text/javascript', body: bundle },
     });
     const context = await browser.newContext();
@@ -75,12 +82,19 @@ export async function browserTabs(mode: string, tabs: number, perTab = BROWSER_R
     for (let index = 0; index < tabs; index += 1) {
       const page = await context.newPage();
       await page.goto(`${api.url}/`, { timeout: READY_TIMEOUT_MS });
-      const config: TabConfig = { client: `tab-${index}`, name, storage: 'memory', refreshTimeoutMs: REFRESH_TIMEOUT_MS };
+      const config: TabConfig = {
+        client: `tab-${index}`,
+        name,
+        storage: 'memory',
+        refreshTimeoutMs: REFRESH_TIMEOUT_MS,
+      };
       await page.evaluate((c) => (globalThis as unknown as { tokenTest: TokenTest }).tokenTest.start(c), config);
       pages.push(page);
     }
     // One tab logs in; every tab must hold the tokens before the burst, as in the other modes.
-    await pages[0]!.evaluate((tokens) => (globalThis as unknown as { tokenTest: TokenTest }).tokenTest.login(tokens), { ...INITIAL });
+    await pages[0]!.evaluate((tokens) => (globalThis as unknown as { tokenTest: TokenTest }).tokenTest.login(tokens), {
+      ...INITIAL,
+    });
     await allTabsHold(pages, INITIAL.accessToken);
 
     const start = now();
@@ -119,8 +133,12 @@ async function allTabsHold(pages: readonly Page[], accessToken: string): Promise
   const giveUpAt = Date.now() + READY_TIMEOUT_MS;
   for (const [index, page] of pages.entries()) {
     // page.evaluate runs the function in the page, so it names the page's global instead of a helper of this module.
-    while ((await page.evaluate(() => (globalThis as unknown as { tokenTest: TokenTest }).tokenTest.state())).accessToken !== accessToken) {
-      if (Date.now() > giveUpAt) throw new Error(`browser tabs: tab ${index} did not receive the login within ${READY_TIMEOUT_MS} ms`);
+    while (
+      (await page.evaluate(() => (globalThis as unknown as { tokenTest: TokenTest }).tokenTest.state())).accessToken !==
+      accessToken
+    ) {
+      if (Date.now() > giveUpAt)
+        throw new Error(`browser tabs: tab ${index} did not receive the login within ${READY_TIMEOUT_MS} ms`);
       await sleep(10);
     }
   }

@@ -157,7 +157,9 @@ export const contenders = {
   handwritten,
   // v5 renamed v3/v4's `pauseInstanceWhileRefreshing` to `deduplicateRefresh` and made it the default.
   aar: authRefresh('aar', 'axios-auth-refresh (defaults: deduplicateRefresh)', {}),
-  aarNoDedupe: authRefresh('aarNoDedupe', 'axios-auth-refresh (deduplicateRefresh: false)', { deduplicateRefresh: false }),
+  aarNoDedupe: authRefresh('aarNoDedupe', 'axios-auth-refresh (deduplicateRefresh: false)', {
+    deduplicateRefresh: false,
+  }),
   axiosJwt,
   ours,
 } as const satisfies Record<string, ContenderSpec>;

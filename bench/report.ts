@@ -15,7 +15,9 @@ interface Table {
 
 const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 const dec = (value: number, digits = 1): string =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '—';
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '—';
 // One success in 10,000 must not print as 0.0%.
 const pct = (part: number, whole: number): string => {
   const value = (100 * part) / whole;
@@ -30,7 +32,8 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
   const happy = settings['happy'] ?? {};
   const inFlight = happy['inFlight'] ?? 100;
   out.push({
-    title: '1. Happy path: valid token, µs per request (median of rounds) and CPU-time ratio to the hand-written interceptor',
+    title:
+      '1. Happy path: valid token, µs per request (median of rounds) and CPU-time ratio to the hand-written interceptor',
     headers: [
       'contender',
       '1 at a time: wall µs/req',
@@ -57,7 +60,17 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
   const expiryName = (expiry: string): string => (expiry === 'server' ? 'server-side' : 'known (JWT exp)');
   out.push({
     title: `2. Burst: ${int(results.burst[0]?.requests ?? 0)} concurrent requests after an expiry`,
-    headers: ['contender', 'expiry', 'succeeded', 'failed', '401s served', 'refresh calls', 'spent RT presented', 'grant revoked', 'wall ms'],
+    headers: [
+      'contender',
+      'expiry',
+      'succeeded',
+      'failed',
+      '401s served',
+      'refresh calls',
+      'spent RT presented',
+      'grant revoked',
+      'wall ms',
+    ],
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r'],
     rows: results.burst.map((row) => [
       row.label,
@@ -75,7 +88,17 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
   const stagger = settings['staggered'] ?? {};
   out.push({
     title: '3. Staggered traffic across an expiry, with refresh-token rotation and reuse detection',
-    headers: ['contender', 'expiry', 'requests', 'succeeded', 'failed', '401s served', 'refresh calls', 'spent RT presented', 'grant revoked'],
+    headers: [
+      'contender',
+      'expiry',
+      'requests',
+      'succeeded',
+      'failed',
+      '401s served',
+      'refresh calls',
+      'spent RT presented',
+      'grant revoked',
+    ],
     align: ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     rows: results.staggered.map((row) => [
       row.label,
@@ -92,7 +115,17 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
   });
   out.push({
     title: '4. Churn: expiry cycles (server-side expiry, then concurrent requests)',
-    headers: ['contender', 'cycles × requests', 'failed', 'refreshes/cycle', 'spent RT presented', 'grant revoked', 'heap at marks (forced GC)', 'heap Δ', 'wall s'],
+    headers: [
+      'contender',
+      'cycles × requests',
+      'failed',
+      'refreshes/cycle',
+      'spent RT presented',
+      'grant revoked',
+      'heap at marks (forced GC)',
+      'heap Δ',
+      'wall s',
+    ],
     align: ['l', 'r', 'r', 'r', 'r', 'l', 'l', 'r', 'r'],
     rows: results.churn.map((row) => {
       const marks = (settings['churnMarks']?.[row.key] as unknown as number[] | undefined) ?? [];
@@ -113,7 +146,15 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
   const sizes = results.scale[0]?.points.map((point) => point.requests) ?? [];
   out.push({
     title: '5. Scale: CPU µs per request of a burst by size, wall µs in brackets (median of repeats)',
-    headers: ['contender', 'what', ...sizes.map((size) => int(size)), 'largest / smallest (CPU)', '(wall)', 'failed', 'refresh calls'],
+    headers: [
+      'contender',
+      'what',
+      ...sizes.map((size) => int(size)),
+      'largest / smallest (CPU)',
+      '(wall)',
+      'failed',
+      'refresh calls',
+    ],
     align: ['l', 'l', ...sizes.map((): Align => 'r'), 'r', 'r', 'r', 'r'],
     rows: results.scale.map((row) => [
       row.label,
@@ -127,12 +168,20 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
     note: `Repeats: ${results.scale[0]?.points.map((point) => `${int(point.requests)} × ${point.repeats}`).join(', ')}, after three untimed runs of the smallest size. The token endpoint answers on the next turn, so a fixed latency does not flatter the small sizes. "refresh calls" is refresh calls / runs, per size.`,
   });
   out.push({
-    title: `Sharing (issue 6): refreshes for a burst of ${int((results.sharing.find(isRun)?.requests ?? 0))} requests after a server-side expiry`,
+    title: `Sharing (issue 6): refreshes for a burst of ${int(results.sharing.find(isRun)?.requests ?? 0)} requests after a server-side expiry`,
     headers: ['mode', 'requests', 'failed', 'refresh calls', 'spent RT presented', 'grant revoked', 'wall ms'],
     align: ['l', 'r', 'r', 'r', 'r', 'l', 'r'],
     rows: results.sharing.map((row) =>
       isRun(row)
-        ? [row.mode, int(row.requests), int(row.failed), int(row.refreshCalls), int(row.spentPresented), yesNo(row.revoked), int(row.wallMs)]
+        ? [
+            row.mode,
+            int(row.requests),
+            int(row.failed),
+            int(row.refreshCalls),
+            int(row.spentPresented),
+            yesNo(row.revoked),
+            int(row.wallMs),
+          ]
         : [row.mode, `skipped: ${row.skipped}`, '', '', '', '', ''],
     ),
   });
@@ -140,7 +189,12 @@ function tables(results: Results, verdicts: readonly Verdict[]): Table[] {
     title: '6. Bundle: what a browser app ships (esbuild: bundle, minify, platform browser, ESM; gzip level 9)',
     headers: ['what', 'external', 'min bytes', 'min+gzip bytes'],
     align: ['l', 'l', 'r', 'r'],
-    rows: results.bundle.map((row) => [row.label, row.external.join(', ') || '—', int(row.minBytes), int(row.gzipBytes)]),
+    rows: results.bundle.map((row) => [
+      row.label,
+      row.external.join(', ') || '—',
+      int(row.minBytes),
+      int(row.gzipBytes),
+    ]),
   });
   const ours = results.bundle.find((row) => row.id === 'ours');
   if (ours?.modules) {
@@ -175,7 +229,8 @@ const moduleRoles: Readonly<Record<string, string>> = {
     'token versions, the single flight, waiting requests and their cancellation, late answers, onTokens before use, the tokens loader, shared-store reads and compare-and-set writes, events, the debug hook',
   'src/attach.ts':
     'the two interceptors, replays and their limit, the redirect guard, Authorization redaction on errors, option checks',
-  'src/errors.ts': 'TokenRefreshError and its fields, the cross-copy guard, classifying what refresh threw, Retry-After',
+  'src/errors.ts':
+    'TokenRefreshError and its fields, the cross-copy guard, classifying what refresh threw, Retry-After',
   'src/tokens.ts': 'TokenSet checks with their messages, merging a refresh result, the JWT `exp` decoder',
   'src/scope.ts': 'which origins get the token (baseURL, page, allowedOrigins)',
   'src/validate.ts': 'the one message template for bad input and the option rule checker',
@@ -227,7 +282,7 @@ const setups: readonly string[] = [
   // biome-ignore lint/suspicious/noTemplateCurlyInString: the text quotes the code a user writes
   '**hand-written header interceptor**: ``instance.interceptors.request.use(config => { config.headers.Authorization = `Bearer ${token}`; return config; })``, what a user writes with no plugin. No refresh logic, so it appears only in the happy path.',
   "**axios-auth-refresh**: its README set-up: `createAuthRefresh(instance, refreshAuthLogic)` where the refresh call stores the new tokens and sets the header on `failedRequest.response.config`, plus the README's request interceptor that reads the stored token. v5 renamed `pauseInstanceWhileRefreshing` (its option for concurrency) to `deduplicateRefresh` and made it the default, so the defaults are its best option for concurrency; `deduplicateRefresh: false` is measured too. In its source, while a refresh is in flight the paused instance does not intercept errors, so a 401 that comes back during the refresh is rejected rather than replayed; only requests sent after the refresh started wait for it.",
-  '**axios-jwt**: `applyAuthTokenInterceptor(instance, { requestRefresh, getStorage })` with an in-memory storage (`{ get, set, remove }`), `requestRefresh` returning both tokens (the README\'s advice for rotating servers). It only has a request interceptor: it refreshes when the JWT `exp` is within its 10 s fudge and does not handle 401s, so after a server-side expiry every request fails until the `exp` comes near. Its state is module-global, so one axios-jwt instance exists at a time.',
+  "**axios-jwt**: `applyAuthTokenInterceptor(instance, { requestRefresh, getStorage })` with an in-memory storage (`{ get, set, remove }`), `requestRefresh` returning both tokens (the README's advice for rotating servers). It only has a request interceptor: it refreshes when the JWT `exp` is within its 10 s fudge and does not handle 401s, so after a server-side expiry every request fails until the `exp` comes near. Its state is module-global, so one axios-jwt instance exists at a time.",
   '**axios-token-refresh**: `attachRefresh(instance, { tokens, refresh })` with default options; the expiry comes from the JWT `exp`.',
   'Every refresh goes through its own axios instance to the same token endpoint: `POST /oauth/token`, `grant_type=refresh_token`, rotating the refresh token on each use; a spent refresh token presented again revokes the grant (all its tokens die).',
 ];
@@ -250,7 +305,7 @@ export function markdownReport(results: Results, verdicts: readonly Verdict[]): 
     `- Run time: ${dec(meta.durationS, 0)} s`,
     ...meta.scaledDown.map((line) => `- Scaled down: ${line}`),
     '',
-    'One process, one run: every contender talks to the same simulated API, an axios adapter that answers without network and validates bearer tokens (unsigned JWTs with `exp`), plus a token endpoint with rotation and reuse detection. Absolute times are this machine\'s; compare the rows with each other.',
+    "One process, one run: every contender talks to the same simulated API, an axios adapter that answers without network and validates bearer tokens (unsigned JWTs with `exp`), plus a token endpoint with rotation and reuse detection. Absolute times are this machine's; compare the rows with each other.",
     '',
     '![Side-by-side figures](results.svg)',
     '',

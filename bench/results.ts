@@ -92,7 +92,10 @@ export function judge(results: Partial<Results>): Verdict[] {
   }
   const flights = [
     ...(results.burst ?? []).map((row) => ({ ...row, scenario: `burst of ${row.requests.toLocaleString('en-US')}` })),
-    ...(results.staggered ?? []).map((row) => ({ ...row, scenario: `staggered, ${row.requests.toLocaleString('en-US')} requests` })),
+    ...(results.staggered ?? []).map((row) => ({
+      ...row,
+      scenario: `staggered, ${row.requests.toLocaleString('en-US')} requests`,
+    })),
   ].filter((row) => row.key === 'ours');
   for (const row of flights) {
     const expiry = row.expiry === 'server' ? 'server-side expiry' : 'known expiry';

@@ -15,11 +15,12 @@ import type { BurstResult, ChurnResult, ScaleResult, StaggerResult } from './sce
 import { settings } from './settings.js';
 import { sharingModes } from './sharing.js';
 
-
 const here = (file: string): URL => new URL(file, import.meta.url);
 
 function versionOf(name: string): string {
-  const manifest = JSON.parse(readFileSync(here(`../node_modules/${name}/package.json`), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(here(`../node_modules/${name}/package.json`), 'utf8')) as {
+    version: string;
+  };
   return manifest.version;
 }
 

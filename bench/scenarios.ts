@@ -206,7 +206,11 @@ export interface StaggerResult extends OutcomeCounts {
  * `server` — the server kills the access token halfway; `known` — the token's JWT `exp` falls about 600 ms into the
  * run, and the server refuses the token from then on (plugins that read `exp` can refresh before).
  */
-export async function staggered(spec: ContenderSpec, expiry: ExpiryKind, options: StaggerOptions): Promise<StaggerResult> {
+export async function staggered(
+  spec: ContenderSpec,
+  expiry: ExpiryKind,
+  options: StaggerOptions,
+): Promise<StaggerResult> {
   const api = new SimApi({ tokenLatencyMs: options.tokenLatencyMs });
   if (expiry === 'known') {
     // `exp` has whole seconds: start 400 ms into a second so that a 1 s lifetime ends 600 ms into the run.

@@ -134,18 +134,23 @@ export async function sharingModes(contexts = 4, perContext = 2500): Promise<(Sh
   const results: (SharingResult | SharingSkip)[] = [];
 
   results.push(
-    await measure(`${contexts} instances, one attachRefresh each (nothing shared)`, contexts, perContext, async (api, tokens) => {
-      const instances = instancesOf(api, contexts);
-      const attached = instances.map((http) =>
-        attachRefresh(http, { tokens: oursTokens(tokens), refresh: oursRefresh(api) }),
-      );
-      return {
-        instances,
-        dispose: async () => {
-          for (const one of attached) await one.close();
-        },
-      };
-    }),
+    await measure(
+      `${contexts} instances, one attachRefresh each (nothing shared)`,
+      contexts,
+      perContext,
+      async (api, tokens) => {
+        const instances = instancesOf(api, contexts);
+        const attached = instances.map((http) =>
+          attachRefresh(http, { tokens: oursTokens(tokens), refresh: oursRefresh(api) }),
+        );
+        return {
+          instances,
+          dispose: async () => {
+            for (const one of attached) await one.close();
+          },
+        };
+      },
+    ),
   );
 
   results.push(
@@ -166,7 +171,11 @@ export async function sharingModes(contexts = 4, perContext = 2500): Promise<(Sh
       results.push({ mode: redisMode, skipped: connection.why });
     } else {
       const { createRedisTokenStore } = (await import('../src/redis.js')) as {
-        createRedisTokenStore: (options: { redis: import('ioredis').Redis; key: string; prefix?: string }) => TokenStore;
+        createRedisTokenStore: (options: {
+          redis: import('ioredis').Redis;
+          key: string;
+          prefix?: string;
+        }) => TokenStore;
       };
       const key = `bench-${process.pid}-${Date.now()}`;
       const prefix = 'axios-token-refresh-bench:';

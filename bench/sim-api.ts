@@ -84,7 +84,13 @@ export class SimApi {
 
   /** Logs a user in: a new grant and its first tokens. */
   login(lifetimeS = this.accessTokenLifetimeS): TokenResponse {
-    const grant: Grant = { id: this.#grants.size + 1, revoked: false, refreshToken: '', accessToken: '', accessExpiresAtMs: 0 };
+    const grant: Grant = {
+      id: this.#grants.size + 1,
+      revoked: false,
+      refreshToken: '',
+      accessToken: '',
+      accessExpiresAtMs: 0,
+    };
     this.#grants.set(grant.id, grant);
     return this.#issue(grant, lifetimeS);
   }
@@ -114,7 +120,12 @@ export class SimApi {
     grant.accessExpiresAtMs = exp * 1000;
     grant.refreshToken = `rt-${grant.id}-${serial}`;
     this.#access.set(grant.accessToken, grant);
-    return { access_token: grant.accessToken, refresh_token: grant.refreshToken, token_type: 'Bearer', expires_in: lifetimeS };
+    return {
+      access_token: grant.accessToken,
+      refresh_token: grant.refreshToken,
+      token_type: 'Bearer',
+      expires_in: lifetimeS,
+    };
   }
 
   /** The axios adapter: set it as `config.adapter` (or `instance.defaults.adapter`). */
@@ -172,7 +183,14 @@ function respond(
   data: unknown,
   headers: Record<string, string> = {},
 ): AxiosResponse {
-  return { data, status, statusText: status === 200 ? 'OK' : 'Error', headers: new AxiosHeaders(headers), config, request: {} };
+  return {
+    data,
+    status,
+    statusText: status === 200 ? 'OK' : 'Error',
+    headers: new AxiosHeaders(headers),
+    config,
+    request: {},
+  };
 }
 
 function fail(

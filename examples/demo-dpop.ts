@@ -28,12 +28,16 @@ async function main(): Promise<number> {
     say(`key made: ES256, non-extractable, thumbprint ${dpop.thumbprint.slice(0, 8)}… (the login's dpop_jkt)`);
     const login = await oidc.login('public', dpop.thumbprint);
     const api = axios.create({ baseURL: oidc.apiUrl });
-    api.interceptors.response.use(undefined, (error: { response?: { status?: number; headers?: Record<string, unknown> } }) => {
-      const challenge = String(error.response?.headers?.['www-authenticate'] ?? '');
-      if (challenge.includes('use_dpop_nonce')) say('  401 use_dpop_nonce: the API wants its new nonce; sending again');
-      else if (error.response?.status === 401) say('  401 invalid_token: the access token expired');
-      return Promise.reject(error);
-    });
+    api.interceptors.response.use(
+      undefined,
+      (error: { response?: { status?: number; headers?: Record<string, unknown> } }) => {
+        const challenge = String(error.response?.headers?.['www-authenticate'] ?? '');
+        if (challenge.includes('use_dpop_nonce'))
+          say('  401 use_dpop_nonce: the API wants its new nonce; sending again');
+        else if (error.response?.status === 401) say('  401 invalid_token: the access token expired');
+        return Promise.reject(error);
+      },
+    );
     const auth = attachRefresh(api, {
       tokens: login,
       dpop,
@@ -60,7 +64,9 @@ async function main(): Promise<number> {
     console.log(`requests: ${ok} ok, ${failed} failed`);
     console.log(`refreshes: ${stats.refreshes} for ${CYCLES} expiries`);
     console.log(`nonce challenges answered without a refresh: ${stats.apiNonceChallenges}`);
-    console.log(`proofs accepted: ${stats.acceptedJtis.length}, each jti unique: ${new Set(stats.acceptedJtis).size === stats.acceptedJtis.length}`);
+    console.log(
+      `proofs accepted: ${stats.acceptedJtis.length}, each jti unique: ${new Set(stats.acceptedJtis).size === stats.acceptedJtis.length}`,
+    );
     console.log(`spent refresh tokens presented again: ${oidc.spentRefreshTokensPresented().length}`);
     auth.detach();
     return failed === 0 && stats.refreshes === CYCLES ? 0 : 1;

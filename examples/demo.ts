@@ -63,7 +63,9 @@ async function main(): Promise<number> {
   console.log('                        presenting one twice revokes the grant)');
   console.log(`  resource API          ${oidc.apiUrl}/me (accepts only live access tokens)`);
   console.log(`  client                ${client.clientId}, ${client.authMethod}, secret with special characters`);
-  console.log(`  traffic               ${CYCLES} cycles x ${WAVES_MS.length * WAVE_SIZE} concurrent requests around each 2 s expiry\n`);
+  console.log(
+    `  traffic               ${CYCLES} cycles x ${WAVES_MS.length * WAVE_SIZE} concurrent requests around each 2 s expiry\n`,
+  );
 
   const accessLabel = labels();
   const refreshLabel = labels();
@@ -71,7 +73,9 @@ async function main(): Promise<number> {
 
   const login = await oidc.login('basic');
   started = Date.now();
-  timeline.note(`logged in: access token ${accessLabel(login.accessToken)}, refresh token ${refreshLabel(login.refreshToken)}`);
+  timeline.note(
+    `logged in: access token ${accessLabel(login.accessToken)}, refresh token ${refreshLabel(login.refreshToken)}`,
+  );
 
   const api = axios.create({ baseURL: oidc.apiUrl });
   // Registered before attachRefresh: axios runs request interceptors last-registered first, so this one sees the
@@ -120,7 +124,9 @@ async function main(): Promise<number> {
     const current = attached.getTokens()?.accessToken ?? '';
     const expiry = (await oidc.accessTokenExpiry(current)) ?? Date.now();
     timeline.flush();
-    console.log(`\ncycle ${cycle}: access token ${accessLabel(current)} expires at +${((expiry - started) / 1000).toFixed(3)}s`);
+    console.log(
+      `\ncycle ${cycle}: access token ${accessLabel(current)} expires at +${((expiry - started) / 1000).toFixed(3)}s`,
+    );
     let n = 0;
     const requests = WAVES_MS.flatMap((offset) =>
       Array.from({ length: WAVE_SIZE }, () => {

@@ -65,7 +65,17 @@ const REDACTED = '[REDACTED]';
 const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
-const sessionKeys = ['tokens', 'refresh', 'onTokens', 'store', 'refreshTimeoutMs', 'leewayMs', 'refreshTokenRequired', 'debug', 'dpop'];
+const sessionKeys = [
+  'tokens',
+  'refresh',
+  'onTokens',
+  'store',
+  'refreshTimeoutMs',
+  'leewayMs',
+  'refreshTokenRequired',
+  'debug',
+  'dpop',
+];
 
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
@@ -114,7 +124,9 @@ function resolveSession(options: AttachRefreshOptions): Session {
   }
   const clash = sessionKeys.find((key) => (options as unknown as Record<string, unknown>)[key] !== undefined);
   if (clash !== undefined) {
-    throw new TypeError(`Expected \`${clash}\` to be given to createTokenSession() when \`session\` is given, not here`);
+    throw new TypeError(
+      `Expected \`${clash}\` to be given to createTokenSession() when \`session\` is given, not here`,
+    );
   }
   return options.session;
 }
@@ -122,7 +134,10 @@ function resolveSession(options: AttachRefreshOptions): Session {
 /** A body that can only be read once (a Node stream or a web ReadableStream) cannot be replayed. */
 function isOneShot(data: unknown): boolean {
   if (typeof data !== 'object' || data === null) return false;
-  return typeof (data as { pipe?: unknown }).pipe === 'function' || typeof (data as { getReader?: unknown }).getReader === 'function';
+  return (
+    typeof (data as { pipe?: unknown }).pipe === 'function' ||
+    typeof (data as { getReader?: unknown }).getReader === 'function'
+  );
 }
 
 function setHeader(config: InternalAxiosRequestConfig, value: string | undefined): void {
@@ -165,7 +180,9 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   checkObject(options);
   const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
   if (unknown !== undefined) {
-    throw new TypeError(`Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`);
+    throw new TypeError(
+      `Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`,
+    );
   }
   checkOptions(options, instanceRules);
   const inScope = createScope(instance.defaults, options.allowedOrigins);
@@ -226,7 +243,11 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const leftAlone = (config: InternalAxiosRequestConfig): boolean => {
     if (config.skipAuthRefresh !== true && inScope(config)) return false;
     if (session.debugging) {
-      session.report({ type: 'request:skip', ...describeRequest(config), why: config.skipAuthRefresh ? 'skip' : 'origin' });
+      session.report({
+        type: 'request:skip',
+        ...describeRequest(config),
+        why: config.skipAuthRefresh ? 'skip' : 'origin',
+      });
     }
     // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
     if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
@@ -323,7 +344,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
       session.markRefused(state.version);
       return fail(error, config);
     }
-    if (session.getTokens() === null && state.version === session.version) return fail(noTokensError(error, config), config);
+    if (session.getTokens() === null && state.version === session.version)
+      return fail(noTokensError(error, config), config);
     try {
       await session.refreshFor(state.version, 'unauthorized', config);
     } catch (refreshError) {

@@ -274,11 +274,7 @@ function isLockManager(value: unknown): boolean {
 
 /** The subset of `LockManager` this store uses. */
 interface Locks {
-  request<T>(
-    name: string,
-    options: { mode?: LockMode; signal?: AbortSignal },
-    callback: () => Promise<T>,
-  ): Promise<T>;
+  request<T>(name: string, options: { mode?: LockMode; signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>;
 }
 
 /** An exclusive, per-tab lock with the Web Locks calling convention, for browsers without Web Locks. */
@@ -374,25 +370,27 @@ class BrowserTokenStore implements SharedTokenStore {
     const next = storedRecord(copy(tokens), expectedVersion + 1, ended);
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
     // and Web Locks are not reentrant.
-    return this.#locks.request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
-      // A malformed stored record does not stop the write: it is what the write replaces.
-      await this.#catchUp(true);
-      if (this.#known.version !== expectedVersion) return null;
-      try {
-        await this.#storage.set(JSON.stringify(next));
-      } catch (error) {
-        throw new TokenRefreshError('STORE_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
-          cause: error,
-        });
-      }
-      this.#known = next;
-      this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
-      // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
-      await this.#holdVersion(next.version);
-      return next;
-    }).catch((error: unknown) => {
-      throw this.#timeoutAsError(error, 'write lock');
-    });
+    return this.#locks
+      .request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
+        // A malformed stored record does not stop the write: it is what the write replaces.
+        await this.#catchUp(true);
+        if (this.#known.version !== expectedVersion) return null;
+        try {
+          await this.#storage.set(JSON.stringify(next));
+        } catch (error) {
+          throw new TokenRefreshError('STORE_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
+            cause: error,
+          });
+        }
+        this.#known = next;
+        this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
+        // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
+        await this.#holdVersion(next.version);
+        return next;
+      })
+      .catch((error: unknown) => {
+        throw this.#timeoutAsError(error, 'write lock');
+      });
   }
 
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
@@ -477,9 +475,13 @@ class BrowserTokenStore implements SharedTokenStore {
   #timeoutAsError(error: unknown, what: string): unknown {
     const name = (error as { name?: unknown } | null)?.name;
     return name === 'TimeoutError' || name === 'AbortError'
-      ? new TokenRefreshError('STORE_FAILED', `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``, {
-          cause: error,
-        })
+      ? new TokenRefreshError(
+          'STORE_FAILED',
+          `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``,
+          {
+            cause: error,
+          },
+        )
       : error;
   }
 
@@ -616,4 +618,3 @@ class BrowserTokenStore implements SharedTokenStore {
 }
 
 function noop(): void {}
-

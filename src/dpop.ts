@@ -128,14 +128,20 @@ const rules: readonly Rule[] = [
     "a private P-256 JWK ({ kty: 'EC', crv: 'P-256', x, y, d })",
     (jwk) => {
       const key = jwk as Record<string, unknown> | null;
-      return typeof key === 'object' && key !== null && key['kty'] === 'EC' && key['crv'] === 'P-256' &&
-        ['x', 'y', 'd'].every((member) => typeof key[member] === 'string');
+      return (
+        typeof key === 'object' &&
+        key !== null &&
+        key['kty'] === 'EC' &&
+        key['crv'] === 'P-256' &&
+        ['x', 'y', 'd'].every((member) => typeof key[member] === 'string')
+      );
     },
   ],
   [
     'persist',
     "an object with a non-empty `name`, e.g. { name: 'my-app' }",
-    (persist) => typeof (persist as { name?: unknown } | null)?.name === 'string' && (persist as { name: string }).name !== '',
+    (persist) =>
+      typeof (persist as { name?: unknown } | null)?.name === 'string' && (persist as { name: string }).name !== '',
   ],
   ['extractable', 'a boolean', isBoolean],
 ];
@@ -179,7 +185,7 @@ function requestUrl(config: InternalAxiosRequestConfig): string {
 
 function header(headers: unknown, name: string): unknown {
   const bag = headers as ({ get?: (name: string) => unknown } & Record<string, unknown>) | undefined;
-  return typeof bag?.get === 'function' ? bag.get(name) : bag?.[name] ?? bag?.[name.toLowerCase()];
+  return typeof bag?.get === 'function' ? bag.get(name) : (bag?.[name] ?? bag?.[name.toLowerCase()]);
 }
 
 async function loadKeyPair(options: CreateDpopOptions): Promise<CryptoKeyPair> {
@@ -203,7 +209,9 @@ async function loadKeyPair(options: CreateDpopOptions): Promise<CryptoKeyPair> {
     }
   }
   const generate = (): Promise<CryptoKeyPair> => crypto.subtle.generateKey(ALGORITHM, extractable, ['sign', 'verify']);
-  return options.persist === undefined ? generate() : (persisted(options.persist.name, generate) as Promise<CryptoKeyPair>);
+  return options.persist === undefined
+    ? generate()
+    : (persisted(options.persist.name, generate) as Promise<CryptoKeyPair>);
 }
 
 /** Settles with an IndexedDB request's result. */
@@ -352,7 +360,9 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
     },
     async exportPrivateJwk() {
       if (!key.keyPair.privateKey.extractable) {
-        throw new TypeError('Expected a key made with `extractable: true` to export it; this one cannot leave its store');
+        throw new TypeError(
+          'Expected a key made with `extractable: true` to export it; this one cannot leave its store',
+        );
       }
       return crypto.subtle.exportKey('jwk', key.keyPair.privateKey);
     },
@@ -398,7 +408,8 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
         { config },
       );
     }
-    const accessToken = typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
+    const accessToken =
+      typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
     const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
     (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
     return config;

@@ -4,7 +4,18 @@ import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
 import { FileLease, randomId, type LockRecord } from './file-lock.js';
 import { WARNING_NAME, warnCallbackError } from './report.js';
-import { checkLockOptions, malformedRecord, parseStoredRecord, storedRecord, type ClosableTokenStore, type EndReason, type LockContext, type LockOptions, type StoredTokens, type TokenStore } from './store.js';
+import {
+  checkLockOptions,
+  malformedRecord,
+  parseStoredRecord,
+  storedRecord,
+  type ClosableTokenStore,
+  type EndReason,
+  type LockContext,
+  type LockOptions,
+  type StoredTokens,
+  type TokenStore,
+} from './store.js';
 import type { TokenSet } from './tokens.js';
 import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
 
@@ -190,14 +201,20 @@ class FileTokenStore implements TokenStore {
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
       throw new TypeError(expected('expectedVersion', 'an integer >= 0', expectedVersion));
     }
-    const checked = parseStoredRecord(JSON.parse(JSON.stringify(storedRecord(tokens, expectedVersion + 1, ended))) as unknown);
+    const checked = parseStoredRecord(
+      JSON.parse(JSON.stringify(storedRecord(tokens, expectedVersion + 1, ended))) as unknown,
+    );
     if ('problem' in checked) throw new TypeError(expected('tokens', 'null or a TokenSet', tokens));
     this.#checkLeases();
     await this.#ensureDirectory();
     const controller = new AbortController();
     this.#active.add(controller);
     try {
-      const held = await this.#acquire(this.#writeLock, { leaseMs: WRITE_LEASE_MS, waitMs: WRITE_WAIT_MS }, controller.signal);
+      const held = await this.#acquire(
+        this.#writeLock,
+        { leaseMs: WRITE_LEASE_MS, waitMs: WRITE_WAIT_MS },
+        controller.signal,
+      );
       const deadline = performance.now() + safeLeaseMs(WRITE_LEASE_MS);
       try {
         const found = await this.#readRecord();
@@ -209,7 +226,10 @@ class FileTokenStore implements TokenStore {
         if (current !== expectedVersion) return null;
         if (controller.signal.aborted) throw controller.signal.reason;
         if (performance.now() > deadline) {
-          throw new TokenRefreshError('STORE_FAILED', `Writing the token file \`${this.#path}\` took longer than its write lock`);
+          throw new TokenRefreshError(
+            'STORE_FAILED',
+            `Writing the token file \`${this.#path}\` took longer than its write lock`,
+          );
         }
         const record = { ...checked.record, version: Math.max(expectedVersion, this.#seen) + 1 };
         try {
@@ -297,7 +317,10 @@ class FileTokenStore implements TokenStore {
 
   #assertOpen(method: string): void {
     if (this.#closed) {
-      throw new TokenRefreshError('STORE_FAILED', `Cannot call \`${method}()\`: the file token store for \`${this.#path}\` was closed`);
+      throw new TokenRefreshError(
+        'STORE_FAILED',
+        `Cannot call \`${method}()\`: the file token store for \`${this.#path}\` was closed`,
+      );
     }
   }
 

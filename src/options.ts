@@ -42,6 +42,7 @@ export type RefreshFunction = ((current: TokenSet, context: RefreshContext) => T
    * it found nothing to call (discovered metadata without a `revocation_endpoint`): `logout()` then reports
    * `revoked: false`.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a custom grant's revoke may be any `async () => {}`
   readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<boolean | void>;
   /**
    * `false` when the function needs no refresh token (`clientCredentialsGrant`): the session then calls it with empty

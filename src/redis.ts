@@ -320,7 +320,8 @@ class RedisTokenStore implements SharedTokenStore {
     this.#assertOpen('write');
     checkExpectedVersion(expectedVersion);
     // The scripts splice this text in as the record's `tokens` value; why the tokens are gone rides along after it.
-    const json = JSON.stringify(tokens) + (tokens === null && ended !== undefined ? `,"ended":${JSON.stringify(ended)}` : '');
+    const json =
+      JSON.stringify(tokens) + (tokens === null && ended !== undefined ? `,"ended":${JSON.stringify(ended)}` : '');
     const what = `Writing tokens to Redis key \`${this.#tokensKey}\``;
     const seen = String(this.#seen);
     const version = await this.#command(what, this.#operationMs, async () => {
@@ -353,7 +354,10 @@ class RedisTokenStore implements SharedTokenStore {
     try {
       const leaseStart = await this.#acquire(owner, options, controller.signal);
       const remaining = safeLeaseMs(options.leaseMs) - (performance.now() - leaseStart);
-      const timer = setTimeout(() => controller.abort(leaseLost(this.#lockKey, options.leaseMs)), Math.max(0, remaining));
+      const timer = setTimeout(
+        () => controller.abort(leaseLost(this.#lockKey, options.leaseMs)),
+        Math.max(0, remaining),
+      );
       try {
         return await task({ signal: controller.signal });
       } finally {
@@ -474,7 +478,9 @@ class RedisTokenStore implements SharedTokenStore {
         subscribedOnce = true;
         // Subscribe, then try again at once: a release announced before the subscription was in place is not lost.
         // Bounded: without the subscription, polling still finds the lock free.
-        await within(this.#ensureSubscribed(), Math.min(this.#operationMs, left), () => new Error('timeout')).catch(noop);
+        await within(this.#ensureSubscribed(), Math.min(this.#operationMs, left), () => new Error('timeout')).catch(
+          noop,
+        );
         continue;
       }
       const jittered = pollMs / 2 + Math.random() * (pollMs / 2);

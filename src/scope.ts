@@ -105,8 +105,11 @@ function parseOrigin(entry: unknown): string | undefined {
   } catch {
     return undefined;
   }
-  const bare = url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
-  return bare && !entry.endsWith('?') && !entry.endsWith('#') && /^https?:$/.test(url.protocol) ? url.origin : undefined;
+  const bare =
+    url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  return bare && !entry.endsWith('?') && !entry.endsWith('#') && /^https?:$/.test(url.protocol)
+    ? url.origin
+    : undefined;
 }
 
 function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
@@ -164,7 +167,12 @@ export function createScope(
   let cachedBase: unknown = {};
   let plainOrigin: string | undefined;
 
-  const allows = (origin: string | undefined, own: string | undefined, page: Page, config: InternalAxiosRequestConfig) => {
+  const allows = (
+    origin: string | undefined,
+    own: string | undefined,
+    page: Page,
+    config: InternalAxiosRequestConfig,
+  ) => {
     if (origin === undefined || origin === 'null') return false;
     if (origin === PATH_ONLY || origin === own || origin === page.origin || list.has(origin)) return true;
     if (predicate === undefined) return false;
@@ -200,7 +208,9 @@ export function createScope(
     if (targets === undefined) return false;
     const page = currentPage();
     const own = plainOrigin ?? (instanceBase ? destination(instanceBase, page) : undefined);
-    return targets.every((target) => allows(destination(target, page), own === PATH_ONLY ? undefined : own, page, config));
+    return targets.every((target) =>
+      allows(destination(target, page), own === PATH_ONLY ? undefined : own, page, config),
+    );
   };
 }
 

@@ -27,7 +27,9 @@ const defaults = {
 
 /** Something a waiting request can be cancelled by: axios's `signal` (and the legacy `cancelToken`). */
 export interface WaitSignal {
-  readonly signal?: { readonly aborted: boolean; addEventListener?: unknown; removeEventListener?: unknown } | undefined;
+  readonly signal?:
+    | { readonly aborted: boolean; addEventListener?: unknown; removeEventListener?: unknown }
+    | undefined;
   readonly cancelToken?: { readonly promise: Promise<unknown> } | undefined;
 }
 
@@ -51,6 +53,7 @@ interface Flight {
 
 /** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
 interface GrantExtras {
+  // biome-ignore lint/suspicious/noConfusingVoidType: a custom grant's revoke may be any `async () => {}`
   readonly revoke?: (tokens: TokenSet, context: { readonly signal: AbortSignal }) => Promise<boolean | void>;
   readonly needsRefreshToken?: boolean;
   readonly dpop?: DpopHooks;
@@ -221,10 +224,17 @@ export class Session implements TokenSessionMethods {
     if (tokens === null || typeof revoke !== 'function') return { revoked: false };
     const controller = new AbortController();
     try {
-      const done = await within(revoke.call(this.#refresh, tokens, { signal: controller.signal }), this.#timeoutMs, () => {
-        controller.abort();
-        return new TokenRefreshError('REFRESH_TIMEOUT', `Token revocation did not settle within ${this.#timeoutMs} ms`);
-      });
+      const done = await within(
+        revoke.call(this.#refresh, tokens, { signal: controller.signal }),
+        this.#timeoutMs,
+        () => {
+          controller.abort();
+          return new TokenRefreshError(
+            'REFRESH_TIMEOUT',
+            `Token revocation did not settle within ${this.#timeoutMs} ms`,
+          );
+        },
+      );
       // A grant that found no revocation endpoint (in the server's metadata) says so with `false`.
       return { revoked: done !== false };
     } catch (thrown) {
@@ -238,7 +248,9 @@ export class Session implements TokenSessionMethods {
    */
   async #clearForLogout(stored: StoredTokens | undefined, loggedOut: TokenRefreshError): Promise<void> {
     if (stored === undefined) return this.#clearLocally(loggedOut);
-    const written = await this.#storeOp(this.#store.write(null, stored.version, 'logout'), 'write').catch(() => undefined);
+    const written = await this.#storeOp(this.#store.write(null, stored.version, 'logout'), 'write').catch(
+      () => undefined,
+    );
     if (written === undefined) return this.#clearLocally(loggedOut);
     if (written === null) {
       this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
@@ -287,8 +299,7 @@ export class Session implements TokenSessionMethods {
       const now = Date.now();
       // By default the same rule as requests (leewayMs, at most half the token's lifetime); after one refresh, a
       // token shorter-lived than asked is still the best there is, as long as it is valid.
-      const fresh =
-        min === undefined ? now < this.#refreshAt : expiresAt === undefined || expiresAt - now > min;
+      const fresh = min === undefined ? now < this.#refreshAt : expiresAt === undefined || expiresAt - now > min;
       const valid = expiresAt === undefined || now < expiresAt;
       if (access && !refused && (fresh || (refreshed && valid))) return access;
       if (tokens === null && !this.#canMint) {
@@ -405,7 +416,8 @@ export class Session implements TokenSessionMethods {
     if (version !== this.#version) {
       return this.ended
         ? Promise.reject(
-            this.#endError ?? new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'),
+            this.#endError ??
+              new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'),
           )
         : Promise.resolve();
     }
@@ -474,7 +486,11 @@ export class Session implements TokenSessionMethods {
    * Writes tokens the app chose (a login, a logout), whatever is in flight: they win over every refresh. Returns
    * `onTokens`' failure, since the tokens are in use all the same.
    */
-  async #replace(tokens: TokenSet | null, ended?: EndReason, error?: TokenRefreshError): Promise<TokenRefreshError | undefined> {
+  async #replace(
+    tokens: TokenSet | null,
+    ended?: EndReason,
+    error?: TokenRefreshError,
+  ): Promise<TokenRefreshError | undefined> {
     let stored: StoredTokens | null = null;
     // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
     for (let attempt = 0; stored === null && attempt < 10; attempt += 1) {
@@ -500,7 +516,10 @@ export class Session implements TokenSessionMethods {
   #storeOp<T>(value: T | Promise<T>, what: 'read' | 'write'): Promise<T> {
     if (!(value instanceof Promise)) return Promise.resolve(value);
     return within(value, this.#timeoutMs, () => {
-      return new TokenRefreshError('STORE_FAILED', `The token store did not answer a ${what} within ${this.#timeoutMs} ms`);
+      return new TokenRefreshError(
+        'STORE_FAILED',
+        `The token store did not answer a ${what} within ${this.#timeoutMs} ms`,
+      );
     }).catch((error: unknown) => {
       throw this.#storeError(error, what);
     });
@@ -509,9 +528,13 @@ export class Session implements TokenSessionMethods {
   /** What a store threw, as `STORE_FAILED` naming the store (a TokenRefreshError of the store's own passes through). */
   #storeError(error: unknown, what: 'read' | 'write'): TokenRefreshError {
     if (isTokenRefreshError(error)) return error;
-    return new TokenRefreshError('STORE_FAILED', `The token store failed a ${what}: it threw ${describeThrown(error)}`, {
-      cause: this.#scrub(error),
-    });
+    return new TokenRefreshError(
+      'STORE_FAILED',
+      `The token store failed a ${what}: it threw ${describeThrown(error)}`,
+      {
+        cause: this.#scrub(error),
+      },
+    );
   }
 
   /**
@@ -531,7 +554,11 @@ export class Session implements TokenSessionMethods {
 
   /** Removes the tokens this session knows (now, and `also`) from an error the app's code threw. */
   #scrub<T>(error: T, also?: TokenSet | null): T {
-    const known = [this.#tokens, also].flatMap((tokens) => [tokens?.refreshToken, tokens?.accessToken, tokens?.idToken]);
+    const known = [this.#tokens, also].flatMap((tokens) => [
+      tokens?.refreshToken,
+      tokens?.accessToken,
+      tokens?.idToken,
+    ]);
     return scrubSecrets(error, known);
   }
 
@@ -571,7 +598,8 @@ export class Session implements TokenSessionMethods {
         this.#staleVersion !== this.#version &&
         expiresAt !== undefined &&
         Date.now() < expiresAt;
-      if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT' && code !== 'STORE_FAILED')) throw error;
+      if (!stillValid || (code !== 'REFRESH_FAILED' && code !== 'REFRESH_TIMEOUT' && code !== 'STORE_FAILED'))
+        throw error;
       this.#refreshAt = expiresAt;
     }
     return this.#current;
@@ -623,7 +651,8 @@ export class Session implements TokenSessionMethods {
       );
     } catch (thrown) {
       const error = this.#scrub(classifyRefreshFailure(thrown));
-      if (this.#debug) this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
+      if (this.#debug)
+        this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
       if (flight.superseded) throw error;
       if (error.code === 'SESSION_EXPIRED') await this.#announceEnd(error, version);
       else this.#emit('refreshError', error);
@@ -632,7 +661,12 @@ export class Session implements TokenSessionMethods {
     if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
   }
 
-  async #refreshUnderLock(stored: StoredTokens, reason: RefreshReason, lockSignal: AbortSignal, flight: Flight): Promise<void> {
+  async #refreshUnderLock(
+    stored: StoredTokens,
+    reason: RefreshReason,
+    lockSignal: AbortSignal,
+    flight: Flight,
+  ): Promise<void> {
     // At the same version ours are the same tokens, or newer ones a failed store write could not record.
     const current = stored.version === this.#version ? this.#tokens : stored.tokens;
     if (current === null && !this.#canMint) {
@@ -642,7 +676,10 @@ export class Session implements TokenSessionMethods {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there is no refresh token');
     }
     const from = current ?? ({} as TokenSet);
-    const next = normalizeRefreshResult(await this.#callRefresh(from, reason, stored.version, lockSignal, flight), current);
+    const next = normalizeRefreshResult(
+      await this.#callRefresh(from, reason, stored.version, lockSignal, flight),
+      current,
+    );
     if (flight.superseded) return;
     await this.#commit(next, stored.version);
   }
@@ -701,7 +738,9 @@ export class Session implements TokenSessionMethods {
       const superseded = (): void => {
         if (!flight.superseded) return;
         settle();
-        reject(new TokenRefreshError('REFRESH_FAILED', 'Token refresh abandoned: setTokens or logout replaced the tokens'));
+        reject(
+          new TokenRefreshError('REFRESH_FAILED', 'Token refresh abandoned: setTokens or logout replaced the tokens'),
+        );
       };
       controller.signal.addEventListener('abort', superseded, { once: true });
       const timer = setTimeout(() => {
@@ -806,12 +845,20 @@ export class Session implements TokenSessionMethods {
     const onTokens = this.#onTokens;
     if (!onTokens) return undefined;
     try {
-      await within(onTokens(tokens), this.#timeoutMs, () => new Error(`onTokens did not settle within ${this.#timeoutMs} ms`));
+      await within(
+        onTokens(tokens),
+        this.#timeoutMs,
+        () => new Error(`onTokens did not settle within ${this.#timeoutMs} ms`),
+      );
       return undefined;
     } catch (cause) {
-      return new TokenRefreshError('PERSIST_FAILED', 'onTokens failed; the new tokens are in use but were not persisted', {
-        cause: this.#scrub(cause, tokens),
-      });
+      return new TokenRefreshError(
+        'PERSIST_FAILED',
+        'onTokens failed; the new tokens are in use but were not persisted',
+        {
+          cause: this.#scrub(cause, tokens),
+        },
+      );
     }
   }
 
@@ -843,7 +890,10 @@ export class Session implements TokenSessionMethods {
         'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the refresh token); log in again',
       );
     } else if (stored.tokens === null && stored.ended === 'logout') {
-      this.#endError = new TokenRefreshError('LOGGED_OUT', 'Request not sent: the app logged out (in another tab or process)');
+      this.#endError = new TokenRefreshError(
+        'LOGGED_OUT',
+        'Request not sent: the app logged out (in another tab or process)',
+      );
     }
     this.#emit('tokens', stored.tokens);
     if (hadTokens && stored.tokens === null && stored.ended === 'expired' && this.#endError) {
@@ -915,14 +965,19 @@ export class Session implements TokenSessionMethods {
       });
     } catch (cause) {
       // Our own validation messages are safe to repeat; the loader's own message might quote a token, so it is not.
-      const why = cause instanceof TypeError ? cause.message : `the loader threw ${describeThrown(cause)} (see \`cause\`)`;
-      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Loading the initial tokens failed: ${why}`, { cause: this.#scrub(cause) });
+      const why =
+        cause instanceof TypeError ? cause.message : `the loader threw ${describeThrown(cause)} (see \`cause\`)`;
+      throw new TokenRefreshError('TOKENS_LOAD_FAILED', `Loading the initial tokens failed: ${why}`, {
+        cause: this.#scrub(cause),
+      });
     }
     // A failing store says so itself (STORE_FAILED, with the store's error as cause); a malformed record is reported
     // and left for the first write to replace.
     let stored = await this.#readOrOwn();
     if (stored.version === 0 && stored.tokens === null && initial !== null) {
-      stored = (await this.#storeOp(this.#store.write(initial, 0), 'write')) ?? (await this.#storeOp(this.#store.read(), 'read'));
+      stored =
+        (await this.#storeOp(this.#store.write(initial, 0), 'write')) ??
+        (await this.#storeOp(this.#store.read(), 'read'));
     }
     if (this.#loader === undefined) return; // a login replaced the loader meanwhile
     // setTokens may have run while we loaded: only a newer version replaces what we have.

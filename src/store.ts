@@ -137,7 +137,10 @@ export class MemoryTokenStore implements TokenStore {
         ? undefined
         : setTimeout(() => {
             waiting.abort(
-              new TokenRefreshError('REFRESH_TIMEOUT', `Waited ${options.waitMs} ms for the refresh lock: another refresh still holds it`),
+              new TokenRefreshError(
+                'REFRESH_TIMEOUT',
+                `Waited ${options.waitMs} ms for the refresh lock: another refresh still holds it`,
+              ),
             );
           }, options.waitMs);
     const signal = new AbortController().signal;
@@ -254,7 +257,10 @@ export function checkListener(listener: unknown): asserts listener is StoreListe
  * release): to the store's `onError` option when given, otherwise to the platform's warning channel, like the
  * package's callback-error policy (`process.emitWarning` in Node, `reportError` in a browser). Never throws.
  */
-export function reportStoreError(onError: ((error: TokenRefreshError) => void) | undefined, error: TokenRefreshError): void {
+export function reportStoreError(
+  onError: ((error: TokenRefreshError) => void) | undefined,
+  error: TokenRefreshError,
+): void {
   if (onError !== undefined) {
     try {
       onError(error);

@@ -69,10 +69,7 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
           ? `\`accessToken\` is ${describe((value as TokenSet).accessToken)}, expected a non-empty string`
           : tokenSetProblem(value);
   if (problem) {
-    throw new TokenRefreshError(
-      'INVALID_TOKEN_RESPONSE',
-      `Token refresh returned no usable tokens: ${problem}`,
-    );
+    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `Token refresh returned no usable tokens: ${problem}`);
   }
   const result = value as TokenSet;
   const merged =
@@ -128,7 +125,10 @@ export function jwtExpiry(token: string): number | undefined {
   const second = token.indexOf('.', first + 1);
   if (first < 1 || second < 0 || token.indexOf('.', second + 1) >= 0) return undefined;
   try {
-    const base64 = token.slice(first + 1, second).replace(/-/g, '+').replace(/_/g, '/');
+    const base64 = token
+      .slice(first + 1, second)
+      .replace(/-/g, '+')
+      .replace(/_/g, '/');
     const json = decodeURIComponent(
       Array.from(atob(base64), (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''),
     );

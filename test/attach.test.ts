@@ -221,28 +221,80 @@ describe('attachRefresh(instance, options): the request interceptor', () => {
 
 describe('attachRefresh(instance, options): bad options fail at once with a TypeError that names the problem', () => {
   it.each([
-    ['a non-axios first argument', () => attachRefresh({} as AxiosInstance, { tokens, refresh }), /`instance` to be an axios instance/],
+    [
+      'a non-axios first argument',
+      () => attachRefresh({} as AxiosInstance, { tokens, refresh }),
+      /`instance` to be an axios instance/,
+    ],
     ['a missing refresh', () => attachRefresh(api, { tokens } as never), /`refresh` to be a function, got `undefined`/],
-    ['a refresh that is not a function', () => attachRefresh(api, { tokens, refresh: 'x' } as never), /`refresh` to be a function, got a string/],
-    ['tokens of the wrong shape', () => attachRefresh(api, { tokens: { accessToken: 42 } as never, refresh }), /`accessToken` must be a string, got `42`/],
-    ['tokens with neither token', () => attachRefresh(api, { tokens: {} as never, refresh }), /neither `accessToken` nor `refreshToken`/],
-    ['expiresAt in seconds', () => attachRefresh(api, { tokens: { ...tokens, expiresAt: 1_900_000_000 }, refresh }), /looks like Unix seconds/],
-    ['a negative refreshTimeoutMs', () => attachRefresh(api, { tokens, refresh, refreshTimeoutMs: -1 }), /`refreshTimeoutMs` to be a finite number > 0, got `-1` \(number\)/],
-    ['an infinite refreshTimeoutMs', () => attachRefresh(api, { tokens, refresh, refreshTimeoutMs: Infinity }), /`refreshTimeoutMs` to be a finite number > 0, got `Infinity`/],
-    ['a NaN leewayMs', () => attachRefresh(api, { tokens, refresh, leewayMs: Number.NaN }), /`leewayMs` to be a finite number >= 0, got `NaN`/],
-    ['a fractional maxReplays', () => attachRefresh(api, { tokens, refresh, maxReplays: 1.5 }), /`maxReplays` to be an integer >= 0/],
-    ['statusCodes that are not status codes', () => attachRefresh(api, { tokens, refresh, statusCodes: [1] }), /`statusCodes` to be an array of HTTP status codes/],
-    ['an origin that is not absolute', () => attachRefresh(api, { tokens, refresh, allowedOrigins: ['api.test'] }), /`allowedOrigins` entries to be absolute origins/],
-    ['an unknown option (a typo)', () => attachRefresh(api, { tokens, refresh, onToken: () => undefined } as never), /Unknown option `onToken`/],
-    ['session options beside a session', () => attachRefresh(api, { session: createTokenSession({ tokens: null, refresh }), refresh } as never), /`refresh` to be given to createTokenSession/],
+    [
+      'a refresh that is not a function',
+      () => attachRefresh(api, { tokens, refresh: 'x' } as never),
+      /`refresh` to be a function, got a string/,
+    ],
+    [
+      'tokens of the wrong shape',
+      () => attachRefresh(api, { tokens: { accessToken: 42 } as never, refresh }),
+      /`accessToken` must be a string, got `42`/,
+    ],
+    [
+      'tokens with neither token',
+      () => attachRefresh(api, { tokens: {} as never, refresh }),
+      /neither `accessToken` nor `refreshToken`/,
+    ],
+    [
+      'expiresAt in seconds',
+      () => attachRefresh(api, { tokens: { ...tokens, expiresAt: 1_900_000_000 }, refresh }),
+      /looks like Unix seconds/,
+    ],
+    [
+      'a negative refreshTimeoutMs',
+      () => attachRefresh(api, { tokens, refresh, refreshTimeoutMs: -1 }),
+      /`refreshTimeoutMs` to be a finite number > 0, got `-1` \(number\)/,
+    ],
+    [
+      'an infinite refreshTimeoutMs',
+      () => attachRefresh(api, { tokens, refresh, refreshTimeoutMs: Infinity }),
+      /`refreshTimeoutMs` to be a finite number > 0, got `Infinity`/,
+    ],
+    [
+      'a NaN leewayMs',
+      () => attachRefresh(api, { tokens, refresh, leewayMs: Number.NaN }),
+      /`leewayMs` to be a finite number >= 0, got `NaN`/,
+    ],
+    [
+      'a fractional maxReplays',
+      () => attachRefresh(api, { tokens, refresh, maxReplays: 1.5 }),
+      /`maxReplays` to be an integer >= 0/,
+    ],
+    [
+      'statusCodes that are not status codes',
+      () => attachRefresh(api, { tokens, refresh, statusCodes: [1] }),
+      /`statusCodes` to be an array of HTTP status codes/,
+    ],
+    [
+      'an origin that is not absolute',
+      () => attachRefresh(api, { tokens, refresh, allowedOrigins: ['api.test'] }),
+      /`allowedOrigins` entries to be absolute origins/,
+    ],
+    [
+      'an unknown option (a typo)',
+      () => attachRefresh(api, { tokens, refresh, onToken: () => undefined } as never),
+      /Unknown option `onToken`/,
+    ],
+    [
+      'session options beside a session',
+      () => attachRefresh(api, { session: createTokenSession({ tokens: null, refresh }), refresh } as never),
+      /`refresh` to be given to createTokenSession/,
+    ],
   ])('rejects %s', (_name, attach, message) => {
     expect(attach).toThrow(TypeError);
     expect(attach).toThrow(message);
   });
 
   it('never prints a token value in the error', () => {
-    expect(() => attachRefresh(api, { tokens: { accessToken: 'secret-token', expiresAt: 5 } as never, refresh })).toThrow(
-      /^(?!.*secret-token)/,
-    );
+    expect(() =>
+      attachRefresh(api, { tokens: { accessToken: 'secret-token', expiresAt: 5 } as never, refresh }),
+    ).toThrow(/^(?!.*secret-token)/);
   });
 });

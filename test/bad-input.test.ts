@@ -1,12 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import MockAdapter from 'axios-mock-adapter';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  attachRefresh,
-  createTokenSession,
-  MemoryTokenStore,
-  type TokenSet,
-} from '../src/index.js';
+import { attachRefresh, createTokenSession, MemoryTokenStore, type TokenSet } from '../src/index.js';
 import { rejection } from './support/rejection.js';
 
 /**
@@ -26,9 +21,10 @@ beforeEach(() => {
   api = axios.create({ baseURL: 'https://api.test' });
   mock = new MockAdapter(api);
   // The resource refuses the initial token, so that every request needs a refresh.
-  mock.onGet('/data').reply((config) => (config.headers?.['Authorization'] === `Bearer ${SECRET_ACCESS}` ? [401] : [200]));
+  mock
+    .onGet('/data')
+    .reply((config) => (config.headers?.['Authorization'] === `Bearer ${SECRET_ACCESS}` ? [401] : [200]));
 });
-
 
 function expectNoTokenIn(error: Error): void {
   for (const text of [error.message, String(error), JSON.stringify(error)]) {
@@ -40,18 +36,54 @@ function expectNoTokenIn(error: Error): void {
 describe('attachRefresh(instance, options): more bad options fail at once with a TypeError naming the problem', () => {
   it.each([
     ['a negative leewayMs', { leewayMs: -1 }, 'Expected `leewayMs` to be a finite number >= 0, got `-1` (number)'],
-    ['a refreshTimeoutMs of 0', { refreshTimeoutMs: 0 }, 'Expected `refreshTimeoutMs` to be a finite number > 0, got `0` (number)'],
-    ['a refreshTimeoutMs given as a string', { refreshTimeoutMs: '5000' }, 'Expected `refreshTimeoutMs` to be a finite number > 0, got a string'],
+    [
+      'a refreshTimeoutMs of 0',
+      { refreshTimeoutMs: 0 },
+      'Expected `refreshTimeoutMs` to be a finite number > 0, got `0` (number)',
+    ],
+    [
+      'a refreshTimeoutMs given as a string',
+      { refreshTimeoutMs: '5000' },
+      'Expected `refreshTimeoutMs` to be a finite number > 0, got a string',
+    ],
     ['a negative maxReplays', { maxReplays: -1 }, 'Expected `maxReplays` to be an integer >= 0, got `-1` (number)'],
     ['an onTokens that is not a function', { onTokens: 'save' }, 'Expected `onTokens` to be a function, got a string'],
     ['a debug that is not a function', { debug: true }, 'Expected `debug` to be a function, got `true`'],
-    ['a store that is not a TokenStore', { store: {} }, 'Expected `store` to be a TokenStore (read, write, withLock), got a value of type object'],
-    ['a refreshTokenRequired that is not a boolean', { refreshTokenRequired: 'yes' }, 'Expected `refreshTokenRequired` to be a boolean, got a string'],
-    ['a redactAuthorization that is not a boolean', { redactAuthorization: 1 }, 'Expected `redactAuthorization` to be a boolean, got `1` (number)'],
-    ['a shouldRefresh that is not a function', { shouldRefresh: [] }, 'Expected `shouldRefresh` to be a function, got an array'],
-    ['allowedOrigins that is neither a list nor a function', { allowedOrigins: 'https://api.test' }, 'Expected `allowedOrigins` to be an array of origins or a function, got a string'],
-    ['tokens with expiresAt that is not a number', { tokens: { ...tokens, expiresAt: '2030-01-01' } }, '`expiresAt` must be a finite number of epoch milliseconds, got a string'],
-    ['tokens with a tokenType that is not a string', { tokens: { ...tokens, tokenType: 1 } }, '`tokenType` must be a string, got `1` (number)'],
+    [
+      'a store that is not a TokenStore',
+      { store: {} },
+      'Expected `store` to be a TokenStore (read, write, withLock), got a value of type object',
+    ],
+    [
+      'a refreshTokenRequired that is not a boolean',
+      { refreshTokenRequired: 'yes' },
+      'Expected `refreshTokenRequired` to be a boolean, got a string',
+    ],
+    [
+      'a redactAuthorization that is not a boolean',
+      { redactAuthorization: 1 },
+      'Expected `redactAuthorization` to be a boolean, got `1` (number)',
+    ],
+    [
+      'a shouldRefresh that is not a function',
+      { shouldRefresh: [] },
+      'Expected `shouldRefresh` to be a function, got an array',
+    ],
+    [
+      'allowedOrigins that is neither a list nor a function',
+      { allowedOrigins: 'https://api.test' },
+      'Expected `allowedOrigins` to be an array of origins or a function, got a string',
+    ],
+    [
+      'tokens with expiresAt that is not a number',
+      { tokens: { ...tokens, expiresAt: '2030-01-01' } },
+      '`expiresAt` must be a finite number of epoch milliseconds, got a string',
+    ],
+    [
+      'tokens with a tokenType that is not a string',
+      { tokens: { ...tokens, tokenType: 1 } },
+      '`tokenType` must be a string, got `1` (number)',
+    ],
     ['tokens that are an array', { tokens: [] }, 'Expected `tokens` to be a TokenSet or null: got an array'],
   ])('rejects %s', (_name, options, message) => {
     const attach = () => attachRefresh(api, { tokens, refresh, ...(options as object) } as never);
@@ -75,8 +107,16 @@ describe('attachRefresh(instance, options): more bad options fail at once with a
 
 describe('setTokens(tokens): bad tokens reject with a TypeError and change nothing', () => {
   it.each([
-    ['expiresAt in seconds', { ...tokens, expiresAt: 1_900_000_000 }, '`expiresAt` (1900000000) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)'],
-    ['a refreshToken that is not a string', { accessToken: 'a', refreshToken: 42 }, '`refreshToken` must be a string, got `42` (number)'],
+    [
+      'expiresAt in seconds',
+      { ...tokens, expiresAt: 1_900_000_000 },
+      '`expiresAt` (1900000000) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)',
+    ],
+    [
+      'a refreshToken that is not a string',
+      { accessToken: 'a', refreshToken: 42 },
+      '`refreshToken` must be a string, got `42` (number)',
+    ],
     ['neither token', { scope: 'openid' }, 'it has neither `accessToken` nor `refreshToken`'],
     ['a string', SECRET_ACCESS, 'Expected `setTokens(tokens)` to be a TokenSet or null: got a string'],
   ])('rejects %s', async (_name, value, message) => {
@@ -134,13 +174,33 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
     ['null', null, 'it resolved with `null`'],
     ['undefined', undefined, 'it resolved with `undefined`'],
     ['a string (the raw token?)', 'eyJhbGciOi.payload.sig', 'it resolved with a string'],
-    ['an object without accessToken', { refresh_token: 'x' }, '`accessToken` is `undefined`, expected a non-empty string'],
+    [
+      'an object without accessToken',
+      { refresh_token: 'x' },
+      '`accessToken` is `undefined`, expected a non-empty string',
+    ],
     ['an empty accessToken', { accessToken: '' }, '`accessToken` is an empty string, expected a non-empty string'],
     ['a numeric accessToken', { accessToken: 42 }, '`accessToken` is `42` (number), expected a non-empty string'],
-    ['the OAuth wire format (access_token) instead of a TokenSet', { access_token: 'a', expires_in: 3600 }, '`accessToken` is `undefined`, but `access_token` is there: map the token endpoint’s answer to a TokenSet (accessToken, refreshToken, expiresAt in epoch ms), or use refreshTokenGrant'],
-    ['expiresAt in seconds instead of milliseconds', { accessToken: 'a', expiresAt: 1_900_000_000 }, '`expiresAt` (1900000000) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)'],
-    ['expiresAt that is NaN (expires_in was not a number)', { accessToken: 'a', expiresAt: Number.NaN }, '`expiresAt` must be a finite number of epoch milliseconds, got `NaN` (number)'],
-    ['a refreshToken that is not a string', { accessToken: 'a', refreshToken: 7 }, '`refreshToken` must be a string, got `7` (number)'],
+    [
+      'the OAuth wire format (access_token) instead of a TokenSet',
+      { access_token: 'a', expires_in: 3600 },
+      '`accessToken` is `undefined`, but `access_token` is there: map the token endpoint’s answer to a TokenSet (accessToken, refreshToken, expiresAt in epoch ms), or use refreshTokenGrant',
+    ],
+    [
+      'expiresAt in seconds instead of milliseconds',
+      { accessToken: 'a', expiresAt: 1_900_000_000 },
+      '`expiresAt` (1900000000) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)',
+    ],
+    [
+      'expiresAt that is NaN (expires_in was not a number)',
+      { accessToken: 'a', expiresAt: Number.NaN },
+      '`expiresAt` must be a finite number of epoch milliseconds, got `NaN` (number)',
+    ],
+    [
+      'a refreshToken that is not a string',
+      { accessToken: 'a', refreshToken: 7 },
+      '`refreshToken` must be a string, got `7` (number)',
+    ],
   ])('%s', async (_name, value, problem) => {
     const auth = attachRefresh(api, { tokens, refresh: async () => value as never });
     const failures: string[] = [];
@@ -171,7 +231,9 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
 
 describe('a request body that can only be read once', () => {
   it('rejects a web ReadableStream body with REQUEST_NOT_REPLAYABLE instead of replaying it empty', async () => {
-    mock.onPost('/upload').reply((config) => (config.headers?.['Authorization'] === `Bearer ${SECRET_ACCESS}` ? [401] : [200]));
+    mock
+      .onPost('/upload')
+      .reply((config) => (config.headers?.['Authorization'] === `Bearer ${SECRET_ACCESS}` ? [401] : [200]));
     const send = vi.fn(refresh);
     attachRefresh(api, { tokens, refresh: send });
     const body = new ReadableStream({

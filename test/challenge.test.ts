@@ -29,7 +29,9 @@ describe('challengeError(header, scheme) (RFC 7235 §2.1 grammar)', () => {
   });
 
   it('keeps the first of a repeated error', () => {
-    expect(challengeError('Bearer error="invalid_token", error="insufficient_scope"', 'bearer')).toBe('"invalid_token"');
+    expect(challengeError('Bearer error="invalid_token", error="insufficient_scope"', 'bearer')).toBe(
+      '"invalid_token"',
+    );
   });
 
   it('ignores the errors of other schemes’ challenges: they are not about the token in use', () => {
@@ -39,7 +41,9 @@ describe('challengeError(header, scheme) (RFC 7235 §2.1 grammar)', () => {
 
   it('never reads a param out of a quoted string, closed or not', () => {
     expect(challengeError('Bearer realm="x, error="insufficient_scope', 'bearer')).toBeUndefined();
-    expect(challengeError('Bearer error_description="never closed, error=insufficient_scope', 'bearer')).toBeUndefined();
+    expect(
+      challengeError('Bearer error_description="never closed, error=insufficient_scope', 'bearer'),
+    ).toBeUndefined();
     expect(challengeError('Bearer realm="a, error=\\"insufficient_scope\\"", error="invalid_token"', 'bearer')).toBe(
       '"invalid_token"',
     );

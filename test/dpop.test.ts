@@ -23,7 +23,10 @@ describe('createDpop(options)', () => {
   it('makes proofs a standard JOSE library verifies with the header key, with every RFC 9449 §4.2 claim', async () => {
     const dpop = await createDpop();
     const proof = await dpop.proof({ method: 'get', url: 'https://api.example.com/a/b?q=1#frag', accessToken: 'at-1' });
-    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: ['ES256'],
+    });
     expect(protectedHeader.jwk).toEqual(dpop.publicJwk);
     expect(payload).toMatchObject({ htm: 'GET', htu: 'https://api.example.com/a/b' });
     expect(payload['ath']).toBe(createHash('sha256').update('at-1').digest('base64url'));
@@ -47,10 +50,16 @@ describe('createDpop(options)', () => {
     dpop.rememberNonce('https://api.example.com/x', 'n-api');
     dpop.rememberNonce('https://api.example.com/x', undefined);
     dpop.rememberNonce('https://api.example.com/x', '');
-    expect(claimsOf(await dpop.proof({ method: 'POST', url: 'https://auth.example.com/token' }))['nonce']).toBe('n-auth-2');
+    expect(claimsOf(await dpop.proof({ method: 'POST', url: 'https://auth.example.com/token' }))['nonce']).toBe(
+      'n-auth-2',
+    );
     expect(claimsOf(await dpop.proof({ method: 'GET', url: 'https://api.example.com/y' }))['nonce']).toBe('n-api');
-    expect(claimsOf(await dpop.proof({ method: 'GET', url: 'https://other.example.com/' }))).not.toHaveProperty('nonce');
-    expect(claimsOf(await dpop.proof({ method: 'GET', url: 'https://api.example.com/', nonce: 'given' }))['nonce']).toBe('given');
+    expect(claimsOf(await dpop.proof({ method: 'GET', url: 'https://other.example.com/' }))).not.toHaveProperty(
+      'nonce',
+    );
+    expect(
+      claimsOf(await dpop.proof({ method: 'GET', url: 'https://api.example.com/', nonce: 'given' }))['nonce'],
+    ).toBe('given');
     expect(dpop.nonce('https://api.example.com')).toBe('n-api');
   });
 
@@ -121,9 +130,15 @@ describe('refreshTokenGrant({ dpop }) (RFC 9449 §5 and §8)', () => {
   }
   const tokens = (type: string) => ({ access_token: 'at', token_type: type, expires_in: 60, refresh_token: 'rt2' });
   const run = (options: Parameters<typeof refreshTokenGrant>[0]) =>
-    refreshTokenGrant(options)({ accessToken: 'old', refreshToken: 'rt' }, { signal: new AbortController().signal, reason: 'manual' });
+    refreshTokenGrant(options)(
+      { accessToken: 'old', refreshToken: 'rt' },
+      { signal: new AbortController().signal, reason: 'manual' },
+    );
   async function failure(promise: unknown): Promise<TokenRefreshError> {
-    const error = await Promise.resolve(promise).then(() => undefined, (e: unknown) => e);
+    const error = await Promise.resolve(promise).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(isTokenRefreshError(error)).toBe(true);
     return error as TokenRefreshError;
   }

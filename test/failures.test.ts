@@ -16,7 +16,6 @@ beforeEach(() => {
   mock.onGet(/\/data/).reply((config) => (server.accepts(config.headers?.['Authorization']) ? [200] : [401]));
 });
 
-
 describe('attachRefresh(instance, options): failures', () => {
   it('ends the session when the refresh is refused with HTTP 400: every waiter rejects with SESSION_EXPIRED, tokens are cleared, onTokens(null) runs and sessionExpired fires once', async () => {
     const tokens = server.login();
@@ -67,7 +66,12 @@ describe('attachRefresh(instance, options): failures', () => {
     });
     const [fast, slow] = await Promise.all([rejection(api.get('/fast')), rejection(api.get('/slow'))]);
     expect([fast.code, fast.oauthError, fast.status]).toEqual(['SESSION_EXPIRED', 'invalid_grant', 400]);
-    expect([slow.code, slow.oauthError, slow.status, slow.config?.url]).toEqual(['SESSION_EXPIRED', 'invalid_grant', 400, '/slow']);
+    expect([slow.code, slow.oauthError, slow.status, slow.config?.url]).toEqual([
+      'SESSION_EXPIRED',
+      'invalid_grant',
+      400,
+      '/slow',
+    ]);
   });
 
   it('ends the session without calling refresh when there is no refresh token', async () => {

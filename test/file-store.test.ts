@@ -1,5 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -56,24 +66,38 @@ describeTokenStoreContract(
 
 describe('createFileTokenStore(options)', () => {
   it('rejects bad options with a TypeError that names the option and what it must be', () => {
-    expect(() => createFileTokenStore(undefined as never)).toThrow('Expected `options` to be an object, got `undefined`');
-    expect(() => createFileTokenStore({} as never)).toThrow('Expected `path` to be a non-empty string, got `undefined`');
-    expect(() => createFileTokenStore({ path: '' })).toThrow('Expected `path` to be a non-empty string, got an empty string');
+    expect(() => createFileTokenStore(undefined as never)).toThrow(
+      'Expected `options` to be an object, got `undefined`',
+    );
+    expect(() => createFileTokenStore({} as never)).toThrow(
+      'Expected `path` to be a non-empty string, got `undefined`',
+    );
+    expect(() => createFileTokenStore({ path: '' })).toThrow(
+      'Expected `path` to be a non-empty string, got an empty string',
+    );
     expect(() => createFileTokenStore({ path: 'x', pollIntervalMs: 0 })).toThrow(
       'Expected `pollIntervalMs` to be a finite number >= 10, got `0` (number)',
     );
     expect(() => createFileTokenStore({ path: 'x', maxLockPollIntervalMs: Number.NaN })).toThrow(
       'Expected `maxLockPollIntervalMs` to be a finite number >= 1, got `NaN` (number)',
     );
-    expect(() => createFileTokenStore({ path: 'x', watch: 'yes' as never })).toThrow('Expected `watch` to be a boolean');
-    expect(() => createFileTokenStore({ path: 'x', onWarning: 1 as never })).toThrow('Expected `onWarning` to be a function');
+    expect(() => createFileTokenStore({ path: 'x', watch: 'yes' as never })).toThrow(
+      'Expected `watch` to be a boolean',
+    );
+    expect(() => createFileTokenStore({ path: 'x', onWarning: 1 as never })).toThrow(
+      'Expected `onWarning` to be a function',
+    );
   });
 
   it('rejects a write with a bad expected version or tokens that are not a TokenSet, writing nothing', async () => {
     const path = nextPath();
     const store = createFileTokenStore({ path });
-    await expect(store.write(T1, -1)).rejects.toThrow('Expected `expectedVersion` to be an integer >= 0, got `-1` (number)');
-    await expect(store.write({ accessToken: 5 } as never, 0)).rejects.toThrow('Expected `tokens` to be null or a TokenSet');
+    await expect(store.write(T1, -1)).rejects.toThrow(
+      'Expected `expectedVersion` to be an integer >= 0, got `-1` (number)',
+    );
+    await expect(store.write({ accessToken: 5 } as never, 0)).rejects.toThrow(
+      'Expected `tokens` to be null or a TokenSet',
+    );
     expect(existsSync(path)).toBe(false);
     await store.close();
   });
@@ -186,7 +210,9 @@ describe('createFileTokenStore() lock', () => {
     const store = createFileTokenStore({ path });
     await store.write(T1, 0);
     plantLock(path, { pid: 1, host: 'another-machine', expiresAt: Date.now() - 1 });
-    await expect(store.withLock(async () => 'taken over', { leaseMs: 10_000, waitMs: 1000 })).resolves.toBe('taken over');
+    await expect(store.withLock(async () => 'taken over', { leaseMs: 10_000, waitMs: 1000 })).resolves.toBe(
+      'taken over',
+    );
     await store.close();
   });
 
@@ -198,7 +224,9 @@ describe('createFileTokenStore() lock', () => {
     const pid = Number(gone.stdout.trim());
     const host = `${hostname()}${existsSync('/proc/self/ns/pid') ? ` ${(await import('node:fs')).readlinkSync('/proc/self/ns/pid')}` : ''}`;
     plantLock(path, { pid, host, expiresAt: Date.now() + 600_000 });
-    await expect(store.withLock(async () => 'taken over', { leaseMs: 10_000, waitMs: 1000 })).resolves.toBe('taken over');
+    await expect(store.withLock(async () => 'taken over', { leaseMs: 10_000, waitMs: 1000 })).resolves.toBe(
+      'taken over',
+    );
     await store.close();
   });
 
@@ -209,9 +237,12 @@ describe('createFileTokenStore() lock', () => {
     plantLock(path, { pid: 1, host: 'another-machine', expiresAt: Date.now() + 600_000 });
     let ran = false;
     const error = await rejection(
-      store.withLock(async () => {
-        ran = true;
-      }, { leaseMs: 10_000, waitMs: 100 }),
+      store.withLock(
+        async () => {
+          ran = true;
+        },
+        { leaseMs: 10_000, waitMs: 100 },
+      ),
     );
     expect(ran).toBe(false);
     expect(error.code).toBe('REFRESH_TIMEOUT');
@@ -302,20 +333,23 @@ describe('createFileTokenStore() leftovers of writers killed mid-write', () => {
 });
 
 describe('createFileTokenStore() ownership of the token file', () => {
-  it.runIf(process.getuid?.() === 0)('reports a token file that another user owns (run as root: chown to nobody)', async () => {
-    const path = nextPath();
-    const store = createFileTokenStore({ path });
-    await store.write(T1, 0);
-    await store.close();
-    const { chownSync } = await import('node:fs');
-    chownSync(path, 65534, 65534);
-    const warnings: string[] = [];
-    const again = createFileTokenStore({ path, onWarning: (warning) => warnings.push(warning.message) });
-    await again.read();
-    expect(warnings.join('\n')).toContain('belongs to user 65534');
-    expect(warnings.join('\n')).not.toContain(SECRET);
-    await again.close();
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'reports a token file that another user owns (run as root: chown to nobody)',
+    async () => {
+      const path = nextPath();
+      const store = createFileTokenStore({ path });
+      await store.write(T1, 0);
+      await store.close();
+      const { chownSync } = await import('node:fs');
+      chownSync(path, 65534, 65534);
+      const warnings: string[] = [];
+      const again = createFileTokenStore({ path, onWarning: (warning) => warnings.push(warning.message) });
+      await again.read();
+      expect(warnings.join('\n')).toContain('belongs to user 65534');
+      expect(warnings.join('\n')).not.toContain(SECRET);
+      await again.close();
+    },
+  );
 });
 
 describe('createFileTokenStore() lease and the wall clock', () => {

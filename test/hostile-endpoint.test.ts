@@ -1,12 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  attachRefresh,
-  type AttachRefreshOptions,
-  type RefreshFunction,
-  type TokenSet,
-} from '../src/index.js';
+import { attachRefresh, type AttachRefreshOptions, type RefreshFunction, type TokenSet } from '../src/index.js';
 import { refreshTokenGrant } from '../src/oauth2.js';
 import { AuthServer, sleep } from './support/auth-server.js';
 import { listen, readBody, refreshTokenOf, sendJson, type LocalServer } from './support/local-server.js';
@@ -98,7 +93,6 @@ const variants = [
   ['refreshTokenGrant', grantRefresh],
 ] as const;
 
-
 /** Logs in, expires the access token on the server, attaches: the first request gets a 401 and refreshes. */
 function start(refresh: RefreshFunction, options: Partial<AttachRefreshOptions> = {}) {
   const tokens = auth.login();
@@ -137,24 +131,30 @@ describe.each(variants)('a hostile token endpoint, through %s', (_name, makeRefr
     [
       'answers 200 with expires_in: "soon"',
       ({ res }) => sendJson(res, 200, { access_token: 'at-x', token_type: 'Bearer', expires_in: 'soon' }),
-      { custom: /`expiresAt` must be a finite number of epoch milliseconds, got `NaN`/, grant: /`expires_in` is a string that is not a number/ },
+      {
+        custom: /`expiresAt` must be a finite number of epoch milliseconds, got `NaN`/,
+        grant: /`expires_in` is a string that is not a number/,
+      },
     ],
   ];
 
-  it.each(garbage)('%s: INVALID_TOKEN_RESPONSE naming the problem, tokens kept, the next request recovers', async (_what, handler, messages) => {
-    script.push(handler);
-    const { tokens, auth: session, errors } = start(makeRefresh());
+  it.each(garbage)(
+    '%s: INVALID_TOKEN_RESPONSE naming the problem, tokens kept, the next request recovers',
+    async (_what, handler, messages) => {
+      script.push(handler);
+      const { tokens, auth: session, errors } = start(makeRefresh());
 
-    const error = await rejection(api.get('/data'));
+      const error = await rejection(api.get('/data'));
 
-    expect(error.code).toBe('INVALID_TOKEN_RESPONSE');
-    expect(error.message).toMatch(makeRefresh === grantRefresh ? messages.grant : messages.custom);
-    expect(session.getTokens()).toEqual(tokens);
-    expect(errors).toEqual(['INVALID_TOKEN_RESPONSE']);
-    // The endpoint did not rotate, so the same refresh token still works once it behaves.
-    await expect(api.get('/data')).resolves.toMatchObject({ status: 200 });
-    expect(auth.reused).toEqual([]);
-  });
+      expect(error.code).toBe('INVALID_TOKEN_RESPONSE');
+      expect(error.message).toMatch(makeRefresh === grantRefresh ? messages.grant : messages.custom);
+      expect(session.getTokens()).toEqual(tokens);
+      expect(errors).toEqual(['INVALID_TOKEN_RESPONSE']);
+      // The endpoint did not rotate, so the same refresh token still works once it behaves.
+      await expect(api.get('/data')).resolves.toMatchObject({ status: 200 });
+      expect(auth.reused).toEqual([]);
+    },
+  );
 
   it('answers 500, then recovers: REFRESH_FAILED with status 500 and tokens kept, then the next request refreshes and succeeds', async () => {
     script.push(({ res }) => sendJson(res, 500, { error: 'server_error' }));
@@ -260,7 +260,9 @@ describe('a hostile token endpoint, through refreshTokenGrant only', () => {
 
 describe('a hostile token endpoint, through a custom refresh', () => {
   it('answers 200 with a negative expires_in (an expiresAt in the past): the tokens are used, and it does not refresh on every request', async () => {
-    script.push(({ res, refreshToken }) => sendJson(res, 200, { ...wire(auth.refresh(refreshToken)), expires_in: -60 }));
+    script.push(({ res, refreshToken }) =>
+      sendJson(res, 200, { ...wire(auth.refresh(refreshToken)), expires_in: -60 }),
+    );
     const { auth: session } = start(customRefresh());
 
     await expect(api.get('/data')).resolves.toMatchObject({ status: 200 });
@@ -313,7 +315,11 @@ describe('a late answer (the refresh ignores its signal and the endpoint answers
   it('does not resurrect a session that ended after the timeout', async () => {
     script.push(slowly(400));
     const onTokens = vi.fn();
-    const { tokens, auth: session, expired } = start(customRefresh({ passSignal: false }), { refreshTimeoutMs: 100, onTokens });
+    const {
+      tokens,
+      auth: session,
+      expired,
+    } = start(customRefresh({ passSignal: false }), { refreshTimeoutMs: 100, onTokens });
 
     expect((await rejection(api.get('/data'))).code).toBe('REFRESH_TIMEOUT');
     // Before the late answer lands, the next attempt presents the (spent) refresh token: the grant is revoked.

@@ -43,7 +43,11 @@ let otherSaw: (string | undefined)[];
 let landingSaw: (string | undefined)[];
 
 function issue(): TokenSet {
-  const tokens = { accessToken: `access-${randomUUID()}`, refreshToken: `refresh-${randomUUID()}`, expiresAt: Date.now() + 600_000 };
+  const tokens = {
+    accessToken: `access-${randomUUID()}`,
+    refreshToken: `refresh-${randomUUID()}`,
+    expiresAt: Date.now() + 600_000,
+  };
   secrets.push(tokens.accessToken, tokens.refreshToken);
   live.add(tokens.accessToken);
   return tokens;
@@ -63,7 +67,10 @@ function tokenEndpoint(req: IncomingMessage, res: ServerResponse, body: string):
       sendJson(res, 200, { access_token: 42, token_type: 'Bearer', echo: refreshToken });
       return;
     case 'echo-invalid-client':
-      sendJson(res, 401, { error: 'invalid_client', error_description: `bad secret ${CLIENT_SECRET} for ${refreshToken}` });
+      sendJson(res, 401, {
+        error: 'invalid_client',
+        error_description: `bad secret ${CLIENT_SECRET} for ${refreshToken}`,
+      });
       return;
     case 'drop':
       res.socket?.destroy();
@@ -83,7 +90,12 @@ function tokenEndpoint(req: IncomingMessage, res: ServerResponse, body: string):
       }
       spent.add(refreshToken);
       const next = issue();
-      sendJson(res, 200, { access_token: next.accessToken, refresh_token: next.refreshToken, token_type: 'Bearer', expires_in: 600 });
+      sendJson(res, 200, {
+        access_token: next.accessToken,
+        refresh_token: next.refreshToken,
+        token_type: 'Bearer',
+        expires_in: 600,
+      });
     }
   }
 }
@@ -146,8 +158,16 @@ function instance(baseURL = api.url, defaults: CreateAxiosDefaults = {}): AxiosI
 const customRefresh =
   (url: () => string): RefreshFunction =>
   async (current, { signal }) => {
-    const { data } = await axios.post<Record<string, unknown>>(`${url()}/token`, { refreshToken: current.refreshToken }, { signal });
-    return { accessToken: data.access_token as string, refreshToken: data.refresh_token as string, expiresAt: Date.now() + 600_000 };
+    const { data } = await axios.post<Record<string, unknown>>(
+      `${url()}/token`,
+      { refreshToken: current.refreshToken },
+      { signal },
+    );
+    return {
+      accessToken: data.access_token as string,
+      refreshToken: data.refresh_token as string,
+      expiresAt: Date.now() + 600_000,
+    };
   };
 
 const grant = (): RefreshFunction =>
@@ -198,7 +218,11 @@ describe('attachRefresh(instance, options): the token goes only to its origin', 
 
   it.each([
     ['another port of the same host', () => `${other.url}/x`, () => otherSaw],
-    ['the same port under another host name (127.0.0.1 -> localhost)', () => `http://localhost:${api.port}/landing`, () => landingSaw],
+    [
+      'the same port under another host name (127.0.0.1 -> localhost)',
+      () => `http://localhost:${api.port}/landing`,
+      () => landingSaw,
+    ],
   ])('drops Authorization when the Node adapter follows a redirect to %s', async (_what, target, seen) => {
     const client = instance();
     attachRefresh(client, { tokens: issue(), refresh: customRefresh(() => api.url) });
@@ -265,7 +289,9 @@ describe('attachRefresh(instance, options): the token goes only to its origin', 
 });
 
 describe('attachRefresh(instance, options): no token or secret in errors, events or debug output', () => {
-  async function provokeEverything(refresh: () => RefreshFunction): Promise<{ errors: unknown[]; events: unknown[]; debug: DebugEvent[] }> {
+  async function provokeEverything(
+    refresh: () => RefreshFunction,
+  ): Promise<{ errors: unknown[]; events: unknown[]; debug: DebugEvent[] }> {
     const errors: unknown[] = [];
     const events: unknown[] = [];
     const debug: DebugEvent[] = [];
@@ -330,7 +356,13 @@ describe('attachRefresh(instance, options): no token or secret in errors, events
     errors.push(await caught(client.post('/data', Readable.from(['chunk']))));
 
     // Bad input that names a token value.
-    errors.push(await caught(Promise.resolve().then(() => attachRefresh(instance(), { tokens: { accessToken: secrets[1], expiresAt: 5 } as never, refresh: refresh() }))));
+    errors.push(
+      await caught(
+        Promise.resolve().then(() =>
+          attachRefresh(instance(), { tokens: { accessToken: secrets[1], expiresAt: 5 } as never, refresh: refresh() }),
+        ),
+      ),
+    );
     const session = createTokenSession({ tokens: issue(), refresh: refresh() });
     errors.push(await caught(session.setTokens({ accessToken: issue().accessToken, refreshToken: 42 } as never)));
 
@@ -343,7 +375,11 @@ describe('attachRefresh(instance, options): no token or secret in errors, events
   ])('holds for every error code path with %s', async (_name, refresh) => {
     const { errors, events, debug } = await provokeEverything(refresh);
 
-    const codes = new Set(errors.map((e) => (isTokenRefreshError(e) ? e.code : axios.isAxiosError(e) ? `http ${e.response?.status}` : (e as Error).name)));
+    const codes = new Set(
+      errors.map((e) =>
+        isTokenRefreshError(e) ? e.code : axios.isAxiosError(e) ? `http ${e.response?.status}` : (e as Error).name,
+      ),
+    );
     expect([...codes].sort()).toEqual(
       expect.arrayContaining([
         'INVALID_TOKEN_RESPONSE',
@@ -374,7 +410,10 @@ describe('attachRefresh(instance, options): no token or secret in errors, events
     const ours = errors.filter((e) => !(isTokenRefreshError(e) && excluded.includes(e.code)));
     expect(ours.length).toBeGreaterThan(10);
     expectNoSecret(ours, inspected);
-    expectNoSecret(events.filter((e) => !(isTokenRefreshError(e) && excluded.includes(e.code))), inspected);
+    expectNoSecret(
+      events.filter((e) => !(isTokenRefreshError(e) && excluded.includes(e.code))),
+      inspected,
+    );
   });
 
   it('redacts Authorization in error.config by default; the request can still be sent again through the instance', async () => {
@@ -405,7 +444,11 @@ describe('the debug option', () => {
   it('reports the refresh with its reason, outcome and duration, the waiting requests and the replays, and never a token', async () => {
     const debug: DebugEvent[] = [];
     const client = instance();
-    attachRefresh(client, { tokens: issue(), refresh: customRefresh(() => api.url), debug: (event) => debug.push(event) });
+    attachRefresh(client, {
+      tokens: issue(),
+      refresh: customRefresh(() => api.url),
+      debug: (event) => debug.push(event),
+    });
     live.clear();
     tokenMode = 'slow';
 
@@ -420,7 +463,11 @@ describe('the debug option', () => {
     expect(ends[0]?.type === 'refresh:end' && ends[0].durationMs).toBeGreaterThanOrEqual(0);
     expect(debug.filter((e) => e.type === 'request:wait')).toHaveLength(5);
     expect(debug.filter((e) => e.type === 'request:replay')).toHaveLength(5);
-    expect(debug.filter((e) => e.type === 'request:replay')[0]).toMatchObject({ method: 'GET', url: expect.stringMatching(/^\/data\?i=\d$/), replay: 1 });
+    expect(debug.filter((e) => e.type === 'request:replay')[0]).toMatchObject({
+      method: 'GET',
+      url: expect.stringMatching(/^\/data\?i=\d$/),
+      replay: 1,
+    });
     expect(debug).toContainEqual({ type: 'request:skip', method: 'GET', url: `${other.url}/x`, why: 'origin' });
     expect(debug).toContainEqual({ type: 'request:skip', method: 'GET', url: '/data', why: 'skip' });
     expectNoSecret(debug);
@@ -429,7 +476,11 @@ describe('the debug option', () => {
   it('reports a failed refresh with its code as the outcome', async () => {
     const debug: DebugEvent[] = [];
     const client = instance();
-    attachRefresh(client, { tokens: issue(), refresh: customRefresh(() => api.url), debug: (event) => debug.push(event) });
+    attachRefresh(client, {
+      tokens: issue(),
+      refresh: customRefresh(() => api.url),
+      debug: (event) => debug.push(event),
+    });
     live.clear();
     tokenMode = 'refuse';
     await caught(client.get('/data'));

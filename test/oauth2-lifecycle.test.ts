@@ -43,7 +43,9 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
 
-async function authServer(routes: (origin: string) => Record<string, (request: Recorded) => Reply>): Promise<AuthServer> {
+async function authServer(
+  routes: (origin: string) => Record<string, (request: Recorded) => Reply>,
+): Promise<AuthServer> {
   const requests: Recorded[] = [];
   let table: Record<string, (request: Recorded) => Reply> = {};
   const server = await listen((req, res) => {
@@ -90,9 +92,13 @@ async function failureOf(promise: unknown): Promise<TokenRefreshError> {
 }
 
 function everyRendering(error: Error): string {
-  return [error.message, String(error), error.stack ?? '', JSON.stringify(error), inspect(error, { depth: Infinity })].join(
-    '\n',
-  );
+  return [
+    error.message,
+    String(error),
+    error.stack ?? '',
+    JSON.stringify(error),
+    inspect(error, { depth: Infinity }),
+  ].join('\n');
 }
 
 const revokeOf = (refresh: RefreshFunction): NonNullable<RefreshFunction['revoke']> => {
@@ -141,11 +147,17 @@ describe('tokenSetFromResponse(data, { receivedAt })', () => {
     ['no access_token', { token_type: 'Bearer' }, '`access_token` is missing'],
     ['no token_type', { access_token: 'at' }, '`token_type` is missing'],
     ['a negative expires_in', { access_token: 'at', token_type: 'Bearer', expires_in: -1 }, '`expires_in`'],
-    ['an expires_in that is no number', { access_token: 'at', token_type: 'Bearer', expires_in: 'soon' }, '`expires_in`'],
+    [
+      'an expires_in that is no number',
+      { access_token: 'at', token_type: 'Bearer', expires_in: 'soon' },
+      '`expires_in`',
+    ],
     ['a list', [], 'not a JSON object'],
     ['text that is not JSON', '<html>', 'not JSON'],
   ])('fails with INVALID_TOKEN_RESPONSE on %s, naming the problem', async (_, data, problem) => {
-    const error = await failureOf(Promise.resolve().then(() => tokenSetFromResponse(data, { receivedAt: 1_700_000_000_000 })));
+    const error = await failureOf(
+      Promise.resolve().then(() => tokenSetFromResponse(data, { receivedAt: 1_700_000_000_000 })),
+    );
     expect(error.code).toBe('INVALID_TOKEN_RESPONSE');
     expect(error.message).toContain(problem);
   });
@@ -170,17 +182,18 @@ describe('tokenSetFromResponse(data, { receivedAt })', () => {
     expect(everyRendering(error)).not.toContain('secret-at');
   });
 
-  it.each([['a string', 'now'], ['NaN', Number.NaN], ['a negative number', -1]])(
-    'throws a TypeError naming `receivedAt` when it is %s',
-    (_, receivedAt) => {
-      expect(() => tokenSetFromResponse({ access_token: 'at', token_type: 'Bearer' }, { receivedAt } as never)).toThrow(
-        TypeError,
-      );
-      expect(() => tokenSetFromResponse({ access_token: 'at', token_type: 'Bearer' }, { receivedAt } as never)).toThrow(
-        /Expected `receivedAt` to be a finite number/,
-      );
-    },
-  );
+  it.each([
+    ['a string', 'now'],
+    ['NaN', Number.NaN],
+    ['a negative number', -1],
+  ])('throws a TypeError naming `receivedAt` when it is %s', (_, receivedAt) => {
+    expect(() => tokenSetFromResponse({ access_token: 'at', token_type: 'Bearer' }, { receivedAt } as never)).toThrow(
+      TypeError,
+    );
+    expect(() => tokenSetFromResponse({ access_token: 'at', token_type: 'Bearer' }, { receivedAt } as never)).toThrow(
+      /Expected `receivedAt` to be a finite number/,
+    );
+  });
 
   it('gives the same TokenSet as refreshTokenGrant for the same answer (one parser)', async () => {
     const body = { access_token: 'at', token_type: 'BEARER', expires_in: 120, scope: 'a b', id_token: 'i', x: 1 };
@@ -199,7 +212,12 @@ describe('tokenSetFromResponse(data, { receivedAt })', () => {
 
 describe('discovery: refreshTokenGrant({ issuer })', () => {
   /** A path-aware issuer whose metadata sits at the RFC 8414 location, the OpenID location, or both. */
-  async function issuerServer(where: { rfc8414?: boolean; openid?: boolean; issuer?: (issuer: string) => string; metadata?: Record<string, unknown> }) {
+  async function issuerServer(where: {
+    rfc8414?: boolean;
+    openid?: boolean;
+    issuer?: (issuer: string) => string;
+    metadata?: Record<string, unknown>;
+  }) {
     let issuer = '';
     const server = await authServer((origin) => {
       issuer = `${origin}/tenants/acme`;
@@ -277,7 +295,10 @@ describe('discovery: refreshTokenGrant({ issuer })', () => {
   });
 
   it('refuses a metadata token endpoint that breaks the https rule with CONFIGURATION_ERROR', async () => {
-    const { issuer } = await issuerServer({ rfc8414: true, metadata: { token_endpoint: 'http://auth.example.com/token' } });
+    const { issuer } = await issuerServer({
+      rfc8414: true,
+      metadata: { token_endpoint: 'http://auth.example.com/token' },
+    });
     const error = await failureOf(refreshTokenGrant({ issuer, clientId: 'app' })({ refreshToken: 'rt' }, context()));
     expect(error.code).toBe('CONFIGURATION_ERROR');
     expect(error.message).toContain('`token_endpoint` to be an https: URL');
@@ -307,9 +328,15 @@ describe('discovery: refreshTokenGrant({ issuer })', () => {
   it.each([
     [{ clientId: 'app' }, /Expected `tokenUrl` to be an absolute URL, got `undefined` \(undefined\), or give `issuer`/],
     [{ clientId: 'app', issuer: 'http://auth.example.com' }, /Expected `issuer` to be an https: URL/],
-    [{ clientId: 'app', issuer: 'https://auth.example.com/?tenant=a' }, /Expected `issuer` to have no query or fragment/],
+    [
+      { clientId: 'app', issuer: 'https://auth.example.com/?tenant=a' },
+      /Expected `issuer` to have no query or fragment/,
+    ],
     [{ clientId: 'app', issuer: 'not a url' }, /Expected `issuer` to be an absolute URL/],
-    [{ clientId: 'app', tokenUrl: 'https://a.example/token', revocationUrl: 'http://a.example/revoke' }, /Expected `revocationUrl` to be an https: URL/],
+    [
+      { clientId: 'app', tokenUrl: 'https://a.example/token', revocationUrl: 'http://a.example/revoke' },
+      /Expected `revocationUrl` to be an https: URL/,
+    ],
   ])('throws a TypeError for %o', (options, message) => {
     expect(() => refreshTokenGrant(options as never)).toThrow(TypeError);
     expect(() => refreshTokenGrant(options as never)).toThrow(message);
@@ -325,7 +352,9 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
 
   it('is absent when the grant knows no revocation endpoint (no revocationUrl, no issuer)', () => {
     expect(refreshTokenGrant({ tokenUrl: 'https://a.example/token', clientId: 'app' }).revoke).toBeUndefined();
-    expect(clientCredentialsGrant({ tokenUrl: 'https://a.example/token', clientId: 'app', clientSecret: 's' }).revoke).toBeUndefined();
+    expect(
+      clientCredentialsGrant({ tokenUrl: 'https://a.example/token', clientId: 'app', clientSecret: 's' }).revoke,
+    ).toBeUndefined();
   });
 
   it('revokes the refresh token and the access token, each with its hint and the grant’s client authentication', async () => {
@@ -354,9 +383,15 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
 
   it('ignores unsupported_token_type for the access token (a server that revokes only refresh tokens)', async () => {
     const server = await revocationServer((r) =>
-      r.params.get('token_type_hint') === 'access_token' ? { status: 400, body: { error: 'unsupported_token_type' } } : { body: '' },
+      r.params.get('token_type_hint') === 'access_token'
+        ? { status: 400, body: { error: 'unsupported_token_type' } }
+        : { body: '' },
     );
-    const refresh = refreshTokenGrant({ tokenUrl: `${server.origin}/token`, revocationUrl: `${server.origin}/revoke`, clientId: 'app' });
+    const refresh = refreshTokenGrant({
+      tokenUrl: `${server.origin}/token`,
+      revocationUrl: `${server.origin}/revoke`,
+      clientId: 'app',
+    });
     await expect(revokeOf(refresh)(tokens, signal())).resolves.toBe(true);
   });
 
@@ -366,7 +401,11 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
     ['a 503', { status: 503, body: 'busy' }, 'REFRESH_FAILED'],
   ] as const)('rejects with a TokenRefreshError on %s, never quoting a token', async (_, reply, code) => {
     const server = await revocationServer(() => reply);
-    const refresh = refreshTokenGrant({ tokenUrl: `${server.origin}/token`, revocationUrl: `${server.origin}/revoke`, clientId: 'app' });
+    const refresh = refreshTokenGrant({
+      tokenUrl: `${server.origin}/token`,
+      revocationUrl: `${server.origin}/revoke`,
+      clientId: 'app',
+    });
     const error = await failureOf(revokeOf(refresh)(tokens, signal()));
     expect(error.code).toBe(code);
     expect(everyRendering(error)).not.toMatch(/rt-live|at-live/);
@@ -389,7 +428,9 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
     let issuer = '';
     const server = await authServer((origin) => {
       issuer = origin;
-      return { '/.well-known/oauth-authorization-server': () => ({ body: { issuer, token_endpoint: `${origin}/token` } }) };
+      return {
+        '/.well-known/oauth-authorization-server': () => ({ body: { issuer, token_endpoint: `${origin}/token` } }),
+      };
     });
     const refresh = refreshTokenGrant({ issuer, clientId: 'app' });
     // `false`: nothing was revoked, so that logout() reports `revoked: false` rather than a revocation that never was.
@@ -441,7 +482,9 @@ describe('clientCredentialsGrant(options)', () => {
   it('says it needs no refresh token (needsRefreshToken: false)', () => {
     const grant = clientCredentialsGrant({ tokenUrl: 'https://a.example/token', clientId: 'svc', clientSecret: 's' });
     expect(grant.needsRefreshToken).toBe(false);
-    expect(refreshTokenGrant({ tokenUrl: 'https://a.example/token', clientId: 'app' }).needsRefreshToken).toBeUndefined();
+    expect(
+      refreshTokenGrant({ tokenUrl: 'https://a.example/token', clientId: 'app' }).needsRefreshToken,
+    ).toBeUndefined();
   });
 
   it.each([
@@ -454,7 +497,11 @@ describe('clientCredentialsGrant(options)', () => {
     ['a 500', 500, { error: 'server_error' }, 'REFRESH_FAILED'],
   ] as const)('fails with %s (HTTP %s) as %s, never SESSION_EXPIRED', async (_, status, body, code) => {
     const server = await authServer(() => ({ '/token': () => ({ status, body }) }));
-    const grant = clientCredentialsGrant({ tokenUrl: `${server.origin}/token`, clientId: 'svc', clientSecret: 'svc-secret' });
+    const grant = clientCredentialsGrant({
+      tokenUrl: `${server.origin}/token`,
+      clientId: 'svc',
+      clientSecret: 'svc-secret',
+    });
     const error = await failureOf(grant({} as TokenSet, context()));
     expect(error.code).toBe(code);
     expect(everyRendering(error)).not.toContain('svc-secret');
@@ -479,7 +526,10 @@ describe('clientCredentialsGrant(options)', () => {
     [{ resource: 'not a uri' }, /Expected `resource` to be an absolute URI/],
     [{ resource: [] }, /Expected `resource` to be an absolute URI or a non-empty list/],
     [{ audience: '' }, /Expected `audience` to be a non-empty string, got an empty string/],
-    [{ extraParams: { resource: 'https://x.example' } }, /Expected `extraParams` not to set `resource`: clientCredentialsGrant sets it/],
+    [
+      { extraParams: { resource: 'https://x.example' } },
+      /Expected `extraParams` not to set `resource`: clientCredentialsGrant sets it/,
+    ],
   ])('throws a TypeError for %o', (extra, message) => {
     const options = { tokenUrl: 'https://a.example/token', clientId: 'svc', clientSecret: 's', ...extra };
     expect(() => clientCredentialsGrant(options as never)).toThrow(TypeError);

@@ -210,7 +210,11 @@ describe('refreshTokenGrant(options)', () => {
       await refreshWith({ tokenUrl: server.url, clientId: 'app', scope: 'openid  offline_access' });
       await refreshWith({ tokenUrl: server.url, clientId: 'app', scope: ['openid', 'api:read'] });
       await refreshWith({ tokenUrl: server.url, clientId: 'app' });
-      expect(server.requests.map((r) => r.params.get('scope'))).toEqual(['openid offline_access', 'openid api:read', null]);
+      expect(server.requests.map((r) => r.params.get('scope'))).toEqual([
+        'openid offline_access',
+        'openid api:read',
+        null,
+      ]);
     });
 
     it('appends `extraParams`, a list once per value', async () => {
@@ -362,7 +366,13 @@ describe('refreshTokenGrant(options)', () => {
 
     it('maps id_token and scope, and keeps every other member in `extra`', async () => {
       const server = await tokenEndpoint(() =>
-        ok({ id_token: 'id.jwt.sig', scope: 'openid offline_access', refresh_expires_in: 0, 'not-before-policy': 0, session_state: 'x' }),
+        ok({
+          id_token: 'id.jwt.sig',
+          scope: 'openid offline_access',
+          refresh_expires_in: 0,
+          'not-before-policy': 0,
+          session_state: 'x',
+        }),
       );
       const tokens = await refreshWith({ tokenUrl: server.url, clientId: 'app' });
       expect(tokens.idToken).toBe('id.jwt.sig');
@@ -537,7 +547,11 @@ describe('refreshTokenGrant(options)', () => {
     const refreshToken = 'rt-Very-Secret-Value';
 
     it.each<[string, Handler | 'down', Partial<RefreshTokenGrantOptions>]>([
-      ['invalid_client', () => ({ status: 401, body: { error: 'invalid_client', error_description: 'bad secret' } }), {}],
+      [
+        'invalid_client',
+        () => ({ status: 401, body: { error: 'invalid_client', error_description: 'bad secret' } }),
+        {},
+      ],
       [
         'an error_description echoing the refresh token and secret',
         () => ({
@@ -564,7 +578,14 @@ describe('refreshTokenGrant(options)', () => {
       );
       const shown = everyRendering(error);
       const basic = Buffer.from(`app:${encodeURIComponent(secret)}`).toString('base64');
-      for (const needle of [secret, encodeURIComponent(secret), refreshToken, 'at-Very-Secret-Value', basic, 'Basic ']) {
+      for (const needle of [
+        secret,
+        encodeURIComponent(secret),
+        refreshToken,
+        'at-Very-Secret-Value',
+        basic,
+        'Basic ',
+      ]) {
         expect(shown).not.toContain(needle);
       }
     });
@@ -590,19 +611,55 @@ describe('refreshTokenGrant(options)', () => {
       [{ ...base, tokenUrl: 'https://app:pw@auth.example/token' }, 'Expected `tokenUrl` to contain no credentials'],
       [{ ...base, clientId: '' }, 'Expected `clientId` to be a non-empty string, got `` (string)'],
       [{ ...base, clientId: undefined }, 'Expected `clientId` to be a non-empty string, got `undefined` (undefined)'],
-      [{ ...base, clientSecret: '' }, 'Expected `clientSecret` to be a non-empty string or undefined, got an empty string'],
-      [{ ...base, clientSecret: 7 }, 'Expected `clientSecret` to be a non-empty string or undefined, got a value of type number'],
-      [{ ...base, authMethod: 'private_key_jwt' }, "Expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'none', got `private_key_jwt` (string)"],
-      [{ ...base, authMethod: 'client_secret_post' }, "Expected `clientSecret` to be a non-empty string with `authMethod: 'client_secret_post'`, got `undefined`"],
-      [{ ...base, authMethod: 'none', clientSecret: 'x' }, "Expected `clientSecret` to be undefined with `authMethod: 'none'`"],
-      [{ ...base, clientSecret: 'x', basicAuthEncoding: 'latin1' }, "Expected `basicAuthEncoding` to be one of 'form-urlencoded', 'raw', got `latin1` (string)"],
-      [{ ...base, scope: '' }, 'Expected `scope` to be a non-empty space-separated string or a list of scope names, got `` (string)'],
-      [{ ...base, scope: ['a b'] }, 'Expected `scope` to be a non-empty space-separated string or a list of scope names, got an array'],
-      [{ ...base, extraParams: { grant_type: 'password' } }, 'Expected `extraParams` not to set `grant_type`: refreshTokenGrant sets it'],
-      [{ ...base, extraParams: { scope: 'x' } }, 'Expected `extraParams` not to set `scope`: refreshTokenGrant sets it; use the `scope` option'],
-      [{ ...base, extraParams: { audience: 1 } }, 'Expected `extraParams.audience` to be a string or a list of strings, got `1` (number)'],
+      [
+        { ...base, clientSecret: '' },
+        'Expected `clientSecret` to be a non-empty string or undefined, got an empty string',
+      ],
+      [
+        { ...base, clientSecret: 7 },
+        'Expected `clientSecret` to be a non-empty string or undefined, got a value of type number',
+      ],
+      [
+        { ...base, authMethod: 'private_key_jwt' },
+        "Expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'none', got `private_key_jwt` (string)",
+      ],
+      [
+        { ...base, authMethod: 'client_secret_post' },
+        "Expected `clientSecret` to be a non-empty string with `authMethod: 'client_secret_post'`, got `undefined`",
+      ],
+      [
+        { ...base, authMethod: 'none', clientSecret: 'x' },
+        "Expected `clientSecret` to be undefined with `authMethod: 'none'`",
+      ],
+      [
+        { ...base, clientSecret: 'x', basicAuthEncoding: 'latin1' },
+        "Expected `basicAuthEncoding` to be one of 'form-urlencoded', 'raw', got `latin1` (string)",
+      ],
+      [
+        { ...base, scope: '' },
+        'Expected `scope` to be a non-empty space-separated string or a list of scope names, got `` (string)',
+      ],
+      [
+        { ...base, scope: ['a b'] },
+        'Expected `scope` to be a non-empty space-separated string or a list of scope names, got an array',
+      ],
+      [
+        { ...base, extraParams: { grant_type: 'password' } },
+        'Expected `extraParams` not to set `grant_type`: refreshTokenGrant sets it',
+      ],
+      [
+        { ...base, extraParams: { scope: 'x' } },
+        'Expected `extraParams` not to set `scope`: refreshTokenGrant sets it; use the `scope` option',
+      ],
+      [
+        { ...base, extraParams: { audience: 1 } },
+        'Expected `extraParams.audience` to be a string or a list of strings, got `1` (number)',
+      ],
       [{ ...base, timeoutMs: -1 }, 'Expected `timeoutMs` to be a finite number > 0, got `-1` (number)'],
-      [{ ...base, timeoutMs: Number.POSITIVE_INFINITY }, 'Expected `timeoutMs` to be a finite number > 0, got `Infinity` (number)'],
+      [
+        { ...base, timeoutMs: Number.POSITIVE_INFINITY },
+        'Expected `timeoutMs` to be a finite number > 0, got `Infinity` (number)',
+      ],
       [{ ...base, maxRetryAfterMs: -1 }, 'Expected `maxRetryAfterMs` to be a finite number >= 0, got `-1` (number)'],
       [{ ...base, headers: { DPoP: 'x' } }, 'Expected `headers` to be a function, got a value of type object'],
       [{ ...base, axios: {} }, 'Expected `axios` to be an axios instance, got a value of type object'],
@@ -627,10 +684,12 @@ describe('refreshTokenGrant(options)', () => {
     );
 
     it('accepts plain http: anywhere with allowInsecureHttp: true, and a URL object', () => {
-      expect(typeof refreshTokenGrant({ tokenUrl: 'http://auth.dev.lan/token', clientId: 'app', allowInsecureHttp: true })).toBe(
+      expect(
+        typeof refreshTokenGrant({ tokenUrl: 'http://auth.dev.lan/token', clientId: 'app', allowInsecureHttp: true }),
+      ).toBe('function');
+      expect(typeof refreshTokenGrant({ tokenUrl: new URL('https://auth.example/token'), clientId: 'app' })).toBe(
         'function',
       );
-      expect(typeof refreshTokenGrant({ tokenUrl: new URL('https://auth.example/token'), clientId: 'app' })).toBe('function');
     });
 
     it('never prints the client secret in an option error', () => {

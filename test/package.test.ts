@@ -21,7 +21,10 @@ describe('the built package', () => {
   });
 
   it('loads with require() and exports the same names', () => {
-    const out = run(['-e', `const m = require('axios-token-refresh'); console.log('${names}'.split(',').map((n) => typeof m[n]).join())`]);
+    const out = run([
+      '-e',
+      `const m = require('axios-token-refresh'); console.log('${names}'.split(',').map((n) => typeof m[n]).join())`,
+    ]);
     expect(out).toBe('function,function,function,function,function');
   });
 

@@ -144,7 +144,10 @@ const latency = fc.integer({ min: 0, max: 600 });
 
 const refreshPlan: fc.Arbitrary<RefreshPlan> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('ok' as const), latency }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('late' as const), latency: fc.integer({ min: 0, max: 3000 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('late' as const), latency: fc.integer({ min: 0, max: 3000 }) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('transient' as const), latency }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('network' as const), latency }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('fatal' as const), latency }) },
@@ -271,7 +274,8 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
       }
       let answer: TokenSet | Error;
       if (plan.kind === 'transient') answer = new HttpRefusal(503);
-      else if (plan.kind === 'network') answer = Object.assign(new Error('socket hang up'), { isAxiosError: true, code: 'ECONNRESET' });
+      else if (plan.kind === 'network')
+        answer = Object.assign(new Error('socket hang up'), { isAxiosError: true, code: 'ECONNRESET' });
       else if (plan.kind === 'invalid') answer = { refreshToken: 'junk' } as TokenSet;
       else {
         if (plan.kind === 'fatal') server.revokeGrantOf(rt);
@@ -287,7 +291,9 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
         setTimeout(() => {
           done();
           const inTime = !signal.aborted;
-          note(`refresh answers ${answer instanceof Error ? answer.message : (answer.accessToken ?? 'junk')}${inTime ? '' : ' (late)'}`);
+          note(
+            `refresh answers ${answer instanceof Error ? answer.message : (answer.accessToken ?? 'junk')}${inTime ? '' : ' (late)'}`,
+          );
           if (answer instanceof Error) {
             reject(answer);
             return;
@@ -369,7 +375,9 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
             return;
           }
           if (token !== undefined && !refused.has(token)) refused.set(token, batch);
-          reject(new AxiosError('Request failed with status code 401', AxiosError.ERR_BAD_REQUEST, config, {}, response));
+          reject(
+            new AxiosError('Request failed with status code 401', AxiosError.ERR_BAD_REQUEST, config, {}, response),
+          );
         }, wait);
         const onAbort = (): void => {
           clearTimeout(timer);
@@ -425,7 +433,9 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
             auth.getTokens() !== null &&
             tokenAtBatchStart !== undefined
           ) {
-            violate(`${entry.what} rejected with SESSION_EXPIRED while the session holds ${auth.getTokens()?.accessToken}`);
+            violate(
+              `${entry.what} rejected with SESSION_EXPIRED while the session holds ${auth.getTokens()?.accessToken}`,
+            );
           }
         },
       );
@@ -471,7 +481,13 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
             note('manual refresh()');
             manualPending += 1;
             follow(
-              { what: `refresh() ${index}`, start: now(), bound: 2 * flightBound + 10, aborted: false, allowed: refreshCodes },
+              {
+                what: `refresh() ${index}`,
+                start: now(),
+                bound: 2 * flightBound + 10,
+                aborted: false,
+                allowed: refreshCodes,
+              },
               auth.refresh().finally(() => {
                 manualPending -= 1;
               }),
@@ -481,14 +497,32 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
             const tokens = server.login();
             note(`setTokens(${tokens.accessToken})`);
             endsSinceLogin = 0;
-            follow({ what: `setTokens() ${index}`, start: now(), bound: persistBound + 10, aborted: false, allowed: ['PERSIST_FAILED'] }, auth.setTokens(tokens));
+            follow(
+              {
+                what: `setTokens() ${index}`,
+                start: now(),
+                bound: persistBound + 10,
+                aborted: false,
+                allowed: ['PERSIST_FAILED'],
+              },
+              auth.setTokens(tokens),
+            );
             break;
           }
           case 'logout':
             note('setTokens(null)');
             deaths.push({ generation: server.counter, batch });
             endsSinceLogin += 1;
-            follow({ what: `logout ${index}`, start: now(), bound: persistBound + 10, aborted: false, allowed: ['PERSIST_FAILED'] }, auth.setTokens(null));
+            follow(
+              {
+                what: `logout ${index}`,
+                start: now(),
+                bound: persistBound + 10,
+                aborted: false,
+                allowed: ['PERSIST_FAILED'],
+              },
+              auth.setTokens(null),
+            );
             break;
         }
       }, act.at);
@@ -587,7 +621,14 @@ describe('attachRefresh(instance, options) under random schedules (fast-check)',
 /** Counterexamples the property found, shrunk, kept as fixed schedules; each failed before the fix named. */
 describe('attachRefresh(instance, options): schedules the property test found', () => {
   const noRefreshes: RefreshPlan[] = [];
-  const base = { refreshTimeoutMs: 1000, leewayMs: 0, maxReplays: 0, accessTtlMs: 1000, knownExpiry: false, loader: false };
+  const base = {
+    refreshTimeoutMs: 1000,
+    leewayMs: 0,
+    maxReplays: 0,
+    accessTtlMs: 1000,
+    knownExpiry: false,
+    loader: false,
+  };
   it.each<[string, Scenario]>([
     [
       'a 401 that is not replayed (maxReplays: 0) still marks the token refused: the next request refreshes first',

@@ -33,7 +33,13 @@ const prelude: Record<string, string> = {
   logIn: "declare function logIn(): Promise<import('axios-token-refresh').TokenSet>;",
   signClientAssertion: 'declare function signClientAssertion(audience: string): Promise<string>;',
 };
-for (const name of ['attachRefresh', 'createTokenSession', 'refreshTokenGrant', 'isTokenRefreshError', 'TokenRefreshError']) {
+for (const name of [
+  'attachRefresh',
+  'createTokenSession',
+  'refreshTokenGrant',
+  'isTokenRefreshError',
+  'TokenRefreshError',
+]) {
   prelude[name] = `import { ${name} } from 'axios-token-refresh';`;
 }
 
@@ -62,7 +68,10 @@ function anchorsOf(text: string): Set<string> {
   const seen = new Map<string, number>();
   for (const [, heading = ''] of prose(text).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
     const plain = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
-    const base = plain.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
+    const base = plain
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);
@@ -92,7 +101,6 @@ function shipped(path: string): boolean {
   if (/^(README|LICEN[CS]E)(\.|$)/i.test(path) || path === 'package.json') return true;
   return files.some((entry) => path === entry || path.startsWith(`${entry.replace(/\/$/, '')}/`));
 }
-
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -87,7 +87,11 @@ class FakeApi {
           reply =
             token !== undefined && this.#valid.has(token)
               ? { json: { ok: true, path: request.path } }
-              : { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' }, json: { error: 'unauthorized' } };
+              : {
+                  status: 401,
+                  headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+                  json: { error: 'unauthorized' },
+                };
         }
         res.writeHead(reply.status ?? 200, { 'Content-Type': 'application/json', ...reply.headers });
         res.end(JSON.stringify(reply.json ?? {}));
@@ -124,7 +128,12 @@ describe('documented recipes', () => {
         return { status: 401, json: { error: 'invalid_client' } };
       }
       return {
-        json: { access_token: api.issue(), token_type: 'bearer', expires_in: 3600, refresh_token: `rt-${api.tokenCalls.length + 1}` },
+        json: {
+          access_token: api.issue(),
+          token_type: 'bearer',
+          expires_in: 3600,
+          refresh_token: `rt-${api.tokenCalls.length + 1}`,
+        },
       };
     }).start();
 
@@ -153,7 +162,9 @@ describe('documented recipes', () => {
       client_id: 'my-app',
       client_secret: 'app-secret',
     });
-    expect(saved).toEqual([expect.objectContaining({ accessToken: 'at-1', refreshToken: 'rt-2', tokenType: 'Bearer' })]);
+    expect(saved).toEqual([
+      expect.objectContaining({ accessToken: 'at-1', refreshToken: 'rt-2', tokenType: 'Bearer' }),
+    ]);
   });
 
   describe.each([
@@ -267,7 +278,9 @@ describe('documented recipes', () => {
       if (basicOf(request) !== 'eve-client-id:eve-secret') return { status: 401, json: { error: 'invalid_client' } };
       const accessToken = api.accept(jwt({ sub: 'CHARACTER:EVE:9000', exp: Math.floor(Date.now() / 1000) + 1199 }));
       const refreshToken = `eve-rt-${api.tokenCalls.length + 1}`;
-      return { json: { access_token: accessToken, expires_in: 1199, token_type: 'Bearer', refresh_token: refreshToken } };
+      return {
+        json: { access_token: accessToken, expires_in: 1199, token_type: 'Bearer', refresh_token: refreshToken },
+      };
     }).start();
 
     const esi = axios.create({ baseURL: server.origin });
@@ -308,7 +321,12 @@ describe('documented recipes', () => {
       const presented = form(request).get('refresh_token');
       if (presented !== `rt-${api.tokenCalls.length}`) return { status: 400, json: { error: 'invalid_grant' } };
       return {
-        json: { access_token: api.issue(), token_type: 'Bearer', expires_in: 300, refresh_token: `rt-${api.tokenCalls.length + 1}` },
+        json: {
+          access_token: api.issue(),
+          token_type: 'Bearer',
+          expires_in: 300,
+          refresh_token: `rt-${api.tokenCalls.length + 1}`,
+        },
       };
     }).start();
     const file = join(await mkdtemp(join(tmpdir(), 'recipe-')), 'tokens.json'); // does not exist yet: a first run
@@ -385,7 +403,11 @@ describe('documented recipes', () => {
           { refreshToken },
           { signal },
         );
-        return { accessToken: data.accessToken, refreshToken: data.refreshToken, expiresAt: data.accessTokenExpiredAt * 1000 };
+        return {
+          accessToken: data.accessToken,
+          refreshToken: data.refreshToken,
+          expiresAt: data.accessTokenExpiredAt * 1000,
+        };
       },
     });
     const expired: unknown[] = [];
@@ -432,11 +454,18 @@ describe('documented recipes', () => {
   it('migrating from axios-jwt: requestRefresh becomes `refresh`, tokenExpireFudge becomes leewayMs', async () => {
     const server = await new FakeApi('/auth/refresh_token', (request, api) => {
       const { refresh } = JSON.parse(request.body) as { refresh: string };
-      return { json: { access_token: api.accept(jwt({ exp: Math.floor(Date.now() / 1000) + 300 })), refresh_token: `${refresh}+` } };
+      return {
+        json: {
+          access_token: api.accept(jwt({ exp: Math.floor(Date.now() / 1000) + 300 })),
+          refresh_token: `${refresh}+`,
+        },
+      };
     }).start();
     // The axios-jwt requestRefresh, unchanged: (refreshToken) => Promise<string | { accessToken, refreshToken }>.
     const requestRefresh = async (refreshToken: string): Promise<{ accessToken: string; refreshToken: string }> => {
-      const { data } = await axios.post<{ access_token: string; refresh_token: string }>(server.tokenUrl, { refresh: refreshToken });
+      const { data } = await axios.post<{ access_token: string; refresh_token: string }>(server.tokenUrl, {
+        refresh: refreshToken,
+      });
       return { accessToken: data.access_token, refreshToken: data.refresh_token };
     };
 

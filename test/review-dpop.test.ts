@@ -89,7 +89,9 @@ describe('a nonce challenge (401 use_dpop_nonce) on a request whose body is a st
       refresh: async () => ({ accessToken: 'at-2', tokenType: 'DPoP', expiresAt: future() }),
       dpop,
     });
-    const result = await instance.post('/upload', Readable.from([Buffer.from('the whole file')])).catch((e: unknown) => e);
+    const result = await instance
+      .post('/upload', Readable.from([Buffer.from('the whole file')]))
+      .catch((e: unknown) => e);
     // Today: HTTP 201 for an upload the server stored as 0 bytes (bodies: ['the whole file', '']).
     expect(bodies.filter((body) => body === '')).toEqual([]);
     expect(isTokenRefreshError(result) && result.code).toBe('REQUEST_NOT_REPLAYABLE');
@@ -98,7 +100,9 @@ describe('a nonce challenge (401 use_dpop_nonce) on a request whose body is a st
 
 describe('the nonce cache is per origin (RFC 9449 §8)', () => {
   it('does not file a nonce sent by a redirect target under the origin that redirected', async () => {
-    const other = await serve((_req, res) => sendJson(res, 200, { ok: true }, { 'dpop-nonce': 'from-the-other-origin' }));
+    const other = await serve((_req, res) =>
+      sendJson(res, 200, { ok: true }, { 'dpop-nonce': 'from-the-other-origin' }),
+    );
     const api = await serve((_req, res) => {
       res.writeHead(302, { location: `${other.url}/landing` });
       res.end();
@@ -144,7 +148,12 @@ describe('tokens and the session disagree on DPoP', () => {
     const auth = await serve(async (req, res) => {
       await readBody(req);
       refreshes += 1;
-      sendJson(res, 200, { access_token: `at-${refreshes + 1}`, refresh_token: `rt-${refreshes + 1}`, token_type: 'DPoP', expires_in: 3600 });
+      sendJson(res, 200, {
+        access_token: `at-${refreshes + 1}`,
+        refresh_token: `rt-${refreshes + 1}`,
+        token_type: 'DPoP',
+        expires_in: 3600,
+      });
     });
     const api = await serve((req, res) => {
       proofs.push(req.headers.dpop as string | undefined);
@@ -169,7 +178,12 @@ describe('tokens and the session disagree on DPoP', () => {
     const auth = await serve(async (req, res) => {
       await readBody(req);
       refreshes += 1;
-      sendJson(res, 200, { access_token: `at-${refreshes + 1}`, refresh_token: `rt-${refreshes + 1}`, token_type: 'DPoP', expires_in: 3600 });
+      sendJson(res, 200, {
+        access_token: `at-${refreshes + 1}`,
+        refresh_token: `rt-${refreshes + 1}`,
+        token_type: 'DPoP',
+        expires_in: 3600,
+      });
     });
     const api = await serve((req, res) => {
       const scheme = String(req.headers.authorization).split(' ')[0]!;
@@ -221,7 +235,8 @@ describe('a same-origin redirect of a request with a proof', () => {
       });
       results.push(result.ok ? 'ok' : result.reason);
       if (result.ok) sendJson(res, 200, { ok: true });
-      else sendJson(res, 401, { error: 'invalid_dpop_proof' }, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' });
+      else
+        sendJson(res, 401, { error: 'invalid_dpop_proof' }, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' });
     });
     const dpop = await createDpop();
     const instance = axios.create({ baseURL: api.url });
@@ -233,7 +248,10 @@ describe('a same-origin redirect of a request with a proof', () => {
       },
       dpop,
     });
-    const status = await instance.get('/items').then((r) => r.status, (e: AxiosError) => e.response?.status);
+    const status = await instance.get('/items').then(
+      (r) => r.status,
+      (e: AxiosError) => e.response?.status,
+    );
     expect(results).toEqual([`htu ${api.url}/items != ${api.url}/items/`]);
     expect(status).toBe(401);
     expect(refreshes).toBe(0);
@@ -247,7 +265,11 @@ async function startProvider(): Promise<{ issuer: string; close(): Promise<void>
   const specifier = 'oidc-provider';
   const warn = console.warn;
   console.warn = () => {};
-  const Provider = ((await import(specifier)) as { default: new (issuer: string, c: object) => { callback(): Parameters<typeof listen>[0] } }).default;
+  const Provider = (
+    (await import(specifier)) as {
+      default: new (issuer: string, c: object) => { callback(): Parameters<typeof listen>[0] };
+    }
+  ).default;
   console.warn = warn;
   let handler: Parameters<typeof listen>[0] = (_req, res) => res.writeHead(503).end();
   const server = await serve((req, res) => handler(req, res));
@@ -279,7 +301,10 @@ async function authorize(issuer: string, authorizeUrl: URL): Promise<string> {
     const response = await fetch(url, {
       ...init,
       redirect: 'manual',
-      headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+      },
     });
     for (const line of response.headers.getSetCookie()) {
       const [pair] = line.split(';');
@@ -351,7 +376,10 @@ describe('docs/dpop.md "The first login", followed literally against oidc-provid
         });
       let response = await send();
       dpop.rememberNonce(tokenUrl, response.headers.get('DPoP-Nonce'));
-      if (response.status === 400 && ((await response.clone().json()) as { error?: string }).error === 'use_dpop_nonce') {
+      if (
+        response.status === 400 &&
+        ((await response.clone().json()) as { error?: string }).error === 'use_dpop_nonce'
+      ) {
         response = await send(); // the proof now carries the nonce just remembered
       }
       return tokenSetFromResponse(await response.json(), { receivedAt: Date.now() });

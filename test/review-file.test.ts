@@ -16,7 +16,11 @@ let files = 0;
 const nextPath = (): string => join(root, `login-${(files += 1)}`, 'tokens.json');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const HOUR = 3_600_000;
-const tokens = (name: string): TokenSet => ({ accessToken: `${name}-access`, refreshToken: `${name}-refresh`, expiresAt: Date.now() + HOUR });
+const tokens = (name: string): TokenSet => ({
+  accessToken: `${name}-access`,
+  refreshToken: `${name}-refresh`,
+  expiresAt: Date.now() + HOUR,
+});
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => {
@@ -58,7 +62,11 @@ describe('a running session (a daemon) when the token file was deleted and someo
       refresh: async (current: TokenSet) => {
         presented.push(current.refreshToken);
         n += 1;
-        return { accessToken: `from-${current.refreshToken}-${n}`, refreshToken: `rotated-${n}`, expiresAt: Date.now() + HOUR };
+        return {
+          accessToken: `from-${current.refreshToken}-${n}`,
+          refreshToken: `rotated-${n}`,
+          expiresAt: Date.now() + HOUR,
+        };
       },
     });
     for (const name of ['old-1', 'old-2', 'old-3']) await daemon.setTokens(tokens(name));

@@ -38,7 +38,10 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: 
 const context = (): RefreshContext => ({ signal: new AbortController().signal, reason: 'expired' });
 
 /** Settles `promise`, or reports that it was still pending after `ms` (so a hang fails the test instead of timing out). */
-async function settleWithin<T>(work: T | Promise<T>, ms: number): Promise<{ settled: boolean; value?: T; error?: unknown }> {
+async function settleWithin<T>(
+  work: T | Promise<T>,
+  ms: number,
+): Promise<{ settled: boolean; value?: T; error?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
   const pending = new Promise<{ settled: boolean }>((resolve) => {
     timer = setTimeout(() => resolve({ settled: false }), ms);
@@ -207,8 +210,10 @@ describe('the token endpoint redirects (the refresh token must stay at the confi
       axios: axios.create({ adapter: 'fetch' }),
     });
     await settleWithin(
-      refresh.revoke?.({ accessToken: 'at-1', refreshToken: 'rt-secret-2' }, { signal: new AbortController().signal }) ??
-        Promise.resolve(),
+      refresh.revoke?.(
+        { accessToken: 'at-1', refreshToken: 'rt-secret-2' },
+        { signal: new AbortController().signal },
+      ) ?? Promise.resolve(),
       5_000,
     );
     expect(received.join('\n')).not.toContain('rt-secret-2');
@@ -292,7 +297,8 @@ describe('the grant’s timeoutMs bounds a trickling token or revocation endpoin
     const revoke = refresh.revoke;
     expect(revoke).toBeTypeOf('function');
     const outcome = await settleWithin(
-      revoke?.({ accessToken: 'at', refreshToken: 'rt' }, { signal: new AbortController().signal }) ?? Promise.resolve(),
+      revoke?.({ accessToken: 'at', refreshToken: 'rt' }, { signal: new AbortController().signal }) ??
+        Promise.resolve(),
       3_000,
     );
     expect(outcome.settled).toBe(true);
@@ -363,17 +369,36 @@ describe('discovery over https: a redirect that leaves https', () => {
     // metadata then crosses the network in clear text, and whoever sits on the path can swap the token endpoint.
     const dir = mkdtempSync(join(tmpdir(), 'review-oauth-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=auth.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=auth.test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const stolen: string[] = [];
     const httpsServer = createHttpsServer(
       { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
       (req, res) => {
         void readBody(req).then((body) => {
           if (req.url === '/.well-known/oauth-authorization-server') {
-            res.writeHead(301, { Location: `http://auth.test:${plainPort}/.well-known/oauth-authorization-server` }).end();
+            res
+              .writeHead(301, { Location: `http://auth.test:${plainPort}/.well-known/oauth-authorization-server` })
+              .end();
             return;
           }
           // The token endpoint the attacker put into the metadata (any https host would do).
@@ -386,7 +411,12 @@ describe('discovery over https: a redirect that leaves https', () => {
     const plain = createHttpServer((_req, res) => {
       // What the man in the middle serves on the clear-text hop: the right issuer, its own token endpoint.
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ issuer: `https://auth.test:${httpsPort}`, token_endpoint: `https://auth.test:${httpsPort}/attacker/token` }));
+      res.end(
+        JSON.stringify({
+          issuer: `https://auth.test:${httpsPort}`,
+          token_endpoint: `https://auth.test:${httpsPort}/attacker/token`,
+        }),
+      );
     });
     await Promise.all([
       new Promise<void>((resolve) => httpsServer.listen(0, '127.0.0.1', resolve)),
@@ -395,8 +425,16 @@ describe('discovery over https: a redirect that leaves https', () => {
     const httpsPort = (httpsServer.address() as { port: number }).port;
     const plainPort = (plain.address() as { port: number }).port;
     cleanups.push(
-      () => new Promise<void>((resolve) => { httpsServer.closeAllConnections(); httpsServer.close(() => resolve()); }),
-      () => new Promise<void>((resolve) => { plain.closeAllConnections(); plain.close(() => resolve()); }),
+      () =>
+        new Promise<void>((resolve) => {
+          httpsServer.closeAllConnections();
+          httpsServer.close(() => resolve());
+        }),
+      () =>
+        new Promise<void>((resolve) => {
+          plain.closeAllConnections();
+          plain.close(() => resolve());
+        }),
     );
     // auth.test resolves to 127.0.0.1 (a test-only DNS); the self-signed certificate is trusted by this instance.
     const lookup = ((_host: string, options: unknown, callback: unknown) => {

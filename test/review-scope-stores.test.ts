@@ -89,7 +89,10 @@ describe('the scope check is made on the request that is really sent', () => {
       if (config.url?.startsWith('/files/')) config.baseURL = other;
       return config;
     });
-    attachRefresh(api, { tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' }, refresh: countingRefresh().refresh });
+    attachRefresh(api, {
+      tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' },
+      refresh: countingRefresh().refresh,
+    });
 
     await api.get('/files/1').catch(() => undefined);
 
@@ -101,7 +104,10 @@ describe('the scope check is made on the request that is really sent', () => {
   it('with the new interceptor order (legacyInterceptorReqResOrdering: false), an interceptor added after attachRefresh that sets an absolute url: the token does not follow it', async () => {
     const { server, arrivals } = await startApi(() => 'access-1');
     const api = axios.create({ baseURL: server.url, transitional: { legacyInterceptorReqResOrdering: false } });
-    attachRefresh(api, { tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' }, refresh: countingRefresh().refresh });
+    attachRefresh(api, {
+      tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' },
+      refresh: countingRefresh().refresh,
+    });
     api.interceptors.request.use((config) => ({ ...config, url: `http://localhost:${server.port}/elsewhere` }));
 
     await api.get('/x').catch(() => undefined);
@@ -147,24 +153,30 @@ describe('Redis store: a well-formed record the store did not write itself', () 
   // Python's json.dumps, redis-cli by hand, or JSON.stringify(record, null, 2) in a seeding script: all valid records
   // that read() accepts, but the Lua compare-and-set only understands the store's own `{"version":n,` prefix.
   const spellings: [string, (tokens: TokenSet) => string][] = [
-    ['with spaces after the colons (Python json.dumps)', (tokens) => `{"version": 1, "tokens": ${JSON.stringify(tokens)}}`],
+    [
+      'with spaces after the colons (Python json.dumps)',
+      (tokens) => `{"version": 1, "tokens": ${JSON.stringify(tokens)}}`,
+    ],
     ['with `tokens` before `version`', (tokens) => JSON.stringify({ tokens, version: 1 })],
     ['pretty-printed', (tokens) => JSON.stringify({ version: 1, tokens }, null, 2)],
   ];
 
-  it.each(spellings)('write(tokens, 1) over a version-1 record %s is a compare-and-set on version 1, not a conflict', async (_, spell) => {
-    const key = nextKey();
-    await clientA.set(`${prefix}${key}:tokens`, spell({ accessToken: 'access-1', refreshToken: 'refresh-1' }));
-    const store = createRedisTokenStore({ redis: clientA, key, prefix });
-    try {
-      expect((await store.read()).version).toBe(1);
-      const written = await store.write({ accessToken: 'access-2', refreshToken: 'refresh-2' }, 1);
-      expect(written?.version).toBe(2);
-      expect((await store.read()).tokens?.refreshToken).toBe('refresh-2');
-    } finally {
-      await store.close();
-    }
-  });
+  it.each(spellings)(
+    'write(tokens, 1) over a version-1 record %s is a compare-and-set on version 1, not a conflict',
+    async (_, spell) => {
+      const key = nextKey();
+      await clientA.set(`${prefix}${key}:tokens`, spell({ accessToken: 'access-1', refreshToken: 'refresh-1' }));
+      const store = createRedisTokenStore({ redis: clientA, key, prefix });
+      try {
+        expect((await store.read()).version).toBe(1);
+        const written = await store.write({ accessToken: 'access-2', refreshToken: 'refresh-2' }, 1);
+        expect(written?.version).toBe(2);
+        expect((await store.read()).tokens?.refreshToken).toBe('refresh-2');
+      } finally {
+        await store.close();
+      }
+    },
+  );
 
   it('a session refreshing over such a record keeps its refreshed tokens: one refresh, the request succeeds, Redis holds the new refresh token', async () => {
     const key = nextKey();
@@ -247,7 +259,11 @@ describe('browser store: a catch-up wait is bounded on a clock that jumps', () =
     const name = nextKey();
     // Another tab says it holds version 5 but never answers (it hangs, or its channel is gone).
     const silent = registry.tab('silent');
-    void silent.request(`axios-token-refresh:${name}:version:5`, { mode: 'shared' }, () => new Promise(() => undefined));
+    void silent.request(
+      `axios-token-refresh:${name}:version:5`,
+      { mode: 'shared' },
+      () => new Promise(() => undefined),
+    );
     const store = createBrowserTokenStore({ name, locks: registry.tab('reader') });
     const realNow = Date.now.bind(Date);
     const started = realNow();
@@ -282,10 +298,16 @@ describe('docs/stores.md followed literally', () => {
     try {
       const source = (example ?? '').replaceAll("'billing-api'", `'review2-docs-${randomUUID()}'`);
       writeFileSync(join(dir, 'example.mts'), source);
-      const run = spawnSync(resolve('node_modules/.bin/tsx'), [join(dir, 'example.mts')], { timeout: 10_000, encoding: 'utf8' });
+      const run = spawnSync(resolve('node_modules/.bin/tsx'), [join(dir, 'example.mts')], {
+        timeout: 10_000,
+        encoding: 'utf8',
+      });
       expect(run.stdout).toContain('logged out 0');
       const timedOut = (run.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-      expect({ exitCode: run.status, stillRunningAfter10s: timedOut }).toEqual({ exitCode: 0, stillRunningAfter10s: false });
+      expect({ exitCode: run.status, stillRunningAfter10s: timedOut }).toEqual({
+        exitCode: 0,
+        stillRunningAfter10s: false,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -40,12 +40,15 @@ afterAll(async () => {
 });
 
 describe('attachRefresh(instance, options): the token goes only where the request really goes (Node, no page)', () => {
-  it.each(rows('sent'))('%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes', async (_name, index) => {
-    const row = catalogue(servers)[index] as SentRow;
-    const outcome = await runRow(row, servers, { axios, attachRefresh, defaults: { lookup } });
-    checkArrivals(servers.arrivals, servers, row.node);
-    expect(outcome.refreshes).toBe(0);
-  });
+  it.each(rows('sent'))(
+    '%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes',
+    async (_name, index) => {
+      const row = catalogue(servers)[index] as SentRow;
+      const outcome = await runRow(row, servers, { axios, attachRefresh, defaults: { lookup } });
+      checkArrivals(servers.arrivals, servers, row.node);
+      expect(outcome.refreshes).toBe(0);
+    },
+  );
 
   it.each(rows('parsed'))('%s: the token goes to the URL’s origin only when it is allowed', async (_name, index) => {
     const row = catalogue(servers)[index]!;
@@ -69,12 +72,15 @@ describe('attachRefresh(instance, options): the token goes only where the reques
     else Object.defineProperty(globalThis, 'location', saved);
   });
 
-  it.each(rows('sent'))('%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes', async (_name, index) => {
-    const row = catalogue(servers)[index] as SentRow;
-    const outcome = await runRow(row, servers, { axios, attachRefresh, defaults: { lookup, adapter: pageAdapter } });
-    checkArrivals(servers.arrivals, servers, row.page);
-    expect(outcome.refreshes).toBe(0);
-  });
+  it.each(rows('sent'))(
+    '%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes',
+    async (_name, index) => {
+      const row = catalogue(servers)[index] as SentRow;
+      const outcome = await runRow(row, servers, { axios, attachRefresh, defaults: { lookup, adapter: pageAdapter } });
+      checkArrivals(servers.arrivals, servers, row.page);
+      expect(outcome.refreshes).toBe(0);
+    },
+  );
 
   it.each(rows('parsed'))('%s: the token goes to the URL’s origin only when it is allowed', async (_name, index) => {
     const row = catalogue(servers)[index]!;
@@ -98,10 +104,13 @@ describe('attachRefresh(instance, options): a redirect followed by the Node adap
     const [, to, goes] = targets(servers.allowedPort, servers.evilPort)[index]!;
     const client = axios.create({ baseURL: `http://api.localhost:${servers.allowedPort}`, lookup });
     let refreshes = 0;
-    attachRefresh(client, { tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' }, refresh: async () => {
-      refreshes += 1;
-      return { accessToken: 'access-2', refreshToken: 'refresh-2' };
-    } });
+    attachRefresh(client, {
+      tokens: { accessToken: 'access-1', refreshToken: 'refresh-1' },
+      refresh: async () => {
+        refreshes += 1;
+        return { accessToken: 'access-2', refreshToken: 'refresh-2' };
+      },
+    });
     await client.get('/redirect', { params: { to } }).catch(() => undefined);
     checkArrivals(servers.arrivals, servers, goes);
     expect(refreshes).toBe(0);
@@ -122,17 +131,32 @@ describe('attachRefresh(instance, options): allowedOrigins lists bare origins, w
     ['a scheme other than http: and https:', 'ftp://api.example.com'],
     ['no scheme', '//api.example.com'],
   ])('refuses an entry with %s, with a TypeError that says what an origin is', (_what, entry) => {
-    expect(() => attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }), allowedOrigins: ['https://ok.example.com', entry] })).toThrow(
+    expect(() =>
+      attachRefresh(axios.create(), {
+        tokens: null,
+        refresh: async () => ({ accessToken: 'a' }),
+        allowedOrigins: ['https://ok.example.com', entry],
+      }),
+    ).toThrow(
       new TypeError(
         "Expected `allowedOrigins` entries to be absolute origins like 'https://api.example.com' (http: or https:, a host and an optional port; no path, query, user name, spaces or backslashes), got a string at index 1",
       ),
     );
   });
 
-  it.each(['https://api.example.com', 'https://api.example.com/', 'HTTPS://API.EXAMPLE.COM:443', 'http://[::1]:8080', 'https://bücher.example'])(
-    'accepts %s',
-    (entry) => {
-      expect(() => attachRefresh(axios.create(), { tokens: null, refresh: async () => ({ accessToken: 'a' }), allowedOrigins: [entry] })).not.toThrow();
-    },
-  );
+  it.each([
+    'https://api.example.com',
+    'https://api.example.com/',
+    'HTTPS://API.EXAMPLE.COM:443',
+    'http://[::1]:8080',
+    'https://bücher.example',
+  ])('accepts %s', (entry) => {
+    expect(() =>
+      attachRefresh(axios.create(), {
+        tokens: null,
+        refresh: async () => ({ accessToken: 'a' }),
+        allowedOrigins: [entry],
+      }),
+    ).not.toThrow();
+  });
 });

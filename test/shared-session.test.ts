@@ -37,7 +37,11 @@ describe('createTokenSession(options) shared by several axios instances', () => 
     });
     const events: (string | null)[] = [];
     session.on('tokens', (tokens) => events.push(tokens?.accessToken ?? null));
-    const instances = [axios.create({ baseURL: server.url }), axios.create({ baseURL: server.url }), axios.create({ baseURL: server.url })];
+    const instances = [
+      axios.create({ baseURL: server.url }),
+      axios.create({ baseURL: server.url }),
+      axios.create({ baseURL: server.url }),
+    ];
     for (const instance of instances) attachRefresh(instance, { session });
 
     const responses = await Promise.all(

@@ -219,9 +219,12 @@ export function describeTokenStoreContract(
             await holding;
             let ran = false;
             await expect(
-              b.withLock(async () => {
-                ran = true;
-              }, { leaseMs: 10_000, waitMs: 150 }),
+              b.withLock(
+                async () => {
+                  ran = true;
+                },
+                { leaseMs: 10_000, waitMs: 150 },
+              ),
             ).rejects.toThrow(/lock/i);
             expect(ran).toBe(false);
             release();
@@ -238,11 +241,14 @@ export function describeTokenStoreContract(
             let entered!: () => void;
             const holding = new Promise<void>((resolve) => (entered = resolve));
             let finish!: () => void;
-            const slow = a.withLock(async (context) => {
-              signal = context.signal;
-              entered();
-              await new Promise<void>((resolve) => (finish = resolve));
-            }, { leaseMs: 200, waitMs: 1000 });
+            const slow = a.withLock(
+              async (context) => {
+                signal = context.signal;
+                entered();
+                await new Promise<void>((resolve) => (finish = resolve));
+              },
+              { leaseMs: 200, waitMs: 1000 },
+            );
             await holding;
             const next = await b.withLock(async () => 'taken over', { leaseMs: 10_000, waitMs: 5000 });
             expect(next).toBe('taken over');
@@ -258,27 +264,36 @@ export function describeTokenStoreContract(
             let finishA!: () => void;
             let enteredA!: () => void;
             const holdingA = new Promise<void>((resolve) => (enteredA = resolve));
-            const slow = a.withLock(async () => {
-              enteredA();
-              await new Promise<void>((resolve) => (finishA = resolve));
-            }, { leaseMs: 150, waitMs: 1000 });
+            const slow = a.withLock(
+              async () => {
+                enteredA();
+                await new Promise<void>((resolve) => (finishA = resolve));
+              },
+              { leaseMs: 150, waitMs: 1000 },
+            );
             await holdingA;
             let finishB!: () => void;
             let enteredB!: () => void;
             const holdingB = new Promise<void>((resolve) => (enteredB = resolve));
-            const second = b.withLock(async () => {
-              enteredB();
-              await new Promise<void>((resolve) => (finishB = resolve));
-            }, { leaseMs: 10_000, waitMs: 5000 });
+            const second = b.withLock(
+              async () => {
+                enteredB();
+                await new Promise<void>((resolve) => (finishB = resolve));
+              },
+              { leaseMs: 10_000, waitMs: 5000 },
+            );
             await holdingB;
             finishA();
             await slow;
             // A's late release must not have deleted B's lock: a third contender still has to wait.
             let third = false;
             await expect(
-              a.withLock(async () => {
-                third = true;
-              }, { leaseMs: 10_000, waitMs: 200 }),
+              a.withLock(
+                async () => {
+                  third = true;
+                },
+                { leaseMs: 10_000, waitMs: 200 },
+              ),
             ).rejects.toThrow(/lock/i);
             expect(third).toBe(false);
             finishB();

@@ -90,14 +90,17 @@ describe('createRedisTokenStore(options)', () => {
     );
   });
 
-  it.each([['prefix', 'a string'], ['subscriber', 'an ioredis client'], ['maxPollIntervalMs', 'a finite number >= 1'], ['operationTimeoutMs', 'a finite number >= 1'], ['onError', 'a function']])(
-    'rejects `%s: null` like any other wrong type',
-    (name, what) => {
-      expect(() => createRedisTokenStore({ redis: clientA, key: 'k', [name]: null })).toThrow(
-        new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
-      );
-    },
-  );
+  it.each([
+    ['prefix', 'a string'],
+    ['subscriber', 'an ioredis client'],
+    ['maxPollIntervalMs', 'a finite number >= 1'],
+    ['operationTimeoutMs', 'a finite number >= 1'],
+    ['onError', 'a function'],
+  ])('rejects `%s: null` like any other wrong type', (name, what) => {
+    expect(() => createRedisTokenStore({ redis: clientA, key: 'k', [name]: null })).toThrow(
+      new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
+    );
+  });
 
   it('rejects lock options that are not finite numbers', async () => {
     const store = createRedisTokenStore({ redis: clientA, key: nextKey(), prefix });
@@ -150,7 +153,9 @@ describe('createRedisTokenStore(options)', () => {
   it('never puts the tokens into the error of a failed write, not even into its cause', async () => {
     const broken = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     const store = createRedisTokenStore({ redis: broken, key: nextKey(), prefix });
-    const error: unknown = await Promise.resolve(store.write({ accessToken: SECRET, refreshToken: SECRET }, 0)).catch((e: unknown) => e);
+    const error: unknown = await Promise.resolve(store.write({ accessToken: SECRET, refreshToken: SECRET }, 0)).catch(
+      (e: unknown) => e,
+    );
     expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
     expect(JSON.stringify(error)).not.toContain(SECRET);
     expect(String((error as Error).message)).not.toContain(SECRET);
@@ -167,7 +172,9 @@ describe('createRedisTokenStore(options)', () => {
     const store = createRedisTokenStore({ redis: clientA, key, prefix });
     const error = (await Promise.resolve(store.write({ refreshToken: SECRET }, 0)).catch((e: unknown) => e)) as Error;
     expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
-    expect(error.message).toMatch(new RegExp(`^Writing tokens to Redis key \`${prefix}${key}:tokens\` failed: .*WRONGTYPE`));
+    expect(error.message).toMatch(
+      new RegExp(`^Writing tokens to Redis key \`${prefix}${key}:tokens\` failed: .*WRONGTYPE`),
+    );
     const cause = error.cause as Record<string, unknown>;
     expect(JSON.stringify(cause, Object.getOwnPropertyNames(cause))).not.toContain(SECRET);
     expect(cause).not.toHaveProperty('command');
@@ -278,14 +285,15 @@ describe('createBrowserTokenStore(options)', () => {
     );
   });
 
-  it.each([['name', 'a non-empty string'], ['storage', 'a TokenStorage ({ get, set })'], ['onError', 'a function']])(
-    'rejects `%s: null` like any other wrong type (only `locks` may be null)',
-    (name, what) => {
-      expect(() => createBrowserTokenStore({ locks: null, [name]: null })).toThrow(
-        new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
-      );
-    },
-  );
+  it.each([
+    ['name', 'a non-empty string'],
+    ['storage', 'a TokenStorage ({ get, set })'],
+    ['onError', 'a function'],
+  ])('rejects `%s: null` like any other wrong type (only `locks` may be null)', (name, what) => {
+    expect(() => createBrowserTokenStore({ locks: null, [name]: null })).toThrow(
+      new TypeError(`Expected \`${name}\` to be ${what}, got \`null\``),
+    );
+  });
 
   it('gives a tab opened later the tokens the open tabs hold in memory', async () => {
     const registry = new FakeLockRegistry();
@@ -317,10 +325,13 @@ describe('createBrowserTokenStore(options)', () => {
     const survivor = createBrowserTokenStore({ name, locks: registry.tab('survivor') });
     let entered!: () => void;
     const holding = new Promise<void>((resolve) => (entered = resolve));
-    void doomed.withLock(() => {
-      entered();
-      return new Promise<never>(() => undefined);
-    }, { leaseMs: 60_000, waitMs: 0 });
+    void doomed.withLock(
+      () => {
+        entered();
+        return new Promise<never>(() => undefined);
+      },
+      { leaseMs: 60_000, waitMs: 0 },
+    );
     await holding;
     const next = survivor.withLock(async () => 'survivor ran', { leaseMs: 60_000, waitMs: 5000 });
     doomedTab.close();
@@ -342,7 +353,9 @@ describe('createBrowserTokenStore(options)', () => {
     const storage = memoryStorage();
     await storage.set(`{"token":"${SECRET}"}`);
     const store = createBrowserTokenStore({ name: 'corrupt', storage, locks: null });
-    const error = (await Promise.resolve().then(() => store.read()).catch((e: unknown) => e)) as Error;
+    const error = (await Promise.resolve()
+      .then(() => store.read())
+      .catch((e: unknown) => e)) as Error;
     expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
     expect(error.message).not.toContain(SECRET);
     await store.close?.();
@@ -374,23 +387,28 @@ async function warningsDuring(run: () => Promise<void>): Promise<Error[]> {
 }
 
 describe('createRedisTokenStore(): records it must not trust', () => {
-  it.each(MALFORMED)('rejects read() of %s with STORE_FAILED naming the key, and lets the next write replace it', async (_, text) => {
-    const key = nextKey();
-    await clientB.set(`${prefix}${key}:tokens`, text);
-    const store = createRedisTokenStore({ redis: clientA, key, prefix });
-    const error = (await store.read().catch((e: unknown) => e)) as Error;
-    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
-    expect(error.message).toMatch(
-      new RegExp(`^Reading tokens from Redis key \`${prefix}${key}:tokens\` failed: the record there is malformed .*; the next successful write replaces it$`),
-    );
-    expect(error.message).not.toContain(SECRET);
-    // Whatever version the session believed in, a login repairs the store.
-    const written = await store.write({ accessToken: 'a-new' }, 0);
-    expect(written?.tokens).toEqual({ accessToken: 'a-new' });
-    expect(written!.version).toBeGreaterThanOrEqual(1);
-    expect(await store.read()).toEqual(written);
-    await store.close();
-  });
+  it.each(MALFORMED)(
+    'rejects read() of %s with STORE_FAILED naming the key, and lets the next write replace it',
+    async (_, text) => {
+      const key = nextKey();
+      await clientB.set(`${prefix}${key}:tokens`, text);
+      const store = createRedisTokenStore({ redis: clientA, key, prefix });
+      const error = (await store.read().catch((e: unknown) => e)) as Error;
+      expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+      expect(error.message).toMatch(
+        new RegExp(
+          `^Reading tokens from Redis key \`${prefix}${key}:tokens\` failed: the record there is malformed .*; the next successful write replaces it$`,
+        ),
+      );
+      expect(error.message).not.toContain(SECRET);
+      // Whatever version the session believed in, a login repairs the store.
+      const written = await store.write({ accessToken: 'a-new' }, 0);
+      expect(written?.tokens).toEqual({ accessToken: 'a-new' });
+      expect(written!.version).toBeGreaterThanOrEqual(1);
+      expect(await store.read()).toEqual(written);
+      await store.close();
+    },
+  );
 
   it('replaces a malformed record at a version above the one it claims, so no reader sees a version go back', async () => {
     const key = nextKey();
@@ -425,7 +443,9 @@ describe('createRedisTokenStore(): records it must not trust', () => {
     expect(errors).toHaveLength(MALFORMED.length);
     for (const error of errors) {
       expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
-      expect(error.message).toMatch(new RegExp(`^Dropped an announcement on the Redis channel \`${channel}\`: it is not a token record`));
+      expect(error.message).toMatch(
+        new RegExp(`^Dropped an announcement on the Redis channel \`${channel}\`: it is not a token record`),
+      );
       expect(error.message).not.toContain(SECRET);
     }
     await store.close();
@@ -445,10 +465,12 @@ describe('createRedisTokenStore(): records it must not trust', () => {
     await clientB.publish(channel, 'someone {"version":5,"tokens":{"accessToken":"v5-again"}}');
     await clientB.set(channel, '{"version":6,"tokens":null}');
     await clientB.publish(channel, 'someone {"version":6,"tokens":null}');
-    await expect.poll(() => heard).toEqual([
-      { version: 5, tokens: { accessToken: 'v5' } },
-      { version: 6, tokens: null },
-    ]);
+    await expect
+      .poll(() => heard)
+      .toEqual([
+        { version: 5, tokens: { accessToken: 'v5' } },
+        { version: 6, tokens: null },
+      ]);
     await store.close();
   });
 
@@ -464,10 +486,12 @@ describe('createRedisTokenStore(): records it must not trust', () => {
     await expect.poll(() => heard).toHaveLength(1);
     await clientB.publish(channel, `someone {"version":${Number.MAX_SAFE_INTEGER},"tokens":{"accessToken":"forged"}}`);
     await writer.write({ accessToken: 'a2' }, 1);
-    await expect.poll(() => heard).toEqual([
-      { version: 1, tokens: { accessToken: 'a1' } },
-      { version: 2, tokens: { accessToken: 'a2' } },
-    ]);
+    await expect
+      .poll(() => heard)
+      .toEqual([
+        { version: 1, tokens: { accessToken: 'a1' } },
+        { version: 2, tokens: { accessToken: 'a2' } },
+      ]);
     await Promise.all([writer.close(), reader.close()]);
   });
 
@@ -548,7 +572,9 @@ describe('createRedisTokenStore(): Redis that lost data (a restart without persi
       await expect.poll(() => store.read()).toBeDefined();
       await new Promise((resolve) => setTimeout(resolve, 50));
     });
-    expect(warnings.map((warning) => (isTokenRefreshError(warning) ? warning.code : warning.name))).toEqual(['STORE_FAILED']);
+    expect(warnings.map((warning) => (isTokenRefreshError(warning) ? warning.code : warning.name))).toEqual([
+      'STORE_FAILED',
+    ]);
     await store.close();
   });
 
@@ -576,18 +602,21 @@ describe('createRedisTokenStore(): Redis that lost data (a restart without persi
 });
 
 describe('createBrowserTokenStore(): records it must not trust', () => {
-  it.each(MALFORMED)('rejects read() of %s in storage with STORE_FAILED, and lets the next write replace it', async (_, text) => {
-    const storage = memoryStorage();
-    await storage.set(text);
-    const store = createBrowserTokenStore({ name: nextKey(), storage, locks: null });
-    const error = (await store.read().catch((e: unknown) => e)) as Error;
-    expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
-    expect(error.message).toMatch(/failed: the record there is malformed .*; the next successful write replaces it$/);
-    expect(error.message).not.toContain(SECRET);
-    expect(await store.write({ accessToken: 'a-new' }, 0)).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
-    expect(await store.read()).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
-    await store.close();
-  });
+  it.each(MALFORMED)(
+    'rejects read() of %s in storage with STORE_FAILED, and lets the next write replace it',
+    async (_, text) => {
+      const storage = memoryStorage();
+      await storage.set(text);
+      const store = createBrowserTokenStore({ name: nextKey(), storage, locks: null });
+      const error = (await store.read().catch((e: unknown) => e)) as Error;
+      expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
+      expect(error.message).toMatch(/failed: the record there is malformed .*; the next successful write replaces it$/);
+      expect(error.message).not.toContain(SECRET);
+      expect(await store.write({ accessToken: 'a-new' }, 0)).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
+      expect(await store.read()).toEqual({ tokens: { accessToken: 'a-new' }, version: 1 });
+      await store.close();
+    },
+  );
 
   it('drops a malformed BroadcastChannel announcement and reports it to onError, never to the listeners', async () => {
     const name = nextKey();
@@ -687,9 +716,12 @@ describe('createBrowserTokenStore(): catch-up and lock details (issue 10 item 9)
     const store = createBrowserTokenStore({ name: nextKey(), locks: lateGrant });
     let ran = false;
     const error = (await store
-      .withLock(async () => {
-        ran = true;
-      }, { leaseMs: 10_000, waitMs: 1 })
+      .withLock(
+        async () => {
+          ran = true;
+        },
+        { leaseMs: 10_000, waitMs: 1 },
+      )
       .catch((e: unknown) => e)) as Error;
     expect(ran).toBe(false);
     expect(isTokenRefreshError(error) && error.code).toBe('REFRESH_TIMEOUT');

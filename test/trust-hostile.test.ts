@@ -5,7 +5,14 @@
 import { inspect } from 'node:util';
 import axios, { type AxiosInstance } from 'axios';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { attachRefresh, type DebugEvent, type StoredTokens, type TokenSet, type TokenStore, MemoryTokenStore } from '../src/index.js';
+import {
+  attachRefresh,
+  type DebugEvent,
+  type StoredTokens,
+  type TokenSet,
+  type TokenStore,
+  MemoryTokenStore,
+} from '../src/index.js';
 import { AuthServer, sleep } from './support/auth-server.js';
 import { listen, readBody, type LocalServer } from './support/local-server.js';
 import { rejection } from './support/rejection.js';
@@ -117,7 +124,11 @@ describe('secrets never leave through a custom refresh’s error (item 7), with 
         const http = Object.assign(new Error('Request failed with status code 500'), {
           response: {
             status: 500,
-            data: { errors: [{ message: 'boom', extensions: { exception: { input: { refreshToken: current.refreshToken } } } }] },
+            data: {
+              errors: [
+                { message: 'boom', extensions: { exception: { input: { refreshToken: current.refreshToken } } } },
+              ],
+            },
           },
         });
         throw new Error('auth refresh failed', { cause: new Error('http layer failed', { cause: http }) });
@@ -282,7 +293,11 @@ describe('logout() (issue 13)', () => {
       },
       withLock: (task, options) => inner.withLock(task, options),
     };
-    const auth = attachRefresh(api, { tokens: login, store, refresh: async (current) => server.refresh(current.refreshToken) });
+    const auth = attachRefresh(api, {
+      tokens: login,
+      store,
+      refresh: async (current) => server.refresh(current.refreshToken),
+    });
     expect((await api.get('/data')).status).toBe(200);
     broken = true;
     await auth.logout({ revoke: false }).catch(() => undefined);
@@ -294,9 +309,12 @@ describe('logout() (issue 13)', () => {
   });
   it('keeps a login made while an earlier logout() still waits for a slow revocation (a login always wins)', async () => {
     const revokeGate = deferred<void>();
-    const refresh = Object.assign(async (current: TokenSet): Promise<TokenSet> => server.refresh(current.refreshToken), {
-      revoke: () => revokeGate.promise, // the revocation endpoint hangs (bounded by refreshTimeoutMs: 30 s by default)
-    });
+    const refresh = Object.assign(
+      async (current: TokenSet): Promise<TokenSet> => server.refresh(current.refreshToken),
+      {
+        revoke: () => revokeGate.promise, // the revocation endpoint hangs (bounded by refreshTimeoutMs: 30 s by default)
+      },
+    );
     const auth = attachRefresh(api, { tokens: server.login(), refresh });
     const loggingOut = auth.logout();
     await sleep(5);
@@ -312,7 +330,11 @@ describe('logout() (issue 13)', () => {
   it('revokes and announces null once when logout() is called twice at once (a double click on "Sign out")', async () => {
     const revoked: string[] = [];
     const onTokens = vi.fn();
-    const auth = attachRefresh(api, { tokens: server.login(), refresh: grantWithRevocation(revoked, sleep(5)), onTokens });
+    const auth = attachRefresh(api, {
+      tokens: server.login(),
+      refresh: grantWithRevocation(revoked, sleep(5)),
+      onTokens,
+    });
     const nulls = vi.fn();
     auth.on('tokens', nulls);
     await Promise.all([auth.logout(), auth.logout()]);
@@ -325,7 +347,10 @@ describe('logout() (issue 13)', () => {
 describe('getAccessToken() follows docs/api.md literally', () => {
   it('rejects with SESSION_EXPIRED after logout() ("Rejects with the codes a request would (SESSION_EXPIRED when logged out)")', async () => {
     const login = server.login();
-    const auth = attachRefresh(api, { tokens: login, refresh: async (current) => server.refresh(current.refreshToken) });
+    const auth = attachRefresh(api, {
+      tokens: login,
+      refresh: async (current) => server.refresh(current.refreshToken),
+    });
     await auth.logout({ revoke: false });
     const request = await rejection(api.get('/data'));
     const direct = await rejection(auth.getAccessToken());

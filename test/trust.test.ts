@@ -128,7 +128,10 @@ describe('a login always wins', () => {
   });
 
   it('replaces a tokens loader that hangs: setTokens() neither waits for it nor fails', async () => {
-    const auth = attachRefresh(api, { tokens: () => new Promise<TokenSet | null>(() => undefined), refresh: async () => server.login() });
+    const auth = attachRefresh(api, {
+      tokens: () => new Promise<TokenSet | null>(() => undefined),
+      refresh: async () => server.login(),
+    });
     const before = api.get('/data/before');
     const login = server.login();
     await auth.setTokens(login);
@@ -235,7 +238,10 @@ describe('attaching to the default axios changes nothing else', () => {
       res.end('ok');
     });
     servers.push(target);
-    const auth = attachRefresh(axios, { tokens: { accessToken: 'default-token' }, refresh: async () => ({ accessToken: 'x' }) });
+    const auth = attachRefresh(axios, {
+      tokens: { accessToken: 'default-token' },
+      refresh: async () => ({ accessToken: 'x' }),
+    });
     try {
       expect(axios.defaults.beforeRedirect).toBeUndefined();
       const other = axios.create();
@@ -272,7 +278,10 @@ describe('secrets never leave through a custom refresh’s error', () => {
             await axios.post(
               `${tokenEndpoint.url}/token?refresh_token=${encodeURIComponent(current.refreshToken ?? '')}`,
               { refresh_token: current.refreshToken },
-              { headers: { 'X-Refresh': current.refreshToken, Authorization: `Bearer ${current.accessToken}` }, params: { rt: current.refreshToken } },
+              {
+                headers: { 'X-Refresh': current.refreshToken, Authorization: `Bearer ${current.accessToken}` },
+                params: { rt: current.refreshToken },
+              },
             );
           } catch (error) {
             original = error as AxiosError;
@@ -286,7 +295,12 @@ describe('secrets never leave through a custom refresh’s error', () => {
       mock.onGet('/data').reply(401);
       const error = await rejection(api.get('/data'));
       expect(error.code).toBe(code);
-      for (const value of [error, error.cause, reported.mock.calls[0]?.[0], (reported.mock.calls[0]?.[0] as Error | undefined)?.cause]) {
+      for (const value of [
+        error,
+        error.cause,
+        reported.mock.calls[0]?.[0],
+        (reported.mock.calls[0]?.[0] as Error | undefined)?.cause,
+      ]) {
         const printed = [
           String(value),
           JSON.stringify(value),
@@ -305,7 +319,9 @@ describe('secrets never leave through a custom refresh’s error', () => {
 
 describe('fewer silent failures', () => {
   it('rejects tokens left out (no store) with a TypeError that says to pass null', () => {
-    expect(() => attachRefresh(api, { refresh: async () => server.login() } as never)).toThrow(/`null` for "not logged in yet"/);
+    expect(() => attachRefresh(api, { refresh: async () => server.login() } as never)).toThrow(
+      /`null` for "not logged in yet"/,
+    );
     expect(() => createTokenSession({ refresh: async () => server.login() } as never)).toThrow(TypeError);
   });
 
@@ -362,7 +378,9 @@ describe('a shared store never hangs, and ends a session everywhere', () => {
     const second = createTokenSession({ store: store.view(), tokens, refresh });
     const apis = [first, second].map((session) => {
       const instance = axios.create({ baseURL: 'https://api.test' });
-      new MockAdapter(instance).onGet(/\/data/).reply((config) => (server.accepts(config.headers?.['Authorization']) ? [200] : [401]));
+      new MockAdapter(instance)
+        .onGet(/\/data/)
+        .reply((config) => (server.accepts(config.headers?.['Authorization']) ? [200] : [401]));
       attachRefresh(instance, { session });
       return instance;
     });
@@ -496,7 +514,9 @@ describe('logout() and getAccessToken()', () => {
     expect(refresh).toHaveBeenCalledTimes(1);
     await auth.setTokens(null);
     expect((await rejection(auth.getAccessToken())).code).toBe('SESSION_EXPIRED');
-    await expect(auth.getAccessToken({ minValidityMs: -1 })).rejects.toThrow(/`minValidityMs` to be a finite number >= 0/);
+    await expect(auth.getAccessToken({ minValidityMs: -1 })).rejects.toThrow(
+      /`minValidityMs` to be a finite number >= 0/,
+    );
   });
 });
 
@@ -513,7 +533,9 @@ describe('a grant that needs no refresh token (client credentials)', () => {
     );
     mock.reset();
     let accepted = 'svc-1';
-    mock.onGet(/\/data/).reply((config) => (config.headers?.['Authorization'] === `Bearer ${accepted}` ? [200] : [401]));
+    mock
+      .onGet(/\/data/)
+      .reply((config) => (config.headers?.['Authorization'] === `Bearer ${accepted}` ? [200] : [401]));
     attachRefresh(api, { tokens: null, refresh: mint });
     const first = await Promise.all(Array.from({ length: 50 }, (_, i) => api.get(`/data/${i}`)));
     expect(first.every((r) => r.status === 200)).toBe(true);
@@ -542,15 +564,21 @@ describe('a malformed record in a shared store', () => {
         }
         return inner.write(tokens, expectedVersion);
       },
-      withLock: <T>(task: (context: { signal: AbortSignal }) => Promise<T>, options: { leaseMs: number; waitMs: number }) =>
-        inner.withLock(task, options),
+      withLock: <T>(
+        task: (context: { signal: AbortSignal }) => Promise<T>,
+        options: { leaseMs: number; waitMs: number },
+      ) => inner.withLock(task, options),
     };
     return store;
   }
 
   it('is reported, never adopted, and replaced by the next login', async () => {
     const store = junkStore();
-    const auth = attachRefresh(api, { store, tokens: null, refresh: async (current) => server.refresh(current.refreshToken) });
+    const auth = attachRefresh(api, {
+      store,
+      tokens: null,
+      refresh: async (current) => server.refresh(current.refreshToken),
+    });
     const reported = vi.fn();
     auth.on('refreshError', reported);
     await api.get('/data').catch(() => undefined);
@@ -567,7 +595,11 @@ describe('a malformed record in a shared store', () => {
     const tokens = server.login();
     const store = junkStore();
     store.junk = false;
-    const auth = attachRefresh(api, { store, tokens, refresh: async (current) => server.refresh(current.refreshToken) });
+    const auth = attachRefresh(api, {
+      store,
+      tokens,
+      refresh: async (current) => server.refresh(current.refreshToken),
+    });
     expect((await api.get('/data')).status).toBe(200);
     store.junk = true;
     server.expireAccessTokens();
@@ -589,7 +621,11 @@ describe('a malformed record in a shared store', () => {
       },
       withLock: (task, options) => inner.withLock(task, options),
     };
-    const auth = attachRefresh(api, { store, tokens, refresh: async (current) => server.refresh(current.refreshToken) });
+    const auth = attachRefresh(api, {
+      store,
+      tokens,
+      refresh: async (current) => server.refresh(current.refreshToken),
+    });
     const reported = vi.fn();
     auth.on('refreshError', reported);
     expect((await api.get('/data')).status).toBe(200);

@@ -48,7 +48,10 @@ afterAll(async () => {
 /** Opens the test page in `TABS` tabs of one browser context (one origin: they share Web Locks and channels). */
 async function openTabs(storage: TabConfig['storage']): Promise<{ pages: Page[]; clients: string[] }> {
   api = await startTokenApi({
-    '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>tabs</title><script src="/bundle.js"></script>' },
+    '/': {
+      type: 'text/html',
+      body: '<!doctype html><meta charset="utf-8"><title>tabs</title><script src="/bundle.js"></script>',
+    },
     '/bundle.js': { type: 'text/javascript', body: bundle },
   });
   context = await browser.newContext();

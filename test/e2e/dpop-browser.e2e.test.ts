@@ -19,7 +19,8 @@ let context: BrowserContext | undefined;
 let runs = 0;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [fileURLToPath(new URL('./browser/dpop-entry.ts', import.meta.url))],
@@ -34,7 +35,10 @@ beforeAll(async () => {
   oidc = await startOidcDpop({
     accessTokenTtlSeconds: 2,
     pages: {
-      '/app': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>dpop</title><script src="/app.js"></script>' },
+      '/app': {
+        type: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><title>dpop</title><script src="/app.js"></script>',
+      },
       '/app.js': { type: 'text/javascript', body: result.outputFiles[0]!.text },
     },
   });
@@ -54,7 +58,12 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 function tabConfig(): DpopTabConfig {
-  return { name: `dpop-e2e-${(runs += 1)}`, tokenUrl: oidc.tokenUrl, apiUrl: oidc.apiUrl, clientId: oidc.clients.public.clientId };
+  return {
+    name: `dpop-e2e-${(runs += 1)}`,
+    tokenUrl: oidc.tokenUrl,
+    apiUrl: oidc.apiUrl,
+    clientId: oidc.clients.public.clientId,
+  };
 }
 
 async function open(config: DpopTabConfig): Promise<{ page: Page; thumbprint: string }> {
@@ -77,7 +86,10 @@ describe('DPoP in Chromium (key persisted in IndexedDB)', () => {
     context = await browser.newContext();
     const config = tabConfig();
     const first = await open(config);
-    expect(await first.page.evaluate(() => globalThis.dpopTest.keyExport())).toEqual({ extractable: false, exported: false });
+    expect(await first.page.evaluate(() => globalThis.dpopTest.keyExport())).toEqual({
+      extractable: false,
+      exported: false,
+    });
     const login = await oidc.login('public', first.thumbprint);
     await first.page.evaluate((tokens) => globalThis.dpopTest.login(tokens), login);
     expect(await burst(first.page)).toEqual({ ok: REQUESTS_EACH, failures: [] });

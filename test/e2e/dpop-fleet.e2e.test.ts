@@ -111,7 +111,9 @@ describe('DPoP in a fleet of Node processes sharing tokens in Redis and a key fr
       const done = fleet.map((child) => next(child, 'done'));
       for (const child of fleet) child.send({ type: 'go', requests: REQUESTS_EACH });
       const results = await Promise.all(done);
-      expect(results.map((result) => [result?.ok, result?.failures])).toEqual(Array(PROCESSES).fill([REQUESTS_EACH, []]));
+      expect(results.map((result) => [result?.ok, result?.failures])).toEqual(
+        Array(PROCESSES).fill([REQUESTS_EACH, []]),
+      );
       expect(oidc.stats.refreshes - refreshes).toBe(expiry);
     }
     expect(oidc.spentRefreshTokensPresented()).toEqual([]);

@@ -201,7 +201,9 @@ describe('createFileTokenStore() shared by 20 Node processes (one file, built pa
     expect(survivors.map((result) => result.accessToken)).toEqual(Array(fleet.length - 1).fill('access-1'));
     expect(leaseLeftMs).toBeGreaterThan(0);
     expect(recoveryMs).toBeLessThan(leaseLeftMs + 5000);
-    console.info(`[e2e file store] holder killed with ${leaseLeftMs} ms of lease left; survivors done ${recoveryMs} ms after the kill`);
+    console.info(
+      `[e2e file store] holder killed with ${leaseLeftMs} ms of lease left; survivors done ${recoveryMs} ms after the kill`,
+    );
   });
 
   it('never lets two of 8 processes hold the lock when they all find the same stale lock at once (20 rounds)', async () => {
@@ -261,6 +263,8 @@ describe('createFileTokenStore() shared by 20 Node processes (one file, built pa
     const { version } = await store.read();
     await store.close();
     expect(version).toBeGreaterThan(KILLS);
-    console.info(`[e2e file store] ${reads} writers killed mid-write, every read parsed (last version ${version}), ${seconds} s`);
+    console.info(
+      `[e2e file store] ${reads} writers killed mid-write, every read parsed (last version ${version}), ${seconds} s`,
+    );
   }, 180_000);
 });

@@ -145,7 +145,10 @@ describe('logout() in one of two Node processes sharing the login over Redis (re
 
     // Both processes work on the shared login: one refresh (in `staying`), and `leaving` learns the new tokens.
     expect(await staying.call({ type: 'burst', requests: 5 })).toEqual({ ok: 5, failures: [] });
-    await until('the other process has the refreshed tokens', async () => (await leaving.call({ type: 'state' })).accessToken === 'access-1');
+    await until(
+      'the other process has the refreshed tokens',
+      async () => (await leaving.call({ type: 'state' })).accessToken === 'access-1',
+    );
     expect(await leaving.call({ type: 'burst', requests: 5 })).toEqual({ ok: 5, failures: [] });
 
     // `leaving` signs out. The server revokes at once but answers slowly, so the logout holds the refresh lock a while.
@@ -202,7 +205,9 @@ describe('logout() in one of two Chromium tabs sharing the login (axios-token-re
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`);
+      throw new Error(
+        `The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`,
+      );
     }
     bundle = await buildPageBundle('logout-entry.ts');
     browser = await launchChromium();
@@ -219,7 +224,10 @@ describe('logout() in one of two Chromium tabs sharing the login (axios-token-re
 
   async function openTabs(storage: LogoutTabConfig['storage']): Promise<Page[]> {
     api = await startTokenApi({
-      '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>logout</title><script src="/bundle.js"></script>' },
+      '/': {
+        type: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><title>logout</title><script src="/bundle.js"></script>',
+      },
       '/bundle.js': { type: 'text/javascript', body: bundle },
     });
     context = await browser.newContext();
@@ -237,27 +245,36 @@ describe('logout() in one of two Chromium tabs sharing the login (axios-token-re
 
   const state = (page: Page): Promise<LogoutTabState> => page.evaluate(() => globalThis.logoutTab.state());
 
-  it.each(STORAGES)('%s storage: the other tab sees null (tokens event, no sessionExpired), and its next request goes out without a token', async (storage) => {
-    const [leaving, staying] = (await openTabs(storage)) as [Page, Page];
-    await leaving.evaluate((tokens) => globalThis.logoutTab.login(tokens), { ...INITIAL });
-    // One refresh in the staying tab; the leaving tab learns the new tokens through the store.
-    expect(await staying.evaluate(() => globalThis.logoutTab.burst(5))).toEqual({ ok: 5, failures: [] });
-    await until('the leaving tab has the refreshed tokens', async () => (await state(leaving)).accessToken === 'access-1');
+  it.each(STORAGES)(
+    '%s storage: the other tab sees null (tokens event, no sessionExpired), and its next request goes out without a token',
+    async (storage) => {
+      const [leaving, staying] = (await openTabs(storage)) as [Page, Page];
+      await leaving.evaluate((tokens) => globalThis.logoutTab.login(tokens), { ...INITIAL });
+      // One refresh in the staying tab; the leaving tab learns the new tokens through the store.
+      expect(await staying.evaluate(() => globalThis.logoutTab.burst(5))).toEqual({ ok: 5, failures: [] });
+      await until(
+        'the leaving tab has the refreshed tokens',
+        async () => (await state(leaving)).accessToken === 'access-1',
+      );
 
-    const reply = await leaving.evaluate(() => globalThis.logoutTab.logout());
-    expect(reply).toEqual({ revoked: true, error: null });
-    expect(api!.revocations.map((r) => r.token).sort()).toEqual(['access-1', 'refresh-1']);
-    await until('the staying tab has seen the logout', async () => (await state(staying)).accessToken === null, 5000);
+      const reply = await leaving.evaluate(() => globalThis.logoutTab.logout());
+      expect(reply).toEqual({ revoked: true, error: null });
+      expect(api!.revocations.map((r) => r.token).sort()).toEqual(['access-1', 'refresh-1']);
+      await until('the staying tab has seen the logout', async () => (await state(staying)).accessToken === null, 5000);
 
-    const stayed = await state(staying);
-    expect(stayed.tokenEvents.at(-1)).toBeNull();
-    expect(stayed.tokenEvents.filter((event) => event === null)).toHaveLength(1);
-    expect(stayed.sessionExpiredCalls).toBe(0);
-    const anonymous = api!.anonymousRequests();
-    expect(await staying.evaluate(() => globalThis.logoutTab.burst(1))).toEqual({ ok: 0, failures: ['SESSION_EXPIRED'] });
-    expect(api!.anonymousRequests()).toBe(anonymous + 1);
-    expect(api!.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-0', 'rotated']]);
-    expect((await state(staying)).sessionExpiredCalls).toBe(0);
-    expect((await state(leaving)).sessionExpiredCalls).toBe(0);
-  });
+      const stayed = await state(staying);
+      expect(stayed.tokenEvents.at(-1)).toBeNull();
+      expect(stayed.tokenEvents.filter((event) => event === null)).toHaveLength(1);
+      expect(stayed.sessionExpiredCalls).toBe(0);
+      const anonymous = api!.anonymousRequests();
+      expect(await staying.evaluate(() => globalThis.logoutTab.burst(1))).toEqual({
+        ok: 0,
+        failures: ['SESSION_EXPIRED'],
+      });
+      expect(api!.anonymousRequests()).toBe(anonymous + 1);
+      expect(api!.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-0', 'rotated']]);
+      expect((await state(staying)).sessionExpiredCalls).toBe(0);
+      expect((await state(leaving)).sessionExpiredCalls).toBe(0);
+    },
+  );
 });

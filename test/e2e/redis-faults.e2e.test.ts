@@ -21,7 +21,10 @@ const prefix = `axios-token-refresh-faults:${randomUUID()}:`;
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve().then(cleanup).catch(() => undefined);
+  for (const cleanup of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(cleanup)
+      .catch(() => undefined);
 });
 
 /** The README's client set-up: `new Redis(url)` with ioredis defaults (offline queue, reconnecting forever). */
@@ -78,7 +81,11 @@ function attachToApi(api: TokenApi, store: SharedTokenStore) {
         new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
         { signal },
       );
-      return { accessToken: data.access_token, refreshToken: data.refresh_token, expiresAt: Date.now() + data.expires_in * 1000 };
+      return {
+        accessToken: data.access_token,
+        refreshToken: data.refresh_token,
+        expiresAt: Date.now() + data.expires_in * 1000,
+      };
     },
   });
   cleanups.push(() => attached.detach());
@@ -105,7 +112,9 @@ describe('createRedisTokenStore() when Redis fails (real redis-server, the READM
       timed(store.withLock(async () => 'ran', { leaseMs: 10_000, waitMs: 30_000 })),
     ]);
     expectBoundedStoreFailure(read, key);
-    expect((read.error as Error).message).toMatch(/^Reading tokens from Redis key `.*` failed: Redis did not answer within 5000 ms/);
+    expect((read.error as Error).message).toMatch(
+      /^Reading tokens from Redis key `.*` failed: Redis did not answer within 5000 ms/,
+    );
     expectBoundedStoreFailure(write, key);
     expect((write.error as Error).message).toMatch(/^Writing tokens to Redis key/);
     expectBoundedStoreFailure(lock, key);

@@ -191,7 +191,9 @@ describe('createRedisTokenStore() shared by a fleet of 8 Node processes (real re
     // Nobody took over before the dead holder's lease ran out, and the fleet was back soon after it did.
     expect(lease).toBeGreaterThan(0);
     expect(recoveryMs).toBeLessThan(lease + 5000);
-    console.info(`[e2e redis fleet] holder killed; lease left ${lease} ms; all survivors done ${recoveryMs} ms after the kill`);
+    console.info(
+      `[e2e redis fleet] holder killed; lease left ${lease} ms; all survivors done ${recoveryMs} ms after the kill`,
+    );
   });
 
   it('ends the session in every process when the refresh token is dead: every waiting request rejects with SESSION_EXPIRED, and sessionExpired fires once per process', async () => {
@@ -207,7 +209,9 @@ describe('createRedisTokenStore() shared by a fleet of 8 Node processes (real re
     expect(results.every((result) => result !== null)).toBe(true);
     const done = results as Done[];
     // Not one request may go out again without a token and come back as the API's raw 401.
-    expect(countByCode(done.flatMap((result) => result.failures))).toEqual({ SESSION_EXPIRED: PROCESSES * REQUESTS_EACH });
+    expect(countByCode(done.flatMap((result) => result.failures))).toEqual({
+      SESSION_EXPIRED: PROCESSES * REQUESTS_EACH,
+    });
     expect(done.map((result) => result.sessionExpiredCalls)).toEqual(Array(PROCESSES).fill(1));
     expect(done.map((result) => result.accessToken)).toEqual(Array(PROCESSES).fill(null));
     // The process that held the lock asked once; the others learned the outcome from the store.

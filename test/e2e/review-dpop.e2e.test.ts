@@ -16,7 +16,8 @@ let context: BrowserContext | undefined;
 let runs = 0;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
   const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [fileURLToPath(new URL('./browser/review-dpop-entry.ts', import.meta.url))],
@@ -30,7 +31,10 @@ beforeAll(async () => {
   oidc = await startOidcDpop({
     accessTokenTtlSeconds: 2,
     pages: {
-      '/review': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>review</title><script src="/review.js"></script>' },
+      '/review': {
+        type: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><title>review</title><script src="/review.js"></script>',
+      },
       '/review.js': { type: 'text/javascript', body: result.outputFiles[0]!.text },
     },
   });
@@ -50,7 +54,12 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 function tabConfig(): ReviewTabConfig {
-  return { name: `review-dpop-${process.pid}-${(runs += 1)}`, tokenUrl: oidc.tokenUrl, apiUrl: oidc.apiUrl, clientId: oidc.clients.public.clientId };
+  return {
+    name: `review-dpop-${process.pid}-${(runs += 1)}`,
+    tokenUrl: oidc.tokenUrl,
+    apiUrl: oidc.apiUrl,
+    clientId: oidc.clients.public.clientId,
+  };
 }
 
 async function open(config: ReviewTabConfig): Promise<{ page: Page; thumbprint: string }> {
@@ -65,7 +74,10 @@ describe('DPoP in Chromium: review', () => {
     context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${oidc.issuer}/review`);
-    const { error, stillThere } = await page.evaluate((name) => globalThis.reviewDpop.storedNonKey(name), tabConfig().name);
+    const { error, stillThere } = await page.evaluate(
+      (name) => globalThis.reviewDpop.storedNonKey(name),
+      tabConfig().name,
+    );
     expect(error).toMatch(/not a DPoP key pair/);
     expect(stillThere).toEqual({ privateKey: 'not a key' });
   });

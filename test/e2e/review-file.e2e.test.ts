@@ -28,7 +28,10 @@ async function recipeSource(): Promise<string> {
   const login = 'declare function browserLogin(): Promise<TokenSet>; // your OAuth authorization-code + PKCE flow';
   expect(block).toContain(login);
   return block
-    .replace(login, "const browserLogin = async (): Promise<TokenSet> => ({ accessToken: 'access-0', refreshToken: 'refresh-0' });")
+    .replace(
+      login,
+      "const browserLogin = async (): Promise<TokenSet> => ({ accessToken: 'access-0', refreshToken: 'refresh-0' });",
+    )
     .replaceAll("'https://api.example.com'", 'process.env.API_BASE')
     .replaceAll("'https://auth.example.com/oauth/token'", 'process.env.TOKEN_URL!');
 }
@@ -147,7 +150,9 @@ for (;;) {
 `,
     );
     const leftovers = async (): Promise<string[]> =>
-      (await readdir(dir)).filter((name) => name.startsWith('tokens.json.') && name.endsWith('.tmp') && !name.includes('lock'));
+      (await readdir(dir)).filter(
+        (name) => name.startsWith('tokens.json.') && name.endsWith('.tmp') && !name.includes('lock'),
+      );
     for (let kill = 0; kill < 300 && (await leftovers()).length === 0; kill += 1) {
       const child = fork(writer, [tokenFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -164,7 +169,8 @@ for (;;) {
     await store.close();
     const holding: string[] = [];
     for (const name of await readdir(dir)) {
-      if ((await readFile(join(dir, name), 'utf8')).includes('live-refresh-')) holding.push(name.replace(/[0-9a-f]{32}/, '<random>'));
+      if ((await readFile(join(dir, name), 'utf8')).includes('live-refresh-'))
+        holding.push(name.replace(/[0-9a-f]{32}/, '<random>'));
     }
     expect(holding).toEqual([]);
   }, 120_000);

@@ -22,11 +22,16 @@ const rows = (kind: 'sent' | 'parsed') => {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`);
+    throw new Error(
+      `The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing: install it with \`apt-get install chromium\`.`,
+    );
   }
   const bundle = await buildPageBundle('scope-entry.ts');
   servers = await startLoopbackServers({
-    '/app/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>scope</title><script src="/bundle.js"></script>' },
+    '/app/': {
+      type: 'text/html',
+      body: '<!doctype html><meta charset="utf-8"><title>scope</title><script src="/bundle.js"></script>',
+    },
     '/bundle.js': { type: 'text/javascript', body: bundle },
     '/favicon.ico': { type: 'image/x-icon', body: '' },
   });
@@ -47,17 +52,31 @@ afterAll(async () => {
 
 const ports = () => ({ allowedPort: servers.allowedPort, evilPort: servers.evilPort });
 
-describe.each(['xhr', 'fetch'] as const)('attachRefresh(instance, options) in Chromium, %s adapter: the token goes only where the request really goes', (adapter) => {
-  it.each(rows('sent'))('%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes', async (_name, index) => {
-    const row = catalogue(servers)[index] as SentRow;
-    const outcome = await page.evaluate(([i, p, a]) => globalThis.scopeTest.run(i, p, a), [index, ports(), adapter] as const);
-    checkArrivals(servers.arrivals, servers, row.page);
-    expect(outcome.refreshes).toBe(0);
-  });
+describe.each(['xhr', 'fetch'] as const)(
+  'attachRefresh(instance, options) in Chromium, %s adapter: the token goes only where the request really goes',
+  (adapter) => {
+    it.each(rows('sent'))(
+      '%s: the token arrives only at the allowed origin, and no 401 from elsewhere refreshes',
+      async (_name, index) => {
+        const row = catalogue(servers)[index] as SentRow;
+        const outcome = await page.evaluate(([i, p, a]) => globalThis.scopeTest.run(i, p, a), [
+          index,
+          ports(),
+          adapter,
+        ] as const);
+        checkArrivals(servers.arrivals, servers, row.page);
+        expect(outcome.refreshes).toBe(0);
+      },
+    );
 
-  it.each(rows('parsed'))('%s: the token goes to the URL’s origin only when it is allowed', async (_name, index) => {
-    const row = catalogue(servers)[index]!;
-    const outcome = await page.evaluate(([i, p, a]) => globalThis.scopeTest.run(i, p, a), [index, ports(), adapter] as const);
-    expect(outcome.authorization).toBe(row.kind === 'parsed' && row.token ? BEARER : undefined);
-  });
-});
+    it.each(rows('parsed'))('%s: the token goes to the URL’s origin only when it is allowed', async (_name, index) => {
+      const row = catalogue(servers)[index]!;
+      const outcome = await page.evaluate(([i, p, a]) => globalThis.scopeTest.run(i, p, a), [
+        index,
+        ports(),
+        adapter,
+      ] as const);
+      expect(outcome.authorization).toBe(row.kind === 'parsed' && row.token ? BEARER : undefined);
+    });
+  },
+);

@@ -25,7 +25,7 @@ describe('refreshTokenGrant({ dpop }) against oidc-provider with DPoP nonces req
   afterAll(() => oidc.close());
 
   it.each(['public', 'confidential'] as const)(
-    'answers the token endpoint\'s use_dpop_nonce once and gets a DPoP-bound token (%s client)',
+    "answers the token endpoint's use_dpop_nonce once and gets a DPoP-bound token (%s client)",
     async (client) => {
       const dpop = await createDpop();
       const login = await oidc.login(client, dpop.thumbprint);

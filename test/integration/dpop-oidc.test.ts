@@ -40,7 +40,10 @@ describe('DPoP end to end: oidc-provider (nonces required) and a resource server
   }
 
   it.each(['public', 'confidential'] as const)(
-    'serves bursts across %s expiries with one refresh each, answers nonce challenges without refreshing, every jti unique (%s client)'.replace('%s', String(CYCLES)),
+    'serves bursts across %s expiries with one refresh each, answers nonce challenges without refreshing, every jti unique (%s client)'.replace(
+      '%s',
+      String(CYCLES),
+    ),
     async (client) => {
       const { dpop, login, api, attached } = await session(client);
       const before = {

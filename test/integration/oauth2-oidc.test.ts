@@ -68,11 +68,13 @@ describe('refreshTokenGrant against oidc-provider (rotation on every use, reuse 
     expect((after as { error: TokenRefreshError }).error.code).toBe('SESSION_EXPIRED');
   });
 
-  it("shows why credentials are form-encoded: the same secret sent raw is refused, as CONFIGURATION_ERROR", async () => {
+  it('shows why credentials are form-encoded: the same secret sent raw is refused, as CONFIGURATION_ERROR', async () => {
     const login = await oidc.login('basic');
     const raw = refreshTokenGrant({ tokenUrl: oidc.tokenUrl, ...oidc.clients.basic, basicAuthEncoding: 'raw' });
     const result = await settle(
-      Promise.resolve(raw({ refreshToken: login.refreshToken }, { signal: new AbortController().signal, reason: 'manual' })),
+      Promise.resolve(
+        raw({ refreshToken: login.refreshToken }, { signal: new AbortController().signal, reason: 'manual' }),
+      ),
     );
     expect((result as { error: TokenRefreshError }).error.code).toBe('CONFIGURATION_ERROR');
     expect(await oidc.grantExists(login.grantId)).toBe(true);

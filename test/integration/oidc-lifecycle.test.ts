@@ -93,11 +93,18 @@ describe('the life of a login against oidc-provider (discovery, revocation, intr
 
   it('gives up on a revocation endpoint that hangs at the grant’s timeoutMs, with REFRESH_FAILED', async () => {
     const login = await oidc.login();
-    const refresh = refreshTokenGrant({ tokenUrl: oidc.tokenUrl, revocationUrl: oidc.revocationUrl, ...oidc.clients.app, timeoutMs: 500 });
+    const refresh = refreshTokenGrant({
+      tokenUrl: oidc.tokenUrl,
+      revocationUrl: oidc.revocationUrl,
+      ...oidc.clients.app,
+      timeoutMs: 500,
+    });
     oidc.hangRevocation = true;
     try {
       const before = oidc.revocationCalls;
-      const error = await failureOf(revokeOf(refresh)({ refreshToken: login.refreshToken }, { signal: new AbortController().signal }));
+      const error = await failureOf(
+        revokeOf(refresh)({ refreshToken: login.refreshToken }, { signal: new AbortController().signal }),
+      );
       expect(error.code).toBe('REFRESH_FAILED');
       expect(error.message).toContain('did not answer within 500 ms');
       expect(oidc.revocationCalls).toBe(before + 1);

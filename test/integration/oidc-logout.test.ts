@@ -151,7 +151,10 @@ describe('getAccessToken() against oidc-provider', () => {
     const tokens = tokenSetFromResponse(data, { receivedAt });
     expect(tokens.expiresAt).toBe(receivedAt + ttlSeconds * 1000);
     const api = axios.create({ baseURL: oidc.apiUrl });
-    const auth = attachRefresh(api, { tokens, refresh: refreshTokenGrant({ issuer: oidc.issuer, ...oidc.clients.app }) });
+    const auth = attachRefresh(api, {
+      tokens,
+      refresh: refreshTokenGrant({ issuer: oidc.issuer, ...oidc.clients.app }),
+    });
     // Let it really expire: the server says so too.
     await sleep((tokens.expiresAt ?? 0) - Date.now() + 100);
     expect(await oidc.introspect(tokens.accessToken ?? '', 'access_token')).toBe(false);

@@ -48,7 +48,13 @@ export async function verifyProof(proof: unknown, expected: ProofExpectation): P
   const jwk = header['jwk'] as { kty: string; crv: string; x: string; y: string; d?: unknown } | undefined;
   if (jwk?.kty !== 'EC' || jwk.crv !== 'P-256' || jwk.d !== undefined) return fail('jwk');
   const { kty, crv, x, y } = jwk;
-  const key = await webcrypto.subtle.importKey('jwk', { kty, crv, x, y }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+  const key = await webcrypto.subtle.importKey(
+    'jwk',
+    { kty, crv, x, y },
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['verify'],
+  );
   const valid = await webcrypto.subtle.verify(
     { name: 'ECDSA', hash: 'SHA-256' },
     key,

@@ -143,7 +143,10 @@ interface TokenModel {
 }
 interface ProviderInstance {
   readonly Client: { find(clientId: string): Promise<{ readonly clientId: string } | undefined> };
-  readonly Grant: new (payload: { clientId: string; accountId: string }) => {
+  readonly Grant: new (payload: {
+    clientId: string;
+    accountId: string;
+  }) => {
     addOIDCScope(scope: string): void;
     save(): Promise<string>;
   };
@@ -188,7 +191,11 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
   const issuer = `http://127.0.0.1:${await listen(authServer)}`;
   const clients: Record<DpopClientName, DpopClient> = {
     public: { clientId: 'dpop-public', authMethod: 'none' },
-    confidential: { clientId: 'dpop-confidential', clientSecret: 'confidential-secret-0123456789', authMethod: 'client_secret_post' },
+    confidential: {
+      clientId: 'dpop-confidential',
+      clientSecret: 'confidential-secret-0123456789',
+      authMethod: 'client_secret_post',
+    },
   };
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const provider = new Provider(issuer, {
@@ -336,7 +343,10 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
       const grantId = await grant.save();
       const common = { client, accountId: ACCOUNT, grantId, scope, gty: 'authorization_code' };
       // oidc-provider binds a public client's refresh token to the key; a confidential client's is bound by its secret.
-      const refreshToken = await new provider.RefreshToken({ ...common, ...(name === 'public' ? { jkt: thumbprint } : {}) }).save();
+      const refreshToken = await new provider.RefreshToken({
+        ...common,
+        ...(name === 'public' ? { jkt: thumbprint } : {}),
+      }).save();
       const before = Date.now();
       const accessToken = await new provider.AccessToken({ ...common, jkt: thumbprint }).save();
       // The provider counts whole seconds from the second it saved the token in: this is the earliest it may expire.

@@ -64,13 +64,24 @@ const ACCOUNT = 'alice';
 /** The part of oidc-provider's API used here (the package ships no types). */
 interface ProviderInstance {
   readonly Client: { find(clientId: string): Promise<{ readonly clientId: string } | undefined> };
-  readonly Grant: new (payload: { clientId: string; accountId: string }) => {
+  readonly Grant: new (payload: {
+    clientId: string;
+    accountId: string;
+  }) => {
     addOIDCScope(scope: string): void;
     save(): Promise<string>;
   };
   readonly AccessToken: new (payload: Record<string, unknown>) => { save(): Promise<string> };
   readonly RefreshToken: new (payload: Record<string, unknown>) => { save(): Promise<string> };
-  use(middleware: (ctx: { readonly oidc?: { readonly route?: string; readonly params?: Record<string, unknown> }; readonly status: number }, next: () => Promise<void>) => Promise<void>): void;
+  use(
+    middleware: (
+      ctx: {
+        readonly oidc?: { readonly route?: string; readonly params?: Record<string, unknown> };
+        readonly status: number;
+      },
+      next: () => Promise<void>,
+    ) => Promise<void>,
+  ): void;
   on(event: string, listener: (...args: never[]) => void): void;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -203,7 +214,13 @@ export async function startOidcFull(accessTokenTtlSeconds = 60): Promise<OidcFul
     jwks: { keys: [privateKey.export({ format: 'jwk' }) as Record<string, unknown>] },
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: () => ({ sub }) }),
     scopes: ['openid', 'offline_access', 'reports:read'],
-    ttl: { AccessToken: accessTokenTtlSeconds, ClientCredentials: accessTokenTtlSeconds, RefreshToken: 3600, Grant: 3600, IdToken: 3600 },
+    ttl: {
+      AccessToken: accessTokenTtlSeconds,
+      ClientCredentials: accessTokenTtlSeconds,
+      RefreshToken: 3600,
+      Grant: 3600,
+      IdToken: 3600,
+    },
     clockTolerance: 0,
     features: {
       devInteractions: { enabled: false },

@@ -132,7 +132,10 @@ function mapAdapter(): new (name: string) => object {
     async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
       const key = this.#key(id);
       // Kept a minute past expiry, as the provider asks (it reports an expired token differently from an unknown one).
-      store.set(key, { payload: { ...payload }, expiresAt: expiresIn ? Date.now() + (expiresIn + 60) * 1000 : undefined });
+      store.set(key, {
+        payload: { ...payload },
+        expiresAt: expiresIn ? Date.now() + (expiresIn + 60) * 1000 : undefined,
+      });
       const grantId = payload['grantId'];
       if (typeof grantId === 'string') {
         const members = grants.get(grantId) ?? new Set<string>();
@@ -170,7 +173,11 @@ function mapAdapter(): new (name: string) => object {
 interface ProviderContext {
   readonly status: number;
   readonly body: unknown;
-  readonly oidc?: { readonly route?: string; readonly params?: Record<string, unknown>; readonly client?: { readonly clientId: string } };
+  readonly oidc?: {
+    readonly route?: string;
+    readonly params?: Record<string, unknown>;
+    readonly client?: { readonly clientId: string };
+  };
 }
 interface StoredToken {
   readonly exp?: number;
@@ -186,7 +193,10 @@ interface TokenModel {
 interface ProviderInstance {
   readonly Client: { find(clientId: string): Promise<{ readonly clientId: string } | undefined> };
   readonly Grant: {
-    new (payload: { clientId: string; accountId: string }): { addOIDCScope(scope: string): void; save(): Promise<string> };
+    new (payload: {
+      clientId: string;
+      accountId: string;
+    }): { addOIDCScope(scope: string): void; save(): Promise<string> };
     find(grantId: string, options?: { ignoreExpiration?: boolean }): Promise<object | undefined>;
     readonly adapter: { destroy(id: string): Promise<void> };
   };
@@ -306,7 +316,8 @@ export async function startOidc(options: OidcHarnessOptions = {}): Promise<OidcH
       if (!token) {
         stats.apiUnauthorized += 1;
         res.writeHead(401, {
-          'WWW-Authenticate': 'Bearer error="invalid_token", error_description="the access token is invalid or expired"',
+          'WWW-Authenticate':
+            'Bearer error="invalid_token", error_description="the access token is invalid or expired"',
           'Content-Type': 'application/json',
         });
         res.end(JSON.stringify({ error: 'invalid_token' }));

@@ -99,16 +99,32 @@ export function catalogue({ allowedPort: A, evilPort: E }: Ports): Row[] {
     sent('a scheme with no slashes', `http:${evilHost}/x`, 'nowhere', 'nowhere'),
     sent('the allowed origin as userinfo of another', `http://api.localhost:${A}@${evilHost}/x`, 'other', 'other'),
     sent('a fragment holding @ and the allowed host', `${evil}/x#@api.localhost:${A}`, 'other', 'other'),
-    sent('a fragment holding @ and another host, on the allowed origin', `${allowed}/x#@${evilHost}`, 'allowed', 'allowed'),
-    sent('a look-alike host (allowed host + another domain)', `http://api.localhost.evil.localhost:${E}/x`, 'other', 'other'),
+    sent(
+      'a fragment holding @ and another host, on the allowed origin',
+      `${allowed}/x#@${evilHost}`,
+      'allowed',
+      'allowed',
+    ),
+    sent(
+      'a look-alike host (allowed host + another domain)',
+      `http://api.localhost.evil.localhost:${E}/x`,
+      'other',
+      'other',
+    ),
     sent('the allowed server under another name (127.0.0.1)', `http://127.0.0.1:${A}/x`, 'other', 'other'),
     sent('a subdomain of the allowed host, same port', `http://www.api.localhost:${A}/x`, 'other', 'other'),
     sent('the allowed origin in capitals', `HTTP://API.LOCALHOST:${A}/x`, 'allowed', 'allowed'),
-    sent('a per-request baseURL on another origin', '/x', 'other', 'other', { instanceBase: 'absolute', baseURL: evil }),
+    sent('a per-request baseURL on another origin', '/x', 'other', 'other', {
+      instanceBase: 'absolute',
+      baseURL: evil,
+    }),
     sent('a per-request baseURL \\\\host', '/x', 'nowhere', 'other', { baseURL: `\\\\${evilHost}` }),
     sent('a per-request baseURL with a leading space', '/x', 'other', 'other', { baseURL: ` ${evil}` }),
     sent('a per-request baseURL with a tab in the scheme', '/x', 'other', 'other', { baseURL: `ht\ttp://${evilHost}` }),
-    sent('a per-request baseURL //host', '/x', 'nowhere', 'other', { instanceBase: 'absolute', baseURL: `//${evilHost}` }),
+    sent('a per-request baseURL //host', '/x', 'nowhere', 'other', {
+      instanceBase: 'absolute',
+      baseURL: `//${evilHost}`,
+    }),
     sent('allowAbsoluteUrls: false with a per-request baseURL on another origin', `${allowed}/x`, 'other', 'other', {
       baseURL: evil,
       allowAbsoluteUrls: false,
@@ -118,12 +134,20 @@ export function catalogue({ allowedPort: A, evilPort: E }: Ports): Row[] {
       allowAbsoluteUrls: false,
     }),
     // axios >= 1.8 joins the URL onto the baseURL; older versions send it as is, to the other origin.
-    sent('allowAbsoluteUrls: false with an absolute URL on another origin', `${evil}/x`, 'allowed-bare', 'allowed-bare', {
-      instanceBase: 'absolute',
-      allowAbsoluteUrls: false,
-    }),
+    sent(
+      'allowAbsoluteUrls: false with an absolute URL on another origin',
+      `${evil}/x`,
+      'allowed-bare',
+      'allowed-bare',
+      {
+        instanceBase: 'absolute',
+        allowAbsoluteUrls: false,
+      },
+    ),
     sent('a path on the allowed baseURL', '/x', 'allowed', 'allowed', { instanceBase: 'absolute' }),
-    sent('a path of backslashes on the allowed baseURL', `/\\${evilHost}/x`, 'allowed', 'allowed', { instanceBase: 'absolute' }),
+    sent('a path of backslashes on the allowed baseURL', `/\\${evilHost}/x`, 'allowed', 'allowed', {
+      instanceBase: 'absolute',
+    }),
     sent('a leading space on the allowed baseURL', ` ${evil}/x`, 'allowed', 'allowed', { instanceBase: 'absolute' }),
     sent('a path on a relative baseURL /api', '/x', 'nowhere', 'allowed', { instanceBase: '/api' }),
     sent('\\\\host on a relative baseURL /', `\\\\${evilHost}/x`, 'nowhere', 'other', onSlash),
@@ -132,24 +156,54 @@ export function catalogue({ allowedPort: A, evilPort: E }: Ports): Row[] {
     sent('a leading space before http:// on a relative baseURL /', ` ${evil}/x`, 'nowhere', 'allowed', onSlash),
 
     parsed('the default https port written out', ['https://api.example.com'], 'https://api.example.com:443/x', true),
-    parsed('the default http port written out in the list', ['http://api.example.com:80'], 'http://api.example.com/x', true),
+    parsed(
+      'the default http port written out in the list',
+      ['http://api.example.com:80'],
+      'http://api.example.com/x',
+      true,
+    ),
     parsed('another port', ['https://api.example.com'], 'https://api.example.com:8443/x', false),
     parsed('http: instead of https:', ['https://api.example.com'], 'http://api.example.com/x', false),
     parsed('https: instead of http:', ['http://api.example.com'], 'https://api.example.com/x', false),
     parsed('capitals', ['https://api.example.com'], 'HTTPS://API.EXAMPLE.COM/x', true),
     parsed('a look-alike host', ['https://api.example.com'], 'https://api.example.com.evil.com/x', false),
-    parsed('a trailing dot (another origin to the browser)', ['https://api.example.com'], 'https://api.example.com./x', false),
+    parsed(
+      'a trailing dot (another origin to the browser)',
+      ['https://api.example.com'],
+      'https://api.example.com./x',
+      false,
+    ),
     parsed('userinfo', ['https://api.example.com'], 'https://api.example.com@evil.com/', false),
     parsed('a backslash before @', ['https://api.example.com'], 'https://evil.com\\@api.example.com/', false),
     parsed('a fragment and @', ['https://api.example.com'], 'https://evil.com#@api.example.com', false),
-    parsed('ideographic full stops (the browser maps them to dots)', ['https://api.example.com'], 'https://api\u3002example\u3002com/x', true),
+    parsed(
+      'ideographic full stops (the browser maps them to dots)',
+      ['https://api.example.com'],
+      'https://api\u3002example\u3002com/x',
+      true,
+    ),
     parsed('IPv6 written out in full', ['http://[::1]:8080'], 'http://[0:0:0:0:0:0:0:1]:8080/x', true),
     parsed('another IPv6 address', ['http://[::1]:8080'], 'http://[::2]:8080/x', false),
     parsed('IPv6 on another port', ['http://[::1]:8080'], 'http://[::1]/x', false),
     parsed('IPv4-mapped IPv6 is another origin', ['http://127.0.0.1:8080'], 'http://[::ffff:127.0.0.1]:8080/x', false),
-    parsed('a Unicode host listed, its punycode requested', ['https://bücher.example'], 'https://xn--bcher-kva.example/x', true),
-    parsed('a punycode host listed, its Unicode requested', ['https://xn--bcher-kva.example'], 'https://BÜCHER.example/x', true),
-    parsed('a host that only looks like the Unicode one', ['https://bücher.example'], 'https://bucher.example/x', false),
+    parsed(
+      'a Unicode host listed, its punycode requested',
+      ['https://bücher.example'],
+      'https://xn--bcher-kva.example/x',
+      true,
+    ),
+    parsed(
+      'a punycode host listed, its Unicode requested',
+      ['https://xn--bcher-kva.example'],
+      'https://BÜCHER.example/x',
+      true,
+    ),
+    parsed(
+      'a host that only looks like the Unicode one',
+      ['https://bücher.example'],
+      'https://bucher.example/x',
+      false,
+    ),
     parsed('an IPv4 address in hex', ['http://127.0.0.1:8080'], 'http://0x7f.0.0.1:8080/x', true),
   ];
 }
@@ -193,7 +247,10 @@ export async function runRow(row: Row, ports: Ports, runner: Runner): Promise<Ou
     return { refreshes, authorization };
   }
   const base = row.instanceBase === 'none' ? undefined : row.instanceBase === 'absolute' ? allowed : row.instanceBase;
-  const instance: AxiosInstance = runner.axios.create({ ...runner.defaults, ...(base === undefined ? {} : { baseURL: base }) });
+  const instance: AxiosInstance = runner.axios.create({
+    ...runner.defaults,
+    ...(base === undefined ? {} : { baseURL: base }),
+  });
   // With no baseURL, a Node instance has no origin of its own: it lists the allowed one.
   const allowedOrigins = row.instanceBase === 'absolute' ? [] : [allowed];
   runner.attachRefresh(instance, { tokens: { ...TOKENS }, refresh, allowedOrigins });

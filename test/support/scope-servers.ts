@@ -14,7 +14,9 @@ export interface LoopbackServers extends Ports {
   close(): Promise<void>;
 }
 
-export async function startLoopbackServers(routes: Readonly<Record<string, { type: string; body: string }>> = {}): Promise<LoopbackServers> {
+export async function startLoopbackServers(
+  routes: Readonly<Record<string, { type: string; body: string }>> = {},
+): Promise<LoopbackServers> {
   const arrivals: Arrival[] = [];
   let allowedHost = '';
   const handler = (server: Arrival['server']) => (req: IncomingMessage, res: ServerResponse) => {
@@ -50,7 +52,9 @@ export async function startLoopbackServers(routes: Readonly<Record<string, { typ
   const ports = await Promise.all(
     servers.map(
       (server) =>
-        new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port))),
+        new Promise<number>((resolve) =>
+          server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+        ),
     ),
   );
   const [allowedPort, evilPort] = ports as [number, number];
@@ -80,8 +84,11 @@ export function checkArrivals(arrivals: readonly Arrival[], ports: Ports, goes: 
   // A URL's own userinfo becomes Basic credentials: the app's doing, not the token's.
   const token = (arrival: Arrival) => arrival.authorization?.includes(TOKENS.accessToken) === true;
   expect(arrivals.filter((arrival) => !atAllowed(arrival) && token(arrival))).toEqual([]);
-  const where = arrivals.map((arrival) => (atAllowed(arrival) ? `allowed ${arrival.authorization ?? 'bare'}` : 'other'));
-  const expected = { allowed: [`allowed ${BEARER}`], 'allowed-bare': ['allowed bare'], other: ['other'], nowhere: [] }[goes];
+  const where = arrivals.map((arrival) =>
+    atAllowed(arrival) ? `allowed ${arrival.authorization ?? 'bare'}` : 'other',
+  );
+  const expected = { allowed: [`allowed ${BEARER}`], 'allowed-bare': ['allowed bare'], other: ['other'], nowhere: [] }[
+    goes
+  ];
   expect(where).toEqual(expected);
 }
-

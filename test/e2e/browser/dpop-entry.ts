@@ -52,7 +52,11 @@ const dpopTest = {
     const failures = results.flatMap((result) =>
       result.status === 'fulfilled'
         ? []
-        : [isTokenRefreshError(result.reason) ? `${result.reason.code}: ${result.reason.message}` : String((result.reason as Error)?.message)],
+        : [
+            isTokenRefreshError(result.reason)
+              ? `${result.reason.code}: ${result.reason.message}`
+              : String((result.reason as Error)?.message),
+          ],
     );
     return { ok: results.length - failures.length, failures };
   },

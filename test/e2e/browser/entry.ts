@@ -48,7 +48,11 @@ const tokenTest = {
           new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
           { signal, headers: { 'x-client': config.client } },
         );
-        return { accessToken: data.access_token, refreshToken: data.refresh_token, expiresAt: Date.now() + data.expires_in * 1000 };
+        return {
+          accessToken: data.access_token,
+          refreshToken: data.refresh_token,
+          expiresAt: Date.now() + data.expires_in * 1000,
+        };
       },
       onTokens: () => {
         onTokensCalls += 1;

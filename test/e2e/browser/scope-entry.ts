@@ -11,6 +11,7 @@ export interface ScopeTest {
 }
 
 const scopeTest: ScopeTest = {
-  run: (index, ports, adapter) => runRow(catalogue(ports)[index]!, ports, { axios, attachRefresh, defaults: { adapter } }),
+  run: (index, ports, adapter) =>
+    runRow(catalogue(ports)[index]!, ports, { axios, attachRefresh, defaults: { adapter } }),
 };
 (globalThis as unknown as { scopeTest: ScopeTest }).scopeTest = scopeTest;

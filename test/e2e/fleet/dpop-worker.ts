@@ -12,7 +12,9 @@ const env = (name: string): string => {
   return value;
 };
 
-const { attachRefresh, isTokenRefreshError, refreshTokenGrant } = (await import('axios-token-refresh' as string)) as typeof Core;
+const { attachRefresh, isTokenRefreshError, refreshTokenGrant } = (await import(
+  'axios-token-refresh' as string
+)) as typeof Core;
 const { createRedisTokenStore } = (await import('axios-token-refresh/redis' as string)) as typeof RedisEntry;
 const { createDpop } = (await import('axios-token-refresh/dpop' as string)) as typeof DpopEntry;
 

@@ -77,11 +77,14 @@ async function burst(number: number, requests: number): Promise<void> {
 
 async function grab(round: number, holdMs: number): Promise<void> {
   try {
-    const span = await store.withLock(async () => {
-      const start = Date.now();
-      await new Promise((resolve) => setTimeout(resolve, holdMs));
-      return { start, end: Date.now() };
-    }, { leaseMs: 30_000, waitMs: 30_000 });
+    const span = await store.withLock(
+      async () => {
+        const start = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, holdMs));
+        return { start, end: Date.now() };
+      },
+      { leaseMs: 30_000, waitMs: 30_000 },
+    );
     process.send?.({ type: 'grabbed', round, ...span });
   } catch (error) {
     process.send?.({ type: 'grabbed', round, error: String(error) });

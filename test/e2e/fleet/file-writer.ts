@@ -10,7 +10,10 @@ const extra = { padding: 'x'.repeat(32_768) };
 let announced = false;
 for (;;) {
   const { version } = await store.read();
-  const written = await store.write({ accessToken: `access-${version + 1}`, refreshToken: `refresh-${version + 1}`, extra }, version);
+  const written = await store.write(
+    { accessToken: `access-${version + 1}`, refreshToken: `refresh-${version + 1}`, extra },
+    version,
+  );
   // Announced after its first write that took (another writer may win a round): every kill then follows a real write.
   if (written !== null && !announced) {
     announced = true;

@@ -43,7 +43,9 @@ export interface WorkerState {
 
 const id = env('WORKER_ID');
 const apiUrl = env('API_URL');
-const { attachRefresh, isTokenRefreshError, refreshTokenGrant } = (await import('axios-token-refresh' as string)) as typeof Core;
+const { attachRefresh, isTokenRefreshError, refreshTokenGrant } = (await import(
+  'axios-token-refresh' as string
+)) as typeof Core;
 const { createRedisTokenStore } = (await import('axios-token-refresh/redis' as string)) as typeof RedisEntry;
 
 const redis = new Redis(env('REDIS_URL'));
@@ -80,7 +82,9 @@ const codeOf = (reason: unknown): string =>
 
 async function run(command: Command): Promise<BurstResult | LogoutReply | WorkerState> {
   if (command.type === 'burst') {
-    const results = await Promise.allSettled(Array.from({ length: command.requests }, (_, i) => api.get(`/api/item/${i}`)));
+    const results = await Promise.allSettled(
+      Array.from({ length: command.requests }, (_, i) => api.get(`/api/item/${i}`)),
+    );
     const failures = results.flatMap((result) => (result.status === 'fulfilled' ? [] : [codeOf(result.reason)]));
     return { ok: results.length - failures.length, failures };
   }
@@ -88,7 +92,13 @@ async function run(command: Command): Promise<BurstResult | LogoutReply | Worker
     const result = await attached.logout();
     return { revoked: result.revoked, error: result.error?.code ?? null };
   }
-  return { accessToken: attached.getTokens()?.accessToken ?? null, tokenEvents, onTokens, sessionExpiredCalls, refreshErrors };
+  return {
+    accessToken: attached.getTokens()?.accessToken ?? null,
+    tokenEvents,
+    onTokens,
+    sessionExpiredCalls,
+    refreshErrors,
+  };
 }
 
 process.on('message', (command: Command) => {

@@ -119,7 +119,12 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
       currentRefresh = `refresh-${generation}`;
       currentAccess = `access-${generation}`;
       refreshRequests.push({ refreshToken: presented, client, outcome: 'rotated' });
-      send(res, 200, { access_token: currentAccess, refresh_token: currentRefresh, token_type: 'Bearer', expires_in: 300 });
+      send(res, 200, {
+        access_token: currentAccess,
+        refresh_token: currentRefresh,
+        token_type: 'Bearer',
+        expires_in: 300,
+      });
       return;
     }
     if (spent.has(presented)) {
