@@ -5,7 +5,7 @@ import axios, { type AxiosError } from 'axios';
 import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { attachRefresh } from '../src/attach.js';
 import { createDpop } from '../src/dpop.js';
 import { isTokenRefreshError } from '../src/errors.js';
@@ -335,6 +335,14 @@ async function authorize(issuer: string, authorizeUrl: URL): Promise<string> {
 }
 
 describe('docs/dpop.md "The first login", followed literally against oidc-provider', () => {
+  // oidc-provider warns (console.warn) about its development defaults when it first serves: quiet, so that a passing
+  // run shows no warning lines.
+  beforeEach(() => {
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
   it('redeems the code with the recipe, and the session refreshes with the tokens', async () => {
     const { issuer } = await startProvider();
     const tokenUrl = `${issuer}/token`;
