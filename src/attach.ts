@@ -206,7 +206,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     if (value !== undefined || previous?.attached === true) setHeader(config, value);
     if (value !== undefined) {
       guardRedirects(config);
-      guardSend(config);
+      // Only another request interceptor can move a request after this one decided (the send guard costs a step).
+      if (othersIntercept()) guardSend(config);
     } else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
     const replays = previous?.replays ?? 0;
     if (replays === 0) {
@@ -356,6 +357,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
 
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
+  const handlers = instance.interceptors.request.handlers;
+  const before = handlers?.length ?? 0;
   const uninstallDpop = session.dpop?.install(instance, resend);
   // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
   const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
@@ -363,6 +366,9 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     runWhen: () => session.settled,
   });
   const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
+  const ours = new Set(handlers?.slice(before));
+  /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
+  const othersIntercept = (): boolean => handlers === undefined || handlers.some((h) => h !== null && !ours.has(h));
   const responseId = instance.interceptors.response.use(undefined, onResponseError);
   let detached = false;
 
