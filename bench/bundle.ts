@@ -42,6 +42,7 @@ function withoutMessages(code: string): string {
 export type BundleId =
   | 'ours'
   | 'oursWithPQueue'
+  | 'oursGrantAlone'
   | 'oursGrant'
   | 'oursGrantWithPQueue'
   | 'oursDpop'
@@ -71,6 +72,13 @@ const specs: readonly BundleSpec[] = [
     short: 'ours + p-queue',
     entry: 'ours-attach',
     external: ['axios'],
+  },
+  {
+    id: 'oursGrantAlone',
+    label: 'axios-token-refresh: refreshTokenGrant, deps external',
+    short: 'refreshTokenGrant alone',
+    entry: 'ours-grant',
+    external: ['axios', 'p-queue'],
   },
   {
     id: 'oursGrant',

@@ -61,7 +61,7 @@ export const budgets = {
 export const bundleBudgets: Readonly<Partial<Record<BundleResult['id'], number>>> = {
   ours: 6_000,
   oursWithPQueue: 10_400,
-  oursGrant: 4_000,
+  oursGrantAlone: 4_000,
   oursGrantWithPQueue: 13_500,
 };
 
