@@ -464,21 +464,29 @@ export class Session implements TokenSessionMethods {
    */
   #supersede(error?: TokenRefreshError): void {
     const flight = this.#flight;
+    const wake = this.#loader ? this.#loaderWake : undefined;
     if (flight) {
       flight.superseded = true;
       this.#flight = undefined;
       flight.controller.abort(new Error('superseded by setTokens or logout'));
-      flight.release(error);
     }
     if (this.#loader) {
       // A login replaces the loader: it is neither waited for nor allowed to fail anyone now.
       this.#loader = undefined;
       this.#loading?.catch(() => undefined);
       this.#loading = undefined;
-      const wake = this.#loaderWake;
       this.#loaderWake = deferred();
-      if (error) wake.reject(error);
-      else wake.resolve();
+    }
+    // Waiters go on in a task of their own, so that they read the tokens after every setTokens of this instant (a
+    // logout and a login back to back), not an intermediate state.
+    if (error) {
+      flight?.release(error);
+      wake?.reject(error);
+    } else if (flight || wake) {
+      setTimeout(() => {
+        flight?.release();
+        wake?.resolve();
+      }, 0);
     }
   }
 

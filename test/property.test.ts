@@ -766,6 +766,27 @@ describe('attachRefresh(instance, options): schedules the property test found', 
         ],
       },
     ],
+    [
+      // Found by a newcomer's `npm test` (seed -735120754): the waiter read the tokens between the two setTokens calls.
+      'a request waiting for a refresh while the user logs out and in again in the same instant goes out with the new tokens',
+      {
+        refreshTimeoutMs: 1000,
+        leewayMs: 0,
+        maxReplays: 0,
+        accessTtlMs: 1000,
+        knownExpiry: false,
+        loader: false,
+        noAccessToken: true,
+        refreshes: [],
+        persist: [{ delay: 50, throws: false }],
+        actions: [
+          { type: 'request', at: 800, latency: 0, abortAfter: null },
+          { type: 'logout', at: 900 },
+          { type: 'login', at: 900 },
+          { type: 'expireServer', at: 0 },
+        ],
+      },
+    ],
   ])('%s', async (_name, schedule) => {
     const { violations, trace } = await run(schedule);
     expect(violations, trace.join('\n')).toEqual([]);
