@@ -51,3 +51,14 @@ describe('a login releases the requests that wait', () => {
     await request;
   });
 });
+
+describe('attachRefresh: the send guard decision (othersIntercept)', () => {
+  it('sends requests on an instance whose request interceptor list the app had set to null (axios tolerates it and recreates the list)', async () => {
+    const adapter: AxiosAdapter = async (config) => ({ data: {}, status: 200, statusText: 'OK', headers: {}, config });
+    const instance = axios.create({ adapter });
+    (instance.interceptors.request as unknown as { handlers: unknown }).handlers = null;
+    attachRefresh(instance, { tokens: { accessToken: 'a1' }, refresh: async () => ({ accessToken: 'a2' }) });
+    const response = await instance.get('/data');
+    expect(response.config.headers.Authorization).toBe('Bearer a1');
+  });
+});
