@@ -368,7 +368,11 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
   const ours = new Set(handlers?.slice(before));
   /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
-  const othersIntercept = (): boolean => handlers === undefined || handlers.some((h) => h !== null && !ours.has(h));
+  const othersIntercept = (): boolean => {
+    // Read at each request: an app (or axios's clear()) may replace the list. No list: assume others.
+    const list: unknown = instance.interceptors.request.handlers;
+    return !Array.isArray(list) || list.some((handler: unknown) => handler !== null && !ours.has(handler as never));
+  };
   const responseId = instance.interceptors.response.use(undefined, onResponseError);
   let detached = false;
 

@@ -195,12 +195,20 @@ export function createScope(
     // The common case decides without parsing: a path (`/` then anything but a second `/`, which axios never takes
     // for absolute) joined onto the instance's own plain absolute baseURL stays on that origin (see
     // plainAbsoluteOrigin), so the full check below would say yes as well.
-    const path = typeof url === 'string' && url.charCodeAt(0) === 47 && url.charCodeAt(1) !== 47;
+    const second = typeof url === 'string' && url.charCodeAt(0) === 47 ? url.charCodeAt(1) : 47;
+    // A path: `/` then neither a second `/` nor what a URL parser reads as one (`\`, or a tab or newline it drops).
+    const path = second !== 47 && second !== 92 && second !== 9 && second !== 10 && second !== 13;
     if (path && plainOrigin !== undefined && config.baseURL === instanceBase) return true;
-    // Without a page (Node) and without any baseURL, a path has no origin: Node's adapter cannot send it anywhere
-    // (`new URL` of it throws), so the full check below would call it the instance's own as well.
-    if (path && !instanceBase && !config.baseURL && (globalThis as { location?: unknown }).location == null)
+    // Without a page (no `window`, as axios itself decides) and without any baseURL, such a path has no origin: Node's
+    // adapter cannot send it anywhere (`new URL` of it throws), so the full check below would call it own as well.
+    if (
+      path &&
+      !instanceBase &&
+      !config.baseURL &&
+      typeof (globalThis as { window?: unknown }).window === 'undefined'
+    ) {
       return true;
+    }
     const targets = requestedURLs(config.baseURL, url, config.allowAbsoluteUrls);
     if (targets === undefined) return false;
     const page = currentPage();

@@ -124,6 +124,10 @@ export class Session implements TokenSessionMethods {
   #loading: Promise<void> | undefined;
   #loader: (() => Promise<void>) | undefined;
   #unsubscribe: (() => void) | undefined;
+  /** How many setTokens are between their start and their adoption; waiters superseded meanwhile wait for all. */
+  #replacing = 0;
+  /** Releases of waiters that a login superseded, run when the last setTokens of a burst has adopted its tokens. */
+  readonly #released: (() => void)[] = [];
   /** The logout in progress, which a second call joins. */
   #loggingOut: Promise<LogoutResult> | undefined;
   /** Settles requests waiting for the `tokens` loader when a login replaces it. */
@@ -477,17 +481,21 @@ export class Session implements TokenSessionMethods {
       this.#loading = undefined;
       this.#loaderWake = deferred();
     }
-    // Waiters go on in a task of their own, so that they read the tokens after every setTokens of this instant (a
-    // logout and a login back to back), not an intermediate state.
     if (error) {
       flight?.release(error);
       wake?.reject(error);
-    } else if (flight || wake) {
-      setTimeout(() => {
-        flight?.release();
-        wake?.resolve();
-      }, 0);
+      return;
     }
+    // Waiters go on once the last setTokens begun in this instant has adopted its tokens (a logout and a login back to
+    // back), so that they never read an intermediate state.
+    if (flight) this.#released.push(() => flight.release());
+    if (wake) this.#released.push(() => wake.resolve());
+    if (this.#replacing === 0) this.#releaseWaiters();
+  }
+
+  /** Lets go the waiters that logins superseded. */
+  #releaseWaiters(): void {
+    for (const release of this.#released.splice(0)) release();
   }
 
   /**
@@ -498,6 +506,26 @@ export class Session implements TokenSessionMethods {
     tokens: TokenSet | null,
     ended?: EndReason,
     error?: TokenRefreshError,
+  ): Promise<TokenRefreshError | undefined> {
+    this.#replacing += 1;
+    let adopted = false;
+    try {
+      return await this.#replaceCounted(tokens, ended, error, () => {
+        // Counted out as soon as its tokens are adopted: the last of a burst lets the waiters go.
+        adopted = true;
+        this.#replacing -= 1;
+      });
+    } finally {
+      if (!adopted) this.#replacing -= 1;
+      if (this.#replacing === 0) this.#releaseWaiters();
+    }
+  }
+
+  async #replaceCounted(
+    tokens: TokenSet | null,
+    ended: EndReason | undefined,
+    error: TokenRefreshError | undefined,
+    adopted: () => void,
   ): Promise<TokenRefreshError | undefined> {
     let stored: StoredTokens | null = null;
     // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
@@ -511,6 +539,7 @@ export class Session implements TokenSessionMethods {
     this.#adopt(stored, true);
     this.#ended = tokens === null && ended !== undefined;
     this.#endError = error;
+    adopted();
     this.#supersede(error);
     const failure = await this.#persist(tokens);
     this.#emitTokens(tokens, stored.version);
@@ -629,6 +658,7 @@ export class Session implements TokenSessionMethods {
               // token file was deleted, after a Redis restart). The store's record wins, as a login always does.
               outcome = 'adopted';
               this.#adoptReset(stored);
+              if (stored.tokens === null && this.#endError) throw this.#endError;
               return;
             }
             // The store lost what it held (Redis restarted empty, the file deleted): it gets our tokens back, and the

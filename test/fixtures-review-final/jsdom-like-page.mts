@@ -1,11 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 const SRC = process.argv[2];
+if (SRC === undefined) throw new Error('pass the module to test as the first argument');
 const seen: Record<string, (string | null)[]> = { api: [], other: [] };
 const serve = (name: string) =>
   new Promise<http.Server>((done) => {
     const server = http.createServer((req, res) => {
-      seen[name].push(req.headers.authorization ?? null);
+      seen[name]?.push(req.headers.authorization ?? null);
       res.setHeader('content-type', 'application/json');
       res.end('{}');
     });
