@@ -4,7 +4,8 @@
  */
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { readFile } from 'node:fs/promises';
+import { build, type Plugin } from 'esbuild';
 
 export interface BundleResult {
   readonly id: BundleId;
@@ -42,6 +43,7 @@ function withoutMessages(code: string): string {
 export type BundleId =
   | 'ours'
   | 'oursWithPQueue'
+  | 'oursWithoutDpop'
   | 'oursGrantAlone'
   | 'oursGrant'
   | 'oursGrantWithPQueue'
@@ -56,7 +58,53 @@ interface BundleSpec {
   readonly short: string;
   readonly entry: string;
   readonly external: readonly string[];
+  /** Source edits applied while bundling (a variant of our code, for a comparison). */
+  readonly plugins?: readonly Plugin[];
 }
+
+/**
+ * `attachRefresh` as it would be without DPoP, to measure what DPoP costs the core (issue 11: at most 150 B): the
+ * `dpop` option, the hook that lets `axios-token-refresh/dpop` install its interceptors, the DPoP part of the redirect
+ * guard, and the RFC 7235 challenge reader, replaced by the Bearer-only reader the core had before. Every edit must
+ * find its text, so that a refactoring cannot make this silently measure the wrong thing.
+ */
+const withoutDpop: Plugin = {
+  name: 'without-dpop',
+  setup(build) {
+    const edits: Record<string, readonly [RegExp | string, string][]> = {
+      'attach.ts': [
+        [/\n\s*'dpop',/, ''],
+        [/challengeAllowsRefresh\(([^;]*?), session\.dpop\)/, 'challengeAllowsRefresh($1)'],
+        [/\n\s*const uninstallDpop = session\.dpop\?\.install\(instance, resend\);/, ''],
+        [/\n\s*uninstallDpop\?\.\(\);/, ''],
+      ],
+      'session.ts': [
+        [/\n\s*\['dpop', [^\n]*\],/, ''],
+        [/this\.dpop = [^;]*;/, ''],
+      ],
+      'redirect-guard.ts': [['/^(authorization|dpop)$/i.test(name)', "name.toLowerCase() === 'authorization'"]],
+    };
+    const bearerOnly = [
+      'export function challengeAllowsRefresh(header: unknown): boolean {',
+      "  if (typeof header !== 'string' && !Array.isArray(header)) return true;",
+      "  const text = Array.isArray(header) ? header.join(', ') : header;",
+      '  const code = /(?:^|[\\s,])error\\s*=\\s*"?([A-Za-z_]+)"?/.exec(text)?.[1]?.toLowerCase();',
+      "  return code !== 'insufficient_scope' && code !== 'invalid_request';",
+      '}',
+    ].join('\n');
+    build.onLoad({ filter: /[\\/]src[\\/](attach|session|redirect-guard|challenge)\.ts$/ }, async (args) => {
+      const name = args.path.split(/[\\/]/).pop() as string;
+      if (name === 'challenge.ts') return { contents: bearerOnly, loader: 'ts' };
+      let contents = await readFile(args.path, 'utf8');
+      for (const [find, replace] of edits[name] ?? []) {
+        const next = contents.replace(find, replace);
+        if (next === contents) throw new Error(`bench without-dpop: ${String(find)} not found in src/${name}`);
+        contents = next;
+      }
+      return { contents, loader: 'ts' };
+    });
+  },
+};
 
 const specs: readonly BundleSpec[] = [
   {
@@ -93,6 +141,14 @@ const specs: readonly BundleSpec[] = [
     short: 'ours + refreshTokenGrant + p-queue',
     entry: 'ours-attach-grant',
     external: ['axios'],
+  },
+  {
+    id: 'oursWithoutDpop',
+    label: "axios-token-refresh: attachRefresh without its DPoP parts, deps external (for DPoP's cost)",
+    short: 'ours without DPoP',
+    entry: 'ours-attach',
+    external: ['axios', 'p-queue'],
+    plugins: [withoutDpop],
   },
   {
     // The `/dpop` entry's own bytes: what an app adds by importing createDpop beside attachRefresh (challenge.ts and
@@ -138,6 +194,7 @@ async function measure(spec: BundleSpec): Promise<BundleResult> {
     logLevel: 'silent',
     metafile: true,
     external: [...spec.external],
+    plugins: [...(spec.plugins ?? [])],
     // What browser bundlers substitute; axios-jwt reads it at load time.
     define: { 'process.env.NODE_ENV': '"production"' },
   });

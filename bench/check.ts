@@ -19,7 +19,13 @@ function progress(message: string): void {
 async function measure(): Promise<Partial<Results>> {
   const ours = contenders.ours;
   progress('bundle sizes');
-  const bundle = await bundleSizes(['ours', 'oursWithPQueue']);
+  const bundle = await bundleSizes([
+    'ours',
+    'oursWithPQueue',
+    'oursWithoutDpop',
+    'oursGrantAlone',
+    'oursGrantWithPQueue',
+  ]);
   progress('happy path');
   const happy = await happyPath([contenders.handwritten, ours], settings.happy);
   progress('bursts');

@@ -57,6 +57,9 @@ export const budgets = {
   churnHeapBytes: 1 * MB,
 } as const;
 
+/** Issue 11: what DPoP may add to `attachRefresh` for apps that never import `axios-token-refresh/dpop`. */
+export const dpopCoreBudget = 150;
+
 /** The bundle budgets of issue 12 (min+gzip bytes): our own code, and with p-queue where the row includes it. */
 export const bundleBudgets: Readonly<Partial<Record<BundleResult['id'], number>>> = {
   ours: 6_000,
@@ -138,6 +141,17 @@ export function judge(results: Partial<Results>): Verdict[] {
       figure: `${churn.failed} failed, ${fmt(churn.refreshesPerCycle, 3)} per cycle, ${churn.spentPresented} spent`,
       limit: 'met',
       pass: churn.failed === 0 && churn.refreshCalls === churn.cycles && churn.spentPresented === 0,
+    });
+  }
+  const oursBundle = results.bundle?.find((row) => row.id === 'ours');
+  const withoutDpop = results.bundle?.find((row) => row.id === 'oursWithoutDpop');
+  if (oursBundle && withoutDpop) {
+    const cost = oursBundle.gzipBytes - withoutDpop.gzipBytes;
+    verdicts.push({
+      budget: "bundle: DPoP's cost in attachRefresh (with minus without its DPoP parts, min+gzip)",
+      figure: `${cost.toLocaleString('en-US')} bytes`,
+      limit: `<= ${dpopCoreBudget} bytes`,
+      pass: cost <= dpopCoreBudget,
     });
   }
   for (const row of results.bundle ?? []) {
