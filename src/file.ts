@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
 import { FileLease, randomId, type LockRecord } from './file-lock.js';
-import { WARNING_NAME, warnCallbackError } from './report.js';
+import { emitWarning, WARNING_NAME, warnCallbackError } from './report.js';
 import {
   checkLockOptions,
   malformedRecord,
@@ -467,7 +467,7 @@ class FileTokenStore implements TokenStore {
     const warning = new Error(`axios-token-refresh: ${message}`);
     warning.name = WARNING_NAME;
     if (this.#onWarning === undefined) {
-      process.emitWarning(warning);
+      emitWarning(warning);
       return;
     }
     try {

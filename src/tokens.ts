@@ -90,7 +90,9 @@ export function tokenSetProblem(value: unknown): string | undefined {
   for (const key of ['accessToken', 'refreshToken', 'tokenType', 'scope', 'idToken'] as const) {
     const member = tokens[key];
     if (member !== undefined && typeof member !== 'string') {
-      return `\`${key}\` must be a string, got ${describe(member)}`;
+      // A token of the wrong type is still a token: described by its type only, never its value.
+      const what = key.endsWith('Token') && typeof member === 'number' ? 'a number' : describe(member);
+      return `\`${key}\` must be a string, got ${what}`;
     }
   }
   const { expiresAt } = tokens;

@@ -115,7 +115,7 @@ describe('setTokens(tokens): bad tokens reject with a TypeError and change nothi
     [
       'a refreshToken that is not a string',
       { accessToken: 'a', refreshToken: 42 },
-      '`refreshToken` must be a string, got `42` (number)',
+      '`refreshToken` must be a string, got a number',
     ],
     ['neither token', { scope: 'openid' }, 'it has neither `accessToken` nor `refreshToken`'],
     ['a string', SECRET_ACCESS, 'Expected `setTokens(tokens)` to be a TokenSet or null: got a string'],
@@ -199,7 +199,7 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
     [
       'a refreshToken that is not a string',
       { accessToken: 'a', refreshToken: 7 },
-      '`refreshToken` must be a string, got `7` (number)',
+      '`refreshToken` must be a string, got a number',
     ],
   ])('%s', async (_name, value, problem) => {
     const auth = attachRefresh(api, { tokens, refresh: async () => value as never });
