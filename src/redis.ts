@@ -446,9 +446,13 @@ class RedisTokenStore implements SharedTokenStore {
     const what = `Taking the refresh lock \`${this.#lockKey}\` in Redis`;
     let pollMs = FIRST_POLL_MS;
     let subscribedOnce = false;
+    let first = true;
     for (;;) {
       const sentAt = performance.now();
-      const ms = Math.min(this.#operationMs, Math.max(1, deadline - sentAt));
+      // The first try gets a whole round trip (waitMs is how long to wait for another holder, not for Redis, and may
+      // be 0); later tries only what is left of waitMs.
+      const ms = first ? this.#operationMs : Math.min(this.#operationMs, Math.max(1, deadline - sentAt));
+      first = false;
       const setting = this.#redis.set(this.#lockKey, owner, 'PX', Math.ceil(options.leaseMs), 'NX');
       let answer: unknown;
       try {
