@@ -14,8 +14,8 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ACCOUNT, close, listen, loadProvider, mapAdapter } from './oidc-common.js';
 import { verifyProof } from './dpop-verifier.js';
 
 export type DpopClientName = 'public' | 'confidential';
@@ -90,47 +90,6 @@ export interface OidcDpopHarness {
   close(): Promise<void>;
 }
 
-const ACCOUNT = 'alice';
-
-/** One Map per harness (oidc-provider's memory adapter is a process-wide LRU shared by every provider). */
-function mapAdapter(): new (name: string) => object {
-  const store = new Map<string, { payload: Record<string, unknown>; expiresAt: number | undefined }>();
-  const live = (key: string): Record<string, unknown> | undefined => {
-    const entry = store.get(key);
-    if (entry?.expiresAt !== undefined && entry.expiresAt <= Date.now()) store.delete(key);
-    return store.get(key)?.payload;
-  };
-  return class MapAdapter {
-    readonly #name: string;
-    constructor(name: string) {
-      this.#name = name;
-    }
-    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
-      const expiresAt = expiresIn ? Date.now() + (expiresIn + 60) * 1000 : undefined;
-      store.set(`${this.#name}:${id}`, { payload: { ...payload }, expiresAt });
-    }
-    async find(id: string): Promise<Record<string, unknown> | undefined> {
-      return live(`${this.#name}:${id}`);
-    }
-    async findByUid(): Promise<undefined> {
-      return undefined;
-    }
-    async findByUserCode(): Promise<undefined> {
-      return undefined;
-    }
-    async consume(id: string): Promise<void> {
-      const payload = live(`${this.#name}:${id}`);
-      if (payload) payload['consumed'] = Math.floor(Date.now() / 1000);
-    }
-    async destroy(id: string): Promise<void> {
-      store.delete(`${this.#name}:${id}`);
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [key, entry] of store) if (entry.payload['grantId'] === grantId) store.delete(key);
-    }
-  };
-}
-
 /** The part of oidc-provider's API used here (the package ships no types). */
 interface ProviderContext {
   readonly status: number;
@@ -157,17 +116,6 @@ interface ProviderInstance {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-async function loadProvider(): Promise<new (issuer: string, configuration: object) => ProviderInstance> {
-  const specifier = 'oidc-provider';
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    return ((await import(specifier)) as { default: new (issuer: string, c: object) => ProviderInstance }).default;
-  } finally {
-    console.warn = warn;
-  }
-}
-
 /**
  * Starts both servers on 127.0.0.1.
  *
@@ -180,7 +128,7 @@ async function loadProvider(): Promise<new (issuer: string, configuration: objec
  */
 export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<OidcDpopHarness> {
   const ttl = options.accessTokenTtlSeconds ?? 2;
-  const Provider = await loadProvider();
+  const Provider = await loadProvider<ProviderInstance>();
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const authServer = createServer((req, res) => {
     const page = options.pages?.[req.url ?? ''];
@@ -368,19 +316,4 @@ export async function startOidcDpop(options: OidcDpopOptions = {}): Promise<Oidc
       await Promise.all([close(authServer), close(apiServer)]);
     },
   };
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }

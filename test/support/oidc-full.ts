@@ -15,8 +15,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ACCOUNT, close, listen, loadProvider, mapAdapter } from './oidc-common.js';
 import axios from 'axios';
 
 export interface FullClient {
@@ -59,8 +59,6 @@ export interface OidcFull {
 }
 
 const MOUNT = '/tenants/acme';
-const ACCOUNT = 'alice';
-
 /** The part of oidc-provider's API used here (the package ships no types). */
 interface ProviderInstance {
   readonly Client: { find(clientId: string): Promise<{ readonly clientId: string } | undefined> };
@@ -85,59 +83,6 @@ interface ProviderInstance {
   on(event: string, listener: (...args: never[]) => void): void;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
-type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
-
-async function loadProvider(): Promise<ProviderClass> {
-  const specifier = 'oidc-provider';
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    return ((await import(specifier)) as { default: ProviderClass }).default;
-  } finally {
-    console.warn = warn;
-  }
-}
-
-/** One Map per harness (oidc-provider's bundled memory adapter is process-wide). */
-function mapAdapter(): new (name: string) => object {
-  const store = new Map<string, Record<string, unknown>>();
-  const grants = new Map<string, Set<string>>();
-  return class MapAdapter {
-    readonly #name: string;
-    constructor(name: string) {
-      this.#name = name;
-    }
-    async upsert(id: string, payload: Record<string, unknown>): Promise<void> {
-      const key = `${this.#name}:${id}`;
-      store.set(key, { ...payload });
-      if (typeof payload['grantId'] === 'string') {
-        const members = grants.get(payload['grantId']) ?? new Set<string>();
-        members.add(key);
-        grants.set(payload['grantId'], members);
-      }
-    }
-    async find(id: string): Promise<Record<string, unknown> | undefined> {
-      return store.get(`${this.#name}:${id}`);
-    }
-    async findByUid(): Promise<undefined> {
-      return undefined;
-    }
-    async findByUserCode(): Promise<undefined> {
-      return undefined;
-    }
-    async consume(id: string): Promise<void> {
-      const payload = store.get(`${this.#name}:${id}`);
-      if (payload) payload['consumed'] = Math.floor(Date.now() / 1000);
-    }
-    async destroy(id: string): Promise<void> {
-      store.delete(`${this.#name}:${id}`);
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const key of grants.get(grantId) ?? []) store.delete(key);
-      grants.delete(grantId);
-    }
-  };
-}
 
 /**
  * Starts the authorization server and the resource server.
@@ -145,7 +90,7 @@ function mapAdapter(): new (name: string) => object {
  * @param accessTokenTtlSeconds - access token lifetime. @default 60
  */
 export async function startOidcFull(accessTokenTtlSeconds = 60): Promise<OidcFull> {
-  const Provider = await loadProvider();
+  const Provider = await loadProvider<ProviderInstance>();
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const state = { hangRevocation: false, revocationCalls: 0 };
   const authServer = createServer((req, res) => {
@@ -321,19 +266,4 @@ export async function startOidcFull(accessTokenTtlSeconds = 60): Promise<OidcFul
     },
   };
   return harness;
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }

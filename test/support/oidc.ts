@@ -14,8 +14,8 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ACCOUNT, close, listen, loadProvider, mapAdapter } from './oidc-common.js';
 
 /** The three client authentication methods the harness registers a client for. */
 export type HarnessClientName = 'basic' | 'post' | 'none';
@@ -102,73 +102,6 @@ export interface OidcHarness {
 /** Within RFC 6749 Appendix A's VSCHAR (%x20-7E), which oidc-provider enforces for a client secret. */
 export const SPECIAL_SECRET = `s3cr%t&+ :/?#=;"'~!@$()[]{}<>|\\^*,`;
 
-const ACCOUNT = 'alice';
-
-/**
- * One Map per harness instead of oidc-provider's bundled memory adapter, which is a process-wide LRU of 1000 entries
- * (shared by every provider in the process, and it warns on start). Same contract: `consume` marks, `revokeByGrantId`
- * drops every token of a grant.
- */
-function mapAdapter(): new (name: string) => object {
-  const store = new Map<string, { payload: Record<string, unknown>; expiresAt: number | undefined }>();
-  const grants = new Map<string, Set<string>>();
-  const live = (key: string): Record<string, unknown> | undefined => {
-    const entry = store.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt !== undefined && entry.expiresAt <= Date.now()) {
-      store.delete(key);
-      return undefined;
-    }
-    return entry.payload;
-  };
-  return class MapAdapter {
-    readonly #name: string;
-    constructor(name: string) {
-      this.#name = name;
-    }
-    #key(id: string): string {
-      return `${this.#name}:${id}`;
-    }
-    async upsert(id: string, payload: Record<string, unknown>, expiresIn?: number): Promise<void> {
-      const key = this.#key(id);
-      // Kept a minute past expiry, as the provider asks (it reports an expired token differently from an unknown one).
-      store.set(key, {
-        payload: { ...payload },
-        expiresAt: expiresIn ? Date.now() + (expiresIn + 60) * 1000 : undefined,
-      });
-      const grantId = payload['grantId'];
-      if (typeof grantId === 'string') {
-        const members = grants.get(grantId) ?? new Set<string>();
-        members.add(key);
-        grants.set(grantId, members);
-      }
-    }
-    async find(id: string): Promise<Record<string, unknown> | undefined> {
-      return live(this.#key(id));
-    }
-    async findByUid(uid: string): Promise<Record<string, unknown> | undefined> {
-      for (const [key, entry] of store) {
-        if (key.startsWith(`${this.#name}:`) && entry.payload['uid'] === uid) return live(key);
-      }
-      return undefined;
-    }
-    async findByUserCode(): Promise<undefined> {
-      return undefined;
-    }
-    async consume(id: string): Promise<void> {
-      const payload = live(this.#key(id));
-      if (payload) payload['consumed'] = Math.floor(Date.now() / 1000);
-    }
-    async destroy(id: string): Promise<void> {
-      store.delete(this.#key(id));
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const key of grants.get(grantId) ?? []) store.delete(key);
-      grants.delete(grantId);
-    }
-  };
-}
-
 /** The part of oidc-provider's API used here (the package ships no types, and @types/oidc-provider is not installed). */
 interface ProviderContext {
   readonly status: number;
@@ -206,20 +139,6 @@ interface ProviderInstance {
   on(event: string, listener: (...args: never[]) => void): void;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
 }
-type ProviderClass = new (issuer: string, configuration: Record<string, unknown>) => ProviderInstance;
-
-/** Imports oidc-provider without its notice that Node 20 is not its preferred runtime (it works there). */
-async function loadProvider(): Promise<ProviderClass> {
-  // A specifier in a variable: the package has no type declarations, and the shape above is what this file relies on.
-  const specifier = 'oidc-provider';
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    return ((await import(specifier)) as { default: ProviderClass }).default;
-  } finally {
-    console.warn = warn;
-  }
-}
 
 /**
  * Starts the authorization server and the resource server on 127.0.0.1 (ports chosen by the OS).
@@ -233,7 +152,7 @@ async function loadProvider(): Promise<ProviderClass> {
 export async function startOidc(options: OidcHarnessOptions = {}): Promise<OidcHarness> {
   const accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 2;
   const rotate = options.rotateRefreshTokens ?? true;
-  const Provider = await loadProvider();
+  const Provider = await loadProvider<ProviderInstance>();
 
   let providerHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const authServer = createServer((req, res) => {
@@ -386,19 +305,4 @@ export async function startOidc(options: OidcHarnessOptions = {}): Promise<OidcH
       await Promise.all([close(authServer), close(apiServer)]);
     },
   };
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
 }
