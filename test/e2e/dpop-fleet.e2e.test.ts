@@ -5,13 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDpop } from '../../src/dpop.js';
 import { createRedisTokenStore } from '../../src/redis.js';
 import { startOidcDpop, type OidcDpopHarness } from '../support/oidc-dpop.js';
 import { startTestRedis, type TestRedis } from './support/redis-server.js';
+import { bundleNodeScript } from './support/node-bundle.js';
 
 const PROCESSES = 4;
 const REQUESTS_EACH = 20;
@@ -36,16 +36,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 beforeAll(async () => {
   workerDir = await mkdtemp(join(tmpdir(), 'axios-token-refresh-dpop-fleet-'));
   workerFile = join(workerDir, 'worker.mjs');
-  await build({
-    entryPoints: [fileURLToPath(new URL('./fleet/dpop-worker.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: workerFile,
-    logLevel: 'error',
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  });
+  await bundleNodeScript(fileURLToPath(new URL('./fleet/dpop-worker.ts', import.meta.url)), workerFile);
   redisServer = await startTestRedis();
   redis = new Redis(redisServer.url);
   oidc = await startOidcDpop({ accessTokenTtlSeconds: 2 });

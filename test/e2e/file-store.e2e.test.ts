@@ -4,12 +4,12 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFileTokenStore } from '../../src/file.js';
 import { parseStoredRecord } from '../../src/store.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
+import { bundleNodeScript } from './support/node-bundle.js';
 
 const WORKER_SOURCE = fileURLToPath(new URL('./fleet/file-worker.ts', import.meta.url));
 const WRITER_SOURCE = fileURLToPath(new URL('./fleet/file-writer.ts', import.meta.url));
@@ -60,16 +60,7 @@ beforeAll(async () => {
     [WORKER_SOURCE, workerFile],
     [WRITER_SOURCE, writerFile],
   ] as const) {
-    await build({
-      entryPoints: [source],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      logLevel: 'error',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    });
+    await bundleNodeScript(source, outfile);
   }
 });
 

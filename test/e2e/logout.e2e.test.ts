@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import { startTestRedis } from './support/redis-server.js';
 import type { TestRedis } from './support/redis-server.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
+import { bundleNodeScript } from './support/node-bundle.js';
 
 declare global {
   var logoutTab: LogoutTab;
@@ -60,16 +60,7 @@ describe('logout() in one of two Node processes sharing the login over Redis (re
   beforeAll(async () => {
     workerDir = await mkdtemp(join(tmpdir(), 'axios-token-refresh-logout-'));
     workerFile = join(workerDir, 'logout-worker.mjs');
-    await build({
-      entryPoints: [fileURLToPath(new URL('./fleet/logout-worker.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: workerFile,
-      logLevel: 'error',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    });
+    await bundleNodeScript(fileURLToPath(new URL('./fleet/logout-worker.ts', import.meta.url)), workerFile);
     redisServer = await startTestRedis();
     redis = new Redis(redisServer.url);
   });

@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisTokenStore } from '../../src/redis.js';
@@ -14,6 +13,7 @@ import { startTestRedis } from './support/redis-server.js';
 import type { TestRedis } from './support/redis-server.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
+import { bundleNodeScript } from './support/node-bundle.js';
 
 const WORKER_SOURCE = fileURLToPath(new URL('./fleet/worker.ts', import.meta.url));
 const PROCESSES = 8;
@@ -56,17 +56,7 @@ beforeAll(async () => {
   // processes start in well under a second each, where a TypeScript loader per process would cost seconds.
   workerDir = await mkdtemp(join(tmpdir(), 'axios-token-refresh-fleet-'));
   workerFile = join(workerDir, 'worker.mjs');
-  await build({
-    entryPoints: [WORKER_SOURCE],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: workerFile,
-    logLevel: 'error',
-    // Bundled CommonJS dependencies (ioredis) call require() for Node's own modules.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-  });
+  await bundleNodeScript(WORKER_SOURCE, workerFile);
   redisServer = await startTestRedis();
   redis = new Redis(redisServer.url);
 });

@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFileTokenStore } from '../../src/file.js';
 import { startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
+import { bundleNodeScript } from './support/node-bundle.js';
 
 const DOC = fileURLToPath(new URL('../../docs/file-store.md', import.meta.url));
 const DIST_FILE = fileURLToPath(new URL('../../dist/file.js', import.meta.url));
@@ -42,16 +42,7 @@ beforeAll(async () => {
   await writeFile(source, await recipeSource());
   cliFile = join(workDir, 'my-cli.mjs');
   try {
-    await build({
-      entryPoints: [source],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile: cliFile,
-      logLevel: 'error',
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    });
+    await bundleNodeScript(source, cliFile);
   } finally {
     await rm(source, { force: true });
   }
