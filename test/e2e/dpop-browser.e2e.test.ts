@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcDpop, type OidcDpopHarness } from '../support/oidc-dpop.js';
 import type { DpopTabConfig, DpopTest } from './browser/dpop-entry.js';
 import { CHROMIUM, launchChromium } from './support/chromium.js';
+import { buildPageBundle } from './support/page-bundle.js';
 
 declare global {
   var dpopTest: DpopTest;
@@ -21,16 +21,7 @@ let runs = 0;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./browser/dpop-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
+  const script = await buildPageBundle('dpop-entry.ts');
   // The page is served by the authorization server itself: the token endpoint is same-origin, the API is CORS.
   oidc = await startOidcDpop({
     accessTokenTtlSeconds: 2,
@@ -39,7 +30,7 @@ beforeAll(async () => {
         type: 'text/html',
         body: '<!doctype html><meta charset="utf-8"><title>dpop</title><script src="/app.js"></script>',
       },
-      '/app.js': { type: 'text/javascript', body: result.outputFiles[0]!.text },
+      '/app.js': { type: 'text/javascript', body: script },
     },
   });
   browser = await launchChromium();

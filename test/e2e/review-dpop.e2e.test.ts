@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcDpop, type OidcDpopHarness } from '../support/oidc-dpop.js';
 import type { ReviewDpop, ReviewTabConfig } from './browser/review-dpop-entry.js';
 import { CHROMIUM, launchChromium } from './support/chromium.js';
+import { buildPageBundle } from './support/page-bundle.js';
 
 declare global {
   var reviewDpop: ReviewDpop;
@@ -18,16 +18,7 @@ let runs = 0;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./browser/review-dpop-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
+  const script = await buildPageBundle('review-dpop-entry.ts');
   oidc = await startOidcDpop({
     accessTokenTtlSeconds: 2,
     pages: {
@@ -35,7 +26,7 @@ beforeAll(async () => {
         type: 'text/html',
         body: '<!doctype html><meta charset="utf-8"><title>review</title><script src="/review.js"></script>',
       },
-      '/review.js': { type: 'text/javascript', body: result.outputFiles[0]!.text },
+      '/review.js': { type: 'text/javascript', body: script },
     },
   });
   browser = await launchChromium();
