@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   linkSync,
@@ -12,6 +11,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { hostname } from 'node:os';
+import { randomId } from './shared-store.js';
 
 /**
  * A lease lock on a file, made of the filesystem's own atomic operations (no locking library: the ones on npm use
@@ -112,11 +112,6 @@ function leaseOver(lock: LockRecord): boolean {
     return monotonicNow() >= lock.monoExpiresAt;
   }
   return Date.now() >= lock.expiresAt;
-}
-
-/** 128 random bits in hex. */
-export function randomId(): string {
-  return randomBytes(16).toString('hex');
 }
 
 function errorCode(error: unknown): string | undefined {
