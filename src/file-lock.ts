@@ -114,8 +114,10 @@ function leaseOver(lock: LockRecord): boolean {
   return Date.now() >= lock.expiresAt;
 }
 
-function errorCode(error: unknown): string | undefined {
-  return (error as { code?: unknown })?.code as string | undefined;
+/** The `code` of an fs error (`ENOENT`, `EEXIST`…), if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** True when the process that wrote `pid`/`host` is known to be gone. */

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
-import { FileLease, type LockRecord } from './file-lock.js';
+import { errorCode, FileLease, type LockRecord } from './file-lock.js';
 import { WARNING_NAME } from './report.js';
 import {
   Backoff,
@@ -134,14 +134,10 @@ export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTo
   return new FileTokenStore(withDefaults(DEFAULTS, options));
 }
 
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
-}
-
 /** An fs error's code only: its message is safe (a path) but the code says all a reader needs. */
 function storeFailed(what: string, error: unknown): TokenRefreshError {
-  return new TokenRefreshError('STORE_FAILED', `${what} failed (${errorCode(error)})`, { cause: error });
+  const code = errorCode(error) ?? (error instanceof Error ? error.name : 'unknown error');
+  return new TokenRefreshError('STORE_FAILED', `${what} failed (${code})`, { cause: error });
 }
 
 class FileTokenStore implements TokenStore {

@@ -542,8 +542,6 @@ class RedisTokenStore implements SharedTokenStore {
    */
   #found(version: number, writes: number): boolean {
     this.#versions.found(version);
-    if (version >= this.#versions.heard || writes !== this.#writes) return false;
-    this.#versions.heard = version;
-    return true;
+    return writes === this.#writes && this.#versions.wentBack(version);
   }
 }

@@ -69,10 +69,12 @@ export class StoreLife {
   #closed = false;
   readonly #running = new Set<AbortController>();
 
+  /** @param where - names the store in messages. */
   constructor(where: string) {
     this.where = where;
   }
 
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -122,6 +124,7 @@ export class Listeners {
     this.#where = where;
   }
 
+  /** How many listen. */
   get size(): number {
     return this.#listeners.size;
   }
@@ -147,6 +150,7 @@ export class Listeners {
     }
   }
 
+  /** Removes them all (the store closed). */
   clear(): void {
     this.#listeners.clear();
   }
@@ -169,6 +173,7 @@ export class Sleepers {
     });
   }
 
+  /** Wakes every sleeper now. */
   wakeAll(): void {
     for (const wake of this.#wakers) wake();
   }
@@ -184,6 +189,10 @@ export class OneAtATime {
   #running: Promise<void> | undefined;
   #again = false;
 
+  /**
+   * @param pass - one check; it reports its own failures.
+   * @param stopped - whether the store closed: no pass starts after that.
+   */
   constructor(pass: () => Promise<void>, stopped: () => boolean) {
     this.#pass = pass;
     this.#stopped = stopped;
@@ -194,6 +203,7 @@ export class OneAtATime {
     return this.#running;
   }
 
+  /** Starts a run, or asks the one in progress for another pass. */
   run(): void {
     if (this.#running !== undefined) {
       this.#again = true;
@@ -216,13 +226,27 @@ export class OneAtATime {
  * write). `heard`: the newest it wrote itself or passed to its listeners (what counts as news differs by store).
  */
 export class Versions {
+  /** The highest version found in the backend or written; never lowered. */
   seen = 0;
+  /** The newest version written by this store or passed to its listeners. */
   heard = 0;
 
+  /** Notes a version found in the backend. */
   found(version: number): void {
     this.seen = Math.max(this.seen, version);
   }
 
+  /**
+   * Notes a version found below `heard`, which means the backend went back (it lost data): `heard` follows it down,
+   * so that what is written next is news again. Returns whether it went back.
+   */
+  wentBack(version: number): boolean {
+    if (version >= this.heard) return false;
+    this.heard = version;
+    return true;
+  }
+
+  /** Notes a version this store wrote. */
   wrote(version: number): void {
     this.found(version);
     this.heard = Math.max(this.heard, version);
@@ -240,6 +264,7 @@ export class Backoff {
   #ms = 5;
   readonly #maxMs: number;
 
+  /** @param maxMs - the longest wait. */
   constructor(maxMs: number) {
     this.#maxMs = maxMs;
   }
