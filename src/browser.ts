@@ -1,26 +1,34 @@
 import { TokenRefreshError } from './errors.js';
 import {
   checkExpectedVersion,
-  checkListener,
   checkLockOptions,
-  notifyListeners,
-  malformedRecord,
+  isNonEmptyString,
+  jsonCopy,
+  leaseLost,
+  Listeners,
+  lockTimedOut,
+  malformedAt,
+  noop,
+  reportDropped,
+  Sleepers,
+  StoreLife,
+  type StoreListener,
+  withDefaults,
+} from './shared-store.js';
+import {
   parseStoredRecord,
   storedRecord,
   type EndReason,
-  reportStoreError,
-  storeClosed,
-  type SharedTokenStore,
   type LockContext,
   type LockOptions,
+  type SharedTokenStore,
   type StoredTokens,
-  type StoreListener,
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
+import { checkObject, checkOptions, expected, isFunction, type Rule } from './validate.js';
 
 export type { SharedTokenStore } from './store.js';
-import { checkObject, checkOptions, expected, isFunction } from './validate.js';
 
 /**
  * Where a browser store keeps its record (the tokens and their version, as one JSON string). Write your own for any
@@ -66,9 +74,7 @@ export function memoryStorage(): TokenStorage {
  * @param key - the `localStorage` key, e.g. `'my-app:tokens'`.
  */
 export function localStorageAdapter(key: string): TokenStorage {
-  if (typeof key !== 'string' || key === '') {
-    throw new TypeError(expected('key', 'a non-empty string', key));
-  }
+  if (!isNonEmptyString(key)) throw new TypeError(expected('key', 'a non-empty string', key));
   // Looked up on use, not at import, so that the module can be imported during server-side rendering.
   const storage = (): Storage => {
     if (typeof localStorage === 'undefined') {
@@ -100,60 +106,17 @@ export interface IndexedDbStorageOptions {
  * @param options - database, object store and key names.
  */
 export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
-  const database = options.database ?? 'axios-token-refresh';
-  const objectStore = options.objectStore ?? 'tokens';
-  const key = options.key ?? 'default';
-  const problems = (
-    [
-      ['database', database],
-      ['objectStore', objectStore],
-      ['key', key],
-    ] as const
-  )
-    .filter(([, value]) => typeof value !== 'string' || value === '')
-    .map(([name, value]) => expected(name, 'a non-empty string', value));
-  if (problems.length > 0) throw new TypeError(problems.join('; '));
-
+  checkObject(options);
+  checkOptions(options, INDEXED_DB_RULES);
+  const { database, objectStore, key } = withDefaults(INDEXED_DB_DEFAULTS, options);
   let opened: Promise<IDBDatabase> | undefined;
-  const open = (): Promise<IDBDatabase> =>
-    (opened ??= new Promise<IDBDatabase>((resolve, reject) => {
-      if (typeof indexedDB === 'undefined') {
-        reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
-        return;
-      }
-      const request = indexedDB.open(database);
-      request.onupgradeneeded = () => request.result.createObjectStore(objectStore);
-      request.onsuccess = () => {
-        const db = request.result;
-        if (db.objectStoreNames.contains(objectStore)) {
-          resolve(db);
-          return;
-        }
-        // The database exists without our object store: add it in a new version.
-        const version = db.version + 1;
-        db.close();
-        const upgrade = indexedDB.open(database, version);
-        upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
-        upgrade.onsuccess = () => resolve(upgrade.result);
-        upgrade.onerror = () => reject(upgrade.error);
-      };
-      request.onerror = () => reject(request.error);
-    }).catch((error: unknown) => {
+  const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    opened ??= openDatabase(database, objectStore).catch((error: unknown) => {
       opened = undefined;
       throw error;
-    }));
-  const run = <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> =>
-    open().then(
-      (db) =>
-        new Promise<T>((resolve, reject) => {
-          const transaction = db.transaction(objectStore, mode);
-          const request = action(transaction.objectStore(objectStore));
-          // Resolve on commit, not on the request's success: only a committed write is visible to other tabs.
-          transaction.oncomplete = () => resolve(request.result);
-          transaction.onerror = () => reject(transaction.error);
-          transaction.onabort = () => reject(transaction.error);
-        }),
-    );
+    });
+    return inTransaction(await opened, objectStore, mode, action);
+  };
   return {
     get: async () => {
       const value: unknown = await run('readonly', (store) => store.get(key));
@@ -165,6 +128,57 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
       );
     },
   };
+}
+
+const INDEXED_DB_DEFAULTS = { database: 'axios-token-refresh', objectStore: 'tokens', key: 'default' };
+const INDEXED_DB_RULES: readonly Rule[] = Object.keys(INDEXED_DB_DEFAULTS).map((name) => [
+  name,
+  'a non-empty string',
+  isNonEmptyString,
+]);
+
+/** Opens `database`, creating `objectStore` in it when missing (in a new version of a database that exists). */
+function openDatabase(database: string, objectStore: string): Promise<IDBDatabase> {
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') {
+      reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
+      return;
+    }
+    const request = indexedDB.open(database);
+    request.onupgradeneeded = () => request.result.createObjectStore(objectStore);
+    request.onsuccess = () => {
+      const db = request.result;
+      if (db.objectStoreNames.contains(objectStore)) {
+        resolve(db);
+        return;
+      }
+      // The database exists without our object store: add it in a new version.
+      const version = db.version + 1;
+      db.close();
+      const upgrade = indexedDB.open(database, version);
+      upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
+      upgrade.onsuccess = () => resolve(upgrade.result);
+      upgrade.onerror = () => reject(upgrade.error);
+    };
+    request.onerror = () => reject(request.error);
+  });
+}
+
+/** Runs one request in its own transaction; resolves with its result once the transaction commits. */
+function inTransaction<T>(
+  db: IDBDatabase,
+  objectStore: string,
+  mode: IDBTransactionMode,
+  action: (store: IDBObjectStore) => IDBRequest<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const transaction = db.transaction(objectStore, mode);
+    const request = action(transaction.objectStore(objectStore));
+    // Resolve on commit, not on the request's success: only a committed write is visible to other tabs.
+    transaction.oncomplete = () => resolve(request.result);
+    transaction.onerror = () => reject(transaction.error);
+    transaction.onabort = () => reject(transaction.error);
+  });
 }
 
 /** Options of {@link createBrowserTokenStore}. */
@@ -243,24 +257,18 @@ interface WantMessage {
 export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): SharedTokenStore {
   checkObject(options);
   checkOptions(options, [
-    ['name', 'a non-empty string', (value) => typeof value === 'string' && value !== ''],
+    ['name', 'a non-empty string', isNonEmptyString],
     ['storage', 'a TokenStorage ({ get, set })', isStorage],
     ['locks', 'a LockManager or null', (value) => value === null || isLockManager(value)],
     ['onError', 'a function', isFunction],
   ]);
-  const given = options.locks;
-  const webLocks =
-    given === undefined
-      ? typeof navigator !== 'undefined' && isLockManager(navigator.locks)
-        ? navigator.locks
-        : undefined
-      : (given ?? undefined);
-  return new BrowserTokenStore(
-    `${PREFIX}${options.name ?? 'default'}`,
-    options.storage ?? memoryStorage(),
-    webLocks,
-    options.onError,
-  );
+  const defaults = { name: 'default', storage: memoryStorage(), locks: browserLocks() };
+  return new BrowserTokenStore(withDefaults(defaults, options));
+}
+
+/** The browser's Web Locks manager, or null where there is none. */
+function browserLocks(): LockManager | null {
+  return typeof navigator !== 'undefined' && isLockManager(navigator.locks) ? navigator.locks : null;
 }
 
 function isStorage(value: unknown): boolean {
@@ -318,8 +326,7 @@ class TabLocks implements Locks {
   }
 }
 
-const copy = (tokens: TokenSet | null): TokenSet | null =>
-  tokens === null ? null : (JSON.parse(JSON.stringify(tokens)) as TokenSet);
+type ResolvedOptions = Required<Omit<BrowserTokenStoreOptions, 'onError'>> & Pick<BrowserTokenStoreOptions, 'onError'>;
 
 class BrowserTokenStore implements SharedTokenStore {
   readonly #name: string;
@@ -328,30 +335,27 @@ class BrowserTokenStore implements SharedTokenStore {
   /** The Web Locks manager, when there is one: only it can tell which versions other tabs hold. */
   readonly #webLocks: LockManager | undefined;
   readonly #channel: BroadcastChannel | undefined;
-  readonly #listeners = new Set<StoreListener>();
+  readonly #life: StoreLife;
+  readonly #listeners: Listeners;
   readonly #onError: ((error: TokenRefreshError) => void) | undefined;
-  readonly #active = new Set<AbortController>();
   /** Releases of the shared "I have version n" locks this tab holds, by version. */
   readonly #versionLocks = new Map<number, () => void>();
   /** Versions whose shared lock was requested, granted or not: one request per version. */
   readonly #versionRequests = new Map<number, Promise<void>>();
   /** The newest record this tab has seen: from storage, its own writes, or announcements. */
   #known: StoredTokens = { tokens: null, version: 0 };
-  /** Wake every catch-up waiting for an announcement (several may wait at once). */
-  readonly #wakers = new Set<() => void>();
-  #closed = false;
+  /** Catch-ups waiting for an announcement (several may wait at once). */
+  readonly #catchingUp = new Sleepers();
 
-  constructor(
-    name: string,
-    storage: TokenStorage,
-    webLocks: LockManager | undefined,
-    onError: ((error: TokenRefreshError) => void) | undefined,
-  ) {
+  constructor(options: ResolvedOptions) {
+    const name = `${PREFIX}${options.name}`;
     this.#name = name;
-    this.#onError = onError;
-    this.#storage = storage;
-    this.#webLocks = webLocks;
-    this.#locks = webLocks ?? new TabLocks();
+    this.#life = new StoreLife(`the browser token store \`${name}\``);
+    this.#listeners = new Listeners(this.#life.where);
+    this.#onError = options.onError;
+    this.#storage = options.storage;
+    this.#webLocks = options.locks ?? undefined;
+    this.#locks = this.#webLocks ?? new TabLocks();
     if (typeof BroadcastChannel === 'function') {
       this.#channel = new BroadcastChannel(name);
       this.#channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
@@ -359,15 +363,15 @@ class BrowserTokenStore implements SharedTokenStore {
   }
 
   async read(): Promise<StoredTokens> {
-    this.#assertOpen('read');
+    this.#life.assertOpen('read');
     await this.#catchUp();
     return this.#known;
   }
 
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
-    this.#assertOpen('write');
+    this.#life.assertOpen('write');
     checkExpectedVersion(expectedVersion);
-    const next = storedRecord(copy(tokens), expectedVersion + 1, ended);
+    const next = storedRecord(jsonCopy(tokens), expectedVersion + 1, ended);
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
     // and Web Locks are not reentrant.
     return this.#locks
@@ -389,100 +393,61 @@ class BrowserTokenStore implements SharedTokenStore {
         return next;
       })
       .catch((error: unknown) => {
-        throw this.#timeoutAsError(error, 'write lock');
+        throw this.#timeoutAsError(error);
       });
   }
 
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
-    this.#assertOpen('withLock');
+    this.#life.assertOpen('withLock');
     checkLockOptions(options);
-    const controller = new AbortController();
-    const waiting = new AbortController();
-    this.#active.add(controller);
-    const waitTimer = setTimeout(
-      () =>
-        waiting.abort(
-          new TokenRefreshError(
-            'REFRESH_TIMEOUT',
-            `Timed out after ${options.waitMs} ms waiting for the refresh lock \`${this.#name}\``,
-          ),
-        ),
-      options.waitMs,
-    );
-    const onClose = (): void => waiting.abort(controller.signal.reason);
-    controller.signal.addEventListener('abort', onClose, { once: true });
     let running: Promise<T> | undefined;
-    try {
-      await this.#locks.request(this.#name, { signal: waiting.signal }, async () => {
-        clearTimeout(waitTimer);
-        controller.signal.removeEventListener('abort', onClose);
-        // A lock granted just as the wait ran out (or the store closed) is given back without running the task.
-        if (controller.signal.aborted || waiting.signal.aborted) return;
-        running = task({ signal: controller.signal });
-        // The lease bounds how long a live but stuck tab blocks the others; a closed tab frees the lock at once.
-        let leaseTimer: ReturnType<typeof setTimeout> | undefined;
-        const leaseOver = new Promise<void>((resolve) => {
-          leaseTimer = setTimeout(() => {
-            controller.abort(
-              new TokenRefreshError(
-                'REFRESH_TIMEOUT',
-                `The refresh lock \`${this.#name}\` was lost: its lease of ${options.leaseMs} ms ran out before the task finished`,
-              ),
-            );
-            resolve();
-          }, options.leaseMs);
+    await this.#life.abortable(async (controller) => {
+      const waiting = new AbortController();
+      const timedOut = lockTimedOut(options.waitMs, `refresh lock \`${this.#name}\``);
+      const waitTimer = setTimeout(() => waiting.abort(timedOut), options.waitMs);
+      const onClose = (): void => waiting.abort(controller.signal.reason);
+      controller.signal.addEventListener('abort', onClose, { once: true });
+      try {
+        await this.#locks.request(this.#name, { signal: waiting.signal }, async () => {
+          clearTimeout(waitTimer);
+          controller.signal.removeEventListener('abort', onClose);
+          // A lock granted just as the wait ran out (or the store closed) is given back without running the task.
+          if (controller.signal.aborted || waiting.signal.aborted) return;
+          running = task({ signal: controller.signal });
+          const lost = leaseLost(`the refresh lock \`${this.#name}\``, options.leaseMs);
+          await holdWhileRunning(running, controller, lost, options.leaseMs);
         });
-        await Promise.race([running.then(noop, noop), leaseOver]);
-        clearTimeout(leaseTimer);
-      });
-    } catch (error) {
-      throw waiting.signal.aborted ? waiting.signal.reason : error;
-    } finally {
-      clearTimeout(waitTimer);
-      this.#active.delete(controller);
-    }
-    if (running === undefined) throw waiting.signal.aborted ? waiting.signal.reason : controller.signal.reason;
-    return running;
+      } catch (error) {
+        throw waiting.signal.aborted ? waiting.signal.reason : error;
+      } finally {
+        clearTimeout(waitTimer);
+      }
+      if (running === undefined) throw waiting.signal.aborted ? waiting.signal.reason : controller.signal.reason;
+    });
+    return running as Promise<T>;
   }
 
   subscribe(listener: StoreListener): () => void {
-    this.#assertOpen('subscribe');
-    checkListener(listener);
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    this.#life.assertOpen('subscribe');
+    return this.#listeners.add(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const closed = new TokenRefreshError('STORE_FAILED', `The browser token store \`${this.#name}\` was closed`);
-    for (const controller of this.#active) controller.abort(closed);
+    if (!this.#life.close()) return;
     this.#listeners.clear();
     this.#channel?.close();
     for (const release of this.#versionLocks.values()) release();
     this.#versionLocks.clear();
     this.#versionRequests.clear();
-    for (const wake of this.#wakers) wake();
-  }
-
-  #assertOpen(method: string): void {
-    if (this.#closed) throw storeClosed(method, `the browser token store \`${this.#name}\``);
+    this.#catchingUp.wakeAll();
   }
 
   /** The store did not get its short write lock in time: a store failure like any other that does not answer. */
-  #timeoutAsError(error: unknown, what: string): unknown {
+  #timeoutAsError(error: unknown): unknown {
     const name = (error as { name?: unknown } | null)?.name;
-    return name === 'TimeoutError' || name === 'AbortError'
-      ? new TokenRefreshError(
-          'STORE_FAILED',
-          `Timed out after ${CATCH_UP_MS} ms waiting for the ${what} of \`${this.#name}\``,
-          {
-            cause: error,
-          },
-        )
-      : error;
+    if (name !== 'TimeoutError' && name !== 'AbortError') return error;
+    const message = `Timed out after ${CATCH_UP_MS} ms waiting for the write lock of \`${this.#name}\``;
+    return new TokenRefreshError('STORE_FAILED', message, { cause: error });
   }
 
   /** Adopts the stored record when it is newer. A malformed one throws, unless `tolerant` (a write replaces it). */
@@ -497,11 +462,7 @@ class BrowserTokenStore implements SharedTokenStore {
     if (text === null) return;
     const parsed = typeof text === 'string' ? parseStoredRecord(text) : { problem: 'it is not a string' };
     if ('record' in parsed) this.#adopt(parsed.record, false);
-    else if (!tolerant) {
-      throw malformedRecord(
-        `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
-      );
-    }
+    else if (!tolerant) throw malformedAt(what, parsed.problem);
   }
 
   /**
@@ -514,7 +475,7 @@ class BrowserTokenStore implements SharedTokenStore {
     if (newest <= this.#known.version) return;
     // A monotonic clock: a wall clock set back (NTP step, user, VM resume) would stretch the wait to match.
     const deadline = performance.now() + CATCH_UP_MS;
-    while (this.#known.version < newest && !this.#closed) {
+    while (this.#known.version < newest && !this.#life.closed) {
       if (performance.now() > deadline) {
         throw new TokenRefreshError(
           'STORE_FAILED',
@@ -523,15 +484,7 @@ class BrowserTokenStore implements SharedTokenStore {
       }
       this.#channel?.postMessage({ type: 'want', version: newest } satisfies WantMessage);
       // Woken by the announcement; the timer only re-asks in case the tab holding the tokens missed the question.
-      await new Promise<void>((resolve) => {
-        const wake = (): void => {
-          clearTimeout(timer);
-          this.#wakers.delete(wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, 50);
-        this.#wakers.add(wake);
-      });
+      await this.#catchingUp.sleep(50);
       await this.#readStorage(tolerant);
     }
   }
@@ -553,7 +506,7 @@ class BrowserTokenStore implements SharedTokenStore {
   /** Holds a shared lock saying "this tab has version n" until it has a newer one or closes. */
   #holdVersion(version: number): Promise<void> {
     const webLocks = this.#webLocks;
-    if (webLocks === undefined || this.#closed) return Promise.resolve();
+    if (webLocks === undefined || this.#life.closed) return Promise.resolve();
     let request = this.#versionRequests.get(version);
     if (request === undefined) {
       request = new Promise<void>((granted, failed) => {
@@ -562,7 +515,7 @@ class BrowserTokenStore implements SharedTokenStore {
             granted();
             return new Promise<void>((release) => {
               this.#versionLocks.set(version, release);
-              if (this.#closed) release();
+              if (this.#life.closed) release();
             });
           })
           .catch(failed);
@@ -587,26 +540,20 @@ class BrowserTokenStore implements SharedTokenStore {
     if (stored.version <= this.#known.version) return false;
     this.#known = stored;
     void this.#holdVersion(stored.version).catch(noop);
-    for (const wake of this.#wakers) wake();
-    if (announce) notifyListeners(this.#listeners, stored, `the browser token store \`${this.#name}\``);
+    this.#catchingUp.wakeAll();
+    if (announce) this.#listeners.tell(stored);
     return true;
   }
 
   #onMessage(data: unknown): void {
-    if (this.#closed) return;
+    if (this.#life.closed) return;
     const message = data as Partial<TokensMessage | WantMessage> | null;
     if (message?.type === 'tokens') {
       const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
       // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
       if ('record' in parsed) this.#adopt(parsed.record, true);
       else {
-        reportStoreError(
-          this.#onError,
-          new TokenRefreshError(
-            'STORE_FAILED',
-            `Dropped an announcement on the BroadcastChannel \`${this.#name}\`: it is not a token record (${parsed.problem})`,
-          ),
-        );
+        reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
       }
       return;
     }
@@ -617,4 +564,24 @@ class BrowserTokenStore implements SharedTokenStore {
   }
 }
 
-function noop(): void {}
+/**
+ * Holds the lock until `running` settles or the lease runs out, whichever comes first: then `controller` aborts with
+ * `lost` and the lock goes free. The lease bounds how long a live but stuck tab blocks the others; a closed tab frees
+ * the lock at once.
+ */
+async function holdWhileRunning(
+  running: Promise<unknown>,
+  controller: AbortController,
+  lost: TokenRefreshError,
+  leaseMs: number,
+): Promise<void> {
+  let leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  const leaseOver = new Promise<void>((resolve) => {
+    leaseTimer = setTimeout(() => {
+      controller.abort(lost);
+      resolve();
+    }, leaseMs);
+  });
+  await Promise.race([running.then(noop, noop), leaseOver]);
+  clearTimeout(leaseTimer);
+}

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   linkSync,
@@ -12,6 +11,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { hostname } from 'node:os';
+import { randomId } from './shared-store.js';
 
 /**
  * A lease lock on a file, made of the filesystem's own atomic operations (no locking library: the ones on npm use
@@ -114,13 +114,10 @@ function leaseOver(lock: LockRecord): boolean {
   return Date.now() >= lock.expiresAt;
 }
 
-/** 128 random bits in hex. */
-export function randomId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-function errorCode(error: unknown): string | undefined {
-  return (error as { code?: unknown })?.code as string | undefined;
+/** The `code` of an fs error (`ENOENT`, `EEXIST`…), if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
 /** True when the process that wrote `pid`/`host` is known to be gone. */

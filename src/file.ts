@@ -2,10 +2,28 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
-import { FileLease, randomId, type LockRecord } from './file-lock.js';
-import { emitWarning, WARNING_NAME, warnCallbackError } from './report.js';
+import { errorCode, FileLease, type LockRecord } from './file-lock.js';
+import { WARNING_NAME } from './report.js';
 import {
+  Backoff,
+  checkExpectedVersion,
   checkLockOptions,
+  isNonEmptyString,
+  jsonCopy,
+  leaseLost,
+  Listeners,
+  lockTimedOut,
+  OneAtATime,
+  randomId,
+  reportTo,
+  safeLeaseMs,
+  Sleepers,
+  StoreLife,
+  type StoreListener,
+  Versions,
+  withDefaults,
+} from './shared-store.js';
+import {
   malformedRecord,
   parseStoredRecord,
   storedRecord,
@@ -65,9 +83,7 @@ export interface FileTokenStoreOptions {
   readonly onWarning?: (warning: Error) => void;
 }
 
-const DEFAULT_POLL_MS = 1000;
-const DEFAULT_MAX_LOCK_POLL_MS = 100;
-const FIRST_LOCK_POLL_MS = 5;
+const DEFAULTS = { watch: true, pollIntervalMs: 1000, maxLockPollIntervalMs: 100 };
 /** The write lock is held for one read-compare-write (milliseconds); a dead writer's frees itself after this. */
 const WRITE_LEASE_MS = 10_000;
 const WRITE_WAIT_MS = 15_000;
@@ -77,7 +93,7 @@ const WALL_CHECK_MS = 250;
 const TEMPORARY = /^\.[0-9a-f]{32}\.tmp$/;
 
 const rules: readonly Rule[] = [
-  ['path', 'a non-empty string', (value) => typeof value === 'string' && value !== '', true],
+  ['path', 'a non-empty string', isNonEmptyString, true],
   ['watch', 'a boolean', isBoolean],
   ['pollIntervalMs', 'a finite number >= 10', isNumberFrom(10)],
   ['maxLockPollIntervalMs', 'a finite number >= 1', isNumberFrom(1)],
@@ -115,22 +131,13 @@ const rules: readonly Rule[] = [
 export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTokenStore {
   checkObject(options);
   checkOptions(options, rules);
-  return new FileTokenStore(options);
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : error instanceof Error ? error.name : 'unknown error';
+  return new FileTokenStore(withDefaults(DEFAULTS, options));
 }
 
 /** An fs error's code only: its message is safe (a path) but the code says all a reader needs. */
 function storeFailed(what: string, error: unknown): TokenRefreshError {
-  return new TokenRefreshError('STORE_FAILED', `${what} failed (${errorCode(error)})`, { cause: error });
-}
-
-/** How long after taking the lock we must consider it lost: allowance for clock steps between processes. */
-function safeLeaseMs(leaseMs: number): number {
-  return Math.max(0, leaseMs - Math.ceil(leaseMs * 0.01) - 2);
+  const code = errorCode(error) ?? (error instanceof Error ? error.name : 'unknown error');
+  return new TokenRefreshError('STORE_FAILED', `${what} failed (${code})`, { cause: error });
 }
 
 class FileTokenStore implements TokenStore {
@@ -143,16 +150,15 @@ class FileTokenStore implements TokenStore {
   readonly #pollMs: number;
   readonly #maxLockPollMs: number;
   readonly #onWarning: ((warning: Error) => void) | undefined;
-  readonly #listeners = new Set<(stored: StoredTokens) => void>();
+  readonly #life: StoreLife;
+  readonly #listeners: Listeners;
   /** Lock waiters, woken when the directory changes. */
-  readonly #wakers = new Set<() => void>();
-  /** Abort controllers of running lock tasks and waiters, aborted by `close()`. */
-  readonly #active = new Set<AbortController>();
-  /** The version this handle last wrote or passed to its listeners: listeners hear any other (lower too: a login after
-   * the file was deleted starts again at 1; the session checks a lower one with a read). */
-  #heard = 0;
-  /** The highest version this handle ever found or wrote; never lowered. A write goes above it (see `write`). */
-  #seen = 0;
+  readonly #waiters = new Sleepers();
+  /**
+   * `heard`: listeners hear any other version than it (lower too: a login after the file was deleted starts again at
+   * 1; the session checks a lower one with a read).
+   */
+  readonly #versions = new Versions();
   /** Lease checks of this handle's running lock tasks, run at each store call: see `#checkLeases`. */
   readonly #leases = new Set<() => void>();
   #directoryReady: Promise<void> | undefined;
@@ -160,24 +166,28 @@ class FileTokenStore implements TokenStore {
   #directoryChecked = false;
   #watcher: FSWatcher | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
-  #checking: Promise<void> | undefined;
-  #checkAgain = false;
-  #closed = false;
+  /** Reads the file for the listeners, one read at a time. */
+  readonly #checker = new OneAtATime(
+    () => this.#checkOnce(),
+    () => this.#life.closed,
+  );
 
-  constructor(options: FileTokenStoreOptions) {
+  constructor(options: FileTokenStoreOptions & typeof DEFAULTS) {
     this.#path = resolve(options.path);
     this.#directory = dirname(this.#path);
     this.#name = basename(this.#path);
     this.#lock = new FileLease(`${this.#path}.lock`);
     this.#writeLock = new FileLease(`${this.#path}.write-lock`);
-    this.#watch = options.watch ?? true;
-    this.#pollMs = options.pollIntervalMs ?? DEFAULT_POLL_MS;
-    this.#maxLockPollMs = options.maxLockPollIntervalMs ?? DEFAULT_MAX_LOCK_POLL_MS;
+    this.#watch = options.watch;
+    this.#pollMs = options.pollIntervalMs;
+    this.#maxLockPollMs = options.maxLockPollIntervalMs;
     this.#onWarning = options.onWarning;
+    this.#life = new StoreLife(`the file token store for \`${this.#path}\``);
+    this.#listeners = new Listeners(this.#life.where);
   }
 
   async read(): Promise<StoredTokens> {
-    this.#assertOpen('read');
+    this.#life.assertOpen('read');
     this.#checkLeases();
     const found = await this.#readRecord();
     if (found === undefined) return { tokens: null, version: 0 };
@@ -187,7 +197,7 @@ class FileTokenStore implements TokenStore {
           'login or refresh replaces it',
       );
     }
-    this.#seen = Math.max(this.#seen, found.record.version);
+    this.#versions.found(found.record.version);
     return found.record;
   }
 
@@ -197,103 +207,106 @@ class FileTokenStore implements TokenStore {
    * heard those versions then hears the new one as news. A corrupt file is replaced whatever version was expected.
    */
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
-    this.#assertOpen('write');
-    if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      throw new TypeError(expected('expectedVersion', 'an integer >= 0', expectedVersion));
-    }
-    const checked = parseStoredRecord(
-      JSON.parse(JSON.stringify(storedRecord(tokens, expectedVersion + 1, ended))) as unknown,
-    );
+    this.#life.assertOpen('write');
+    checkExpectedVersion(expectedVersion);
+    const checked = parseStoredRecord(jsonCopy(storedRecord(tokens, expectedVersion + 1, ended)));
     if ('problem' in checked) throw new TypeError(expected('tokens', 'null or a TokenSet', tokens));
     this.#checkLeases();
     await this.#ensureDirectory();
-    const controller = new AbortController();
-    this.#active.add(controller);
-    try {
-      const held = await this.#acquire(
-        this.#writeLock,
-        { leaseMs: WRITE_LEASE_MS, waitMs: WRITE_WAIT_MS },
-        controller.signal,
-      );
-      const deadline = performance.now() + safeLeaseMs(WRITE_LEASE_MS);
+    return this.#life.abortable(async (controller) => {
+      const writeLease = { leaseMs: WRITE_LEASE_MS, waitMs: WRITE_WAIT_MS };
+      const held = await this.#acquire(this.#writeLock, writeLease, controller.signal);
       try {
-        const found = await this.#readRecord();
-        // A record that is not one (corrupt) is replaced by whichever write comes first: there is nothing to compare.
-        const current = found === undefined ? 0 : 'record' in found ? found.record.version : expectedVersion;
-        this.#seen = Math.max(this.#seen, current);
-        // Whatever a writer killed mid-write left behind holds tokens; only the write lock's holder makes these files.
-        await this.#removeTemporaries();
-        if (current !== expectedVersion) return null;
-        if (controller.signal.aborted) throw controller.signal.reason;
-        if (performance.now() > deadline) {
-          throw new TokenRefreshError(
-            'STORE_FAILED',
-            `Writing the token file \`${this.#path}\` took longer than its write lock`,
-          );
-        }
-        const record = { ...checked.record, version: Math.max(expectedVersion, this.#seen) + 1 };
-        try {
-          await this.#writeWhole(JSON.stringify(record));
-        } catch (error) {
-          throw storeFailed(`Writing the token file \`${this.#path}\``, error);
-        }
-        this.#seen = Math.max(this.#seen, record.version);
-        this.#heard = record.version;
-        return record;
+        const deadline = performance.now() + safeLeaseMs(WRITE_LEASE_MS);
+        return await this.#compareAndSet(checked.record, expectedVersion, controller.signal, deadline);
       } finally {
         this.#releaseQuietly(this.#writeLock, held);
       }
-    } finally {
-      this.#active.delete(controller);
+    });
+  }
+
+  /** The write's read-compare-write, under the write lock, which must not run out before `deadline`. */
+  async #compareAndSet(
+    record: StoredTokens,
+    expectedVersion: number,
+    signal: AbortSignal,
+    deadline: number,
+  ): Promise<StoredTokens | null> {
+    const found = await this.#readRecord();
+    // A record that is not one (corrupt) is replaced by whichever write comes first: there is nothing to compare.
+    const current = found === undefined ? 0 : 'record' in found ? found.record.version : expectedVersion;
+    this.#versions.found(current);
+    // Whatever a writer killed mid-write left behind holds tokens; only the write lock's holder makes these files.
+    await this.#removeTemporaries();
+    if (current !== expectedVersion) return null;
+    if (signal.aborted) throw signal.reason;
+    if (performance.now() > deadline) {
+      throw new TokenRefreshError(
+        'STORE_FAILED',
+        `Writing the token file \`${this.#path}\` took longer than its write lock`,
+      );
     }
+    const written = { ...record, version: Math.max(expectedVersion, this.#versions.seen) + 1 };
+    try {
+      await this.#writeWhole(JSON.stringify(written));
+    } catch (error) {
+      throw storeFailed(`Writing the token file \`${this.#path}\``, error);
+    }
+    this.#versions.wrote(written.version);
+    return written;
   }
 
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
-    this.#assertOpen('withLock');
+    this.#life.assertOpen('withLock');
     checkLockOptions(options);
     await this.#ensureDirectory();
-    const controller = new AbortController();
-    this.#active.add(controller);
-    try {
+    return this.#life.abortable(async (controller) => {
       const held = await this.#acquire(this.#lock, options, controller.signal);
-      const safeMs = safeLeaseMs(options.leaseMs);
-      const lost = (): void => {
-        if (!controller.signal.aborted) controller.abort(this.#leaseLost(options.leaseMs));
-      };
-      // The lease started when the lock file was written: `expiresAt - leaseMs`.
-      const timer = setTimeout(lost, Math.max(0, safeMs - (Date.now() - (held.expiresAt - options.leaseMs))));
-      // Waiters on other machines judge the lease by their wall clocks: when ours steps past its end, we stop too.
-      const wallEnd = held.expiresAt - (options.leaseMs - safeMs);
-      const checkWall = (): void => {
-        if (Date.now() >= wallEnd) lost();
-      };
-      const wallTimer = setInterval(checkWall, Math.min(WALL_CHECK_MS, Math.max(1, options.leaseMs / 10)));
-      wallTimer.unref?.();
-      this.#leases.add(checkWall);
+      const stopWatching = this.#watchLease(held, options.leaseMs, controller);
       try {
         return await task({ signal: controller.signal });
       } finally {
-        clearTimeout(timer);
-        clearInterval(wallTimer);
-        this.#leases.delete(checkWall);
+        stopWatching();
         this.#releaseQuietly(this.#lock, held);
       }
-    } finally {
-      this.#active.delete(controller);
-    }
+    });
   }
 
-  subscribe(listener: (stored: StoredTokens) => void): () => void {
-    this.#assertOpen('subscribe');
-    if (typeof listener !== 'function') throw new TypeError(expected('listener', 'a function', listener));
-    this.#listeners.add(listener);
+  /**
+   * Aborts `controller` when the lease of `held` runs out, by this process's timer or by the wall clock (waiters on
+   * other machines judge the lease by theirs: when ours steps past its end, we stop too). Returns what stops watching.
+   */
+  #watchLease(held: LockRecord, leaseMs: number, controller: AbortController): () => void {
+    const safeMs = safeLeaseMs(leaseMs);
+    const lost = (): void => {
+      if (!controller.signal.aborted) controller.abort(leaseLost(`the refresh lock \`${this.#lock.path}\``, leaseMs));
+    };
+    // The lease started when the lock file was written: `expiresAt - leaseMs`.
+    const timer = setTimeout(lost, Math.max(0, safeMs - (Date.now() - (held.expiresAt - leaseMs))));
+    const wallEnd = held.expiresAt - (leaseMs - safeMs);
+    const checkWall = (): void => {
+      if (Date.now() >= wallEnd) lost();
+    };
+    const wallTimer = setInterval(checkWall, Math.min(WALL_CHECK_MS, Math.max(1, leaseMs / 10)));
+    wallTimer.unref?.();
+    this.#leases.add(checkWall);
+    return () => {
+      clearTimeout(timer);
+      clearInterval(wallTimer);
+      this.#leases.delete(checkWall);
+    };
+  }
+
+  subscribe(listener: StoreListener): () => void {
+    this.#life.assertOpen('subscribe');
+    const unsubscribe = this.#listeners.add(listener);
     this.#startWatching();
     if (this.#pollTimer === undefined) {
       this.#pollTimer = setInterval(() => this.#check(), this.#pollMs);
       this.#pollTimer.unref?.();
     }
     return () => {
-      this.#listeners.delete(listener);
+      unsubscribe();
       if (this.#listeners.size === 0) {
         clearInterval(this.#pollTimer);
         this.#pollTimer = undefined;
@@ -302,33 +315,14 @@ class FileTokenStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const closed = new TokenRefreshError('STORE_FAILED', `The file token store for \`${this.#path}\` was closed`);
-    for (const controller of this.#active) controller.abort(closed);
-    for (const wake of this.#wakers) wake();
+    if (!this.#life.close()) return;
+    this.#waiters.wakeAll();
     this.#listeners.clear();
     clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
     this.#watcher?.close();
     this.#watcher = undefined;
-    await this.#checking;
-  }
-
-  #assertOpen(method: string): void {
-    if (this.#closed) {
-      throw new TokenRefreshError(
-        'STORE_FAILED',
-        `Cannot call \`${method}()\`: the file token store for \`${this.#path}\` was closed`,
-      );
-    }
-  }
-
-  #leaseLost(leaseMs: number): TokenRefreshError {
-    return new TokenRefreshError(
-      'REFRESH_TIMEOUT',
-      `The refresh lock \`${this.#lock.path}\` was lost: its lease of ${leaseMs} ms ran out before the task finished`,
-    );
+    await this.#checker.running;
   }
 
   /** Runs the lease checks of this handle's lock tasks: a store call is where a holder acts on its lease. */
@@ -347,10 +341,10 @@ class FileTokenStore implements TokenStore {
     return this.#directoryReady;
   }
 
-  /** Takes `lease` or throws: REFRESH_TIMEOUT after `waitMs`, the abort reason when closed. */
+  /** Takes `lease` or throws: REFRESH_TIMEOUT after `waitMs` (STORE_FAILED for the write lock), the abort reason when closed. */
   async #acquire(lease: FileLease, options: LockOptions, signal: AbortSignal): Promise<LockRecord> {
     const deadline = performance.now() + options.waitMs;
-    let pollMs = FIRST_LOCK_POLL_MS;
+    const backoff = new Backoff(this.#maxLockPollMs);
     for (;;) {
       let held: LockRecord | undefined;
       try {
@@ -365,14 +359,11 @@ class FileTokenStore implements TokenStore {
       if (signal.aborted) throw signal.reason;
       const left = deadline - performance.now();
       if (left <= 0) {
-        const message = `Timed out after ${options.waitMs} ms waiting for the lock \`${lease.path}\``;
-        throw lease === this.#lock
-          ? new TokenRefreshError('REFRESH_TIMEOUT', message)
-          : new TokenRefreshError('STORE_FAILED', message);
+        const code = lease === this.#lock ? 'REFRESH_TIMEOUT' : 'STORE_FAILED';
+        throw lockTimedOut(options.waitMs, `lock \`${lease.path}\``, code);
       }
       this.#startWatching();
-      await this.#sleepUntilChanged(Math.min(pollMs / 2 + Math.random() * (pollMs / 2), left));
-      pollMs = Math.min(pollMs * 2, this.#maxLockPollMs);
+      await this.#waiters.sleep(backoff.next(left));
     }
   }
 
@@ -382,18 +373,6 @@ class FileTokenStore implements TokenStore {
     } catch {
       // The lease frees the lock anyway; failing the finished task over the release would hide its result.
     }
-  }
-
-  #sleepUntilChanged(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wakers.add(wake);
-    });
   }
 
   /** Reads and checks the file: undefined when there is none. */
@@ -411,14 +390,10 @@ class FileTokenStore implements TokenStore {
 
   /** Reports, once per store, a token file that group or others may read, or that another user owns. */
   async #checkMode(): Promise<void> {
-    if (this.#modeChecked || process.platform === 'win32') return;
+    if (this.#modeChecked) return;
     this.#modeChecked = true;
-    let found: { readonly mode: number; readonly uid: number };
-    try {
-      found = await stat(this.#path);
-    } catch {
-      return;
-    }
+    const found = await modeAndOwner(this.#path);
+    if (found === undefined) return;
     const mode = found.mode & 0o777;
     if ((mode & 0o077) !== 0) {
       this.#warn(
@@ -439,14 +414,10 @@ class FileTokenStore implements TokenStore {
    * the token file while it is missing, or hold its lock), or that another user owns.
    */
   async #checkDirectory(): Promise<void> {
-    if (this.#directoryChecked || process.platform === 'win32') return;
+    if (this.#directoryChecked) return;
     this.#directoryChecked = true;
-    let found: { readonly mode: number; readonly uid: number };
-    try {
-      found = await stat(this.#directory);
-    } catch {
-      return;
-    }
+    const found = await modeAndOwner(this.#directory);
+    if (found === undefined) return;
     const mode = found.mode & 0o7777;
     if ((mode & 0o022) !== 0) {
       this.#warn(
@@ -466,15 +437,7 @@ class FileTokenStore implements TokenStore {
   #warn(message: string): void {
     const warning = new Error(`axios-token-refresh: ${message}`);
     warning.name = WARNING_NAME;
-    if (this.#onWarning === undefined) {
-      emitWarning(warning);
-      return;
-    }
-    try {
-      this.#onWarning(warning);
-    } catch (error) {
-      warnCallbackError('the file token store `onWarning` callback', error);
-    }
+    reportTo(this.#onWarning, 'the file token store `onWarning` callback', warning);
   }
 
   /**
@@ -528,12 +491,12 @@ class FileTokenStore implements TokenStore {
   }
 
   #startWatching(): void {
-    if (!this.#watch || this.#watcher !== undefined || this.#closed) return;
+    if (!this.#watch || this.#watcher !== undefined || this.#life.closed) return;
     try {
       const lockNames = new Set([basename(this.#lock.path), basename(this.#writeLock.path)]);
       this.#watcher = watch(this.#directory, { persistent: false }, (_event, filename) => {
         // Only the lock files themselves: waking on every temporary file would have waiters wake one another forever.
-        if (filename === null || lockNames.has(filename)) for (const wake of this.#wakers) wake();
+        if (filename === null || lockNames.has(filename)) this.#waiters.wakeAll();
         if (filename === null || filename === this.#name) this.#check();
       });
       this.#watcher.on('error', () => {
@@ -549,29 +512,21 @@ class FileTokenStore implements TokenStore {
 
   /** Reads the file and tells listeners about another version; one read at a time, coalescing requests. */
   #check(): void {
-    if (this.#listeners.size === 0 || this.#closed) return;
-    if (this.#checking !== undefined) {
-      this.#checkAgain = true;
-      return;
-    }
-    this.#checking = (async () => {
-      do {
-        this.#checkAgain = false;
-        const found = await this.#readRecord().catch(() => undefined);
-        // No file is no news (a deleted file is refilled by the next refresh or login); any other version is.
-        if (found === undefined || !('record' in found) || found.record.version === this.#heard) continue;
-        this.#heard = found.record.version;
-        this.#seen = Math.max(this.#seen, found.record.version);
-        for (const listener of [...this.#listeners]) {
-          try {
-            listener(found.record);
-          } catch (error) {
-            warnCallbackError('a file token store subscriber', error);
-          }
-        }
-      } while (this.#checkAgain && !this.#closed);
-    })().finally(() => {
-      this.#checking = undefined;
-    });
+    if (this.#listeners.size === 0 || this.#life.closed) return;
+    this.#checker.run();
   }
+
+  async #checkOnce(): Promise<void> {
+    const found = await this.#readRecord().catch(() => undefined);
+    // No file is no news (a deleted file is refilled by the next refresh or login); any other version is.
+    if (found === undefined || !('record' in found) || found.record.version === this.#versions.heard) return;
+    this.#versions.hear(found.record.version);
+    this.#listeners.tell(found.record);
+  }
+}
+
+/** The mode and owner of `path`, where they mean something (not on Windows) and it can be had. */
+async function modeAndOwner(path: string): Promise<{ readonly mode: number; readonly uid: number } | undefined> {
+  if (process.platform === 'win32') return undefined;
+  return stat(path).catch(() => undefined);
 }

@@ -1,29 +1,43 @@
 import type { Redis } from 'ioredis';
 import { isTokenRefreshError, TokenRefreshError } from './errors.js';
 import {
+  Backoff,
   checkExpectedVersion,
-  checkListener,
   checkLockOptions,
   DEFAULT_OPERATION_TIMEOUT_MS,
-  notifyListeners,
-  malformedRecord,
-  parseStoredRecord,
+  isNonEmptyString,
+  jsonCopy,
+  leaseLost,
+  Listeners,
+  lockTimedOut,
+  malformedAt,
+  noop,
+  OneAtATime,
+  randomId,
+  reportDropped,
   reportStoreError,
-  storeClosed,
+  safeLeaseMs,
+  Sleepers,
+  StoreLife,
+  type StoreListener,
+  Versions,
+  withDefaults,
+} from './shared-store.js';
+import {
+  parseStoredRecord,
   storedRecord,
   type EndReason,
-  type SharedTokenStore,
   type LockContext,
   type LockOptions,
+  type SharedTokenStore,
   type StoredTokens,
-  type StoreListener,
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
+import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.js';
 import { within } from './within.js';
 
 export type { SharedTokenStore } from './store.js';
-import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.js';
 
 /**
  * Options of {@link createRedisTokenStore}.
@@ -102,7 +116,6 @@ const DEFAULTS = {
   maxPollIntervalMs: 100,
   operationTimeoutMs: DEFAULT_OPERATION_TIMEOUT_MS,
 } as const;
-const FIRST_POLL_MS = 5;
 const RELEASED = 'released';
 
 // The version a stored record claims, decoded with Redis's cjson whatever the record's spelling (key order, spaces,
@@ -203,33 +216,20 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): SharedTo
   checkOptions(options, [
     ['redis', 'an ioredis client', isClient, true],
     ['subscriber', 'an ioredis client', isClient],
-    ['key', 'a non-empty string', (value) => typeof value === 'string' && value !== '', true],
+    ['key', 'a non-empty string', isNonEmptyString, true],
     ['prefix', 'a string', (value) => typeof value === 'string'],
     ['maxPollIntervalMs', 'a finite number >= 1', isNumberFrom(1)],
     ['operationTimeoutMs', 'a finite number >= 1', isNumberFrom(1)],
     ['onError', 'a function', isFunction],
   ]);
-  return new RedisTokenStore({ ...DEFAULTS, ...withoutUndefined(options) } as ResolvedOptions);
+  return new RedisTokenStore(withDefaults(DEFAULTS, options));
 }
 
-type ResolvedOptions = RedisTokenStoreOptions & typeof DEFAULTS & { readonly prefix: string };
-
-function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
+type ResolvedOptions = RedisTokenStoreOptions & typeof DEFAULTS;
 
 function isClient(value: unknown): boolean {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { eval?: unknown }).eval === 'function' &&
-    typeof (value as { subscribe?: unknown }).subscribe === 'function'
-  );
-}
-
-function randomId(): string {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  const client = value as { eval?: unknown; subscribe?: unknown } | null;
+  return typeof client === 'object' && client !== null && isFunction(client.eval) && isFunction(client.subscribe);
 }
 
 /**
@@ -243,13 +243,6 @@ function withoutCommand(error: unknown): Error {
   return copy;
 }
 
-/** How long after the SET was sent we must consider the lease lost: Redlock's allowance for clock drift. */
-function safeLeaseMs(leaseMs: number): number {
-  return Math.max(0, leaseMs - Math.ceil(leaseMs * 0.01) - 2);
-}
-
-function noop(): void {}
-
 class RedisTokenStore implements SharedTokenStore {
   readonly #redis: Redis;
   readonly #tokensKey: string;
@@ -257,33 +250,27 @@ class RedisTokenStore implements SharedTokenStore {
   readonly #maxPollMs: number;
   readonly #operationMs: number;
   readonly #onError: ((error: TokenRefreshError) => void) | undefined;
-  readonly #where: string;
+  readonly #life: StoreLife;
   /** Marks our own announcements so `subscribe` listeners hear only writes made by others. */
   readonly #writerId = randomId();
-  readonly #listeners = new Set<StoreListener>();
+  readonly #listeners: Listeners;
   /**
-   * The newest version this store wrote or passed to its listeners: listeners hear only newer ones. Lowered when a read
-   * shows that Redis went back to an older version (it lost data), so that what is written next reaches them again.
+   * `heard`: listeners hear only newer versions, or the one Redis went back to (it lost data: a read found a version
+   * below `heard`, and `heard` is lowered so that what is written next reaches them again).
    */
-  #heard = 0;
-  /**
-   * The highest version this store found in Redis (read or wrote); never lowered. After Redis lost data, a write goes
-   * above it, so that every process that heard the lost versions hears the new one.
-   */
-  #seen = 0;
+  readonly #versions = new Versions();
   /** Counts this store's writes: a read answered before one of ours does not show that Redis went back. */
   #writes = 0;
-  /** The read that checks an announcement against Redis (one at a time) and whether another is due after it. */
-  #verifying: Promise<void> | undefined;
-  #verifyAgain = false;
+  /** Reads the record back after an announcement, one read at a time. */
+  readonly #verifier = new OneAtATime(
+    () => this.#verifyOnce(),
+    () => this.#life.closed,
+  );
   /** Waiters for the lock, woken by a release announcement. */
-  readonly #wakers = new Set<() => void>();
-  /** Abort controllers of running lock tasks and waiters, aborted by `close()`. */
-  readonly #active = new Set<AbortController>();
+  readonly #waiters = new Sleepers();
   readonly #givenSubscriber: Redis | undefined;
   #subscriber: Redis | undefined;
   #subscribed: Promise<void> | undefined;
-  #closed = false;
 
   constructor(options: ResolvedOptions) {
     this.#redis = options.redis;
@@ -294,68 +281,61 @@ class RedisTokenStore implements SharedTokenStore {
     this.#maxPollMs = options.maxPollIntervalMs;
     this.#operationMs = options.operationTimeoutMs;
     this.#onError = options.onError;
-    this.#where = `the Redis token store for \`${this.#tokensKey}\``;
+    this.#life = new StoreLife(`the Redis token store for \`${this.#tokensKey}\``);
+    this.#listeners = new Listeners(this.#life.where);
   }
 
   async read(): Promise<StoredTokens> {
-    this.#assertOpen('read');
+    this.#life.assertOpen('read');
     const what = `Reading tokens from Redis key \`${this.#tokensKey}\``;
     const writes = this.#writes;
     const text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
-    if (text === null) {
-      this.#found(0, writes);
-      return { tokens: null, version: 0 };
-    }
-    const parsed = parseStoredRecord(text);
-    if ('problem' in parsed) {
-      throw malformedRecord(
-        `${what} failed: the record there is malformed (${parsed.problem}); the next successful write replaces it`,
-      );
-    }
+    const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
+    if ('problem' in parsed) throw malformedAt(what, parsed.problem);
     this.#found(parsed.record.version, writes);
     return parsed.record;
   }
 
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
-    this.#assertOpen('write');
+    this.#life.assertOpen('write');
     checkExpectedVersion(expectedVersion);
     // The scripts splice this text in as the record's `tokens` value; why the tokens are gone rides along after it.
     const json =
       JSON.stringify(tokens) + (tokens === null && ended !== undefined ? `,"ended":${JSON.stringify(ended)}` : '');
     const what = `Writing tokens to Redis key \`${this.#tokensKey}\``;
-    const seen = String(this.#seen);
-    const version = await this.#command(what, this.#operationMs, async () => {
-      const key = this.#tokensKey;
-      const expected = String(expectedVersion);
-      const written = Number(await this.#redis.eval(WRITE_SCRIPT, 1, key, expected, json, key, this.#writerId, seen));
-      if (written >= 0) return written;
-      // Someone else wrote first, or the record there is malformed, or the script could not decode it (-2): only a
-      // malformed record, or an undecodable one at the expected version, is replaced.
-      const current = await this.#redis.get(key);
-      if (current === null) return -1;
-      const parsed = parseStoredRecord(current);
-      if ('record' in parsed && !(written === -2 && parsed.record.version === expectedVersion)) return -1;
-      return Number(await this.#redis.eval(REPLACE_SCRIPT, 1, key, current, expected, json, key, this.#writerId, seen));
-    });
+    const version = await this.#command(what, this.#operationMs, () => this.#compareAndSet(json, expectedVersion));
     if (version === -1) return null;
     this.#writes += 1;
-    this.#seen = Math.max(this.#seen, version);
-    this.#heard = Math.max(this.#heard, version);
+    this.#versions.wrote(version);
     // Round-trip through JSON so the caller holds exactly what other processes will read.
-    return storedRecord(JSON.parse(JSON.stringify(tokens)) as TokenSet | null, version, ended);
+    return storedRecord(jsonCopy(tokens), version, ended);
+  }
+
+  /** Runs the write script, and the replace script when the record there is malformed; -1 when someone wrote first. */
+  async #compareAndSet(json: string, expectedVersion: number): Promise<number> {
+    const key = this.#tokensKey;
+    const expected = String(expectedVersion);
+    const seen = String(this.#versions.seen);
+    const written = Number(await this.#redis.eval(WRITE_SCRIPT, 1, key, expected, json, key, this.#writerId, seen));
+    if (written >= 0) return written;
+    // Someone else wrote first, or the record there is malformed, or the script could not decode it (-2): only a
+    // malformed record, or an undecodable one at the expected version, is replaced.
+    const current = await this.#redis.get(key);
+    if (current === null) return -1;
+    const parsed = parseStoredRecord(current);
+    if ('record' in parsed && !(written === -2 && parsed.record.version === expectedVersion)) return -1;
+    return Number(await this.#redis.eval(REPLACE_SCRIPT, 1, key, current, expected, json, key, this.#writerId, seen));
   }
 
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
-    this.#assertOpen('withLock');
+    this.#life.assertOpen('withLock');
     checkLockOptions(options);
     const owner = randomId();
-    const controller = new AbortController();
-    this.#active.add(controller);
-    try {
+    return this.#life.abortable(async (controller) => {
       const leaseStart = await this.#acquire(owner, options, controller.signal);
       const remaining = safeLeaseMs(options.leaseMs) - (performance.now() - leaseStart);
       const timer = setTimeout(
-        () => controller.abort(leaseLost(this.#lockKey, options.leaseMs)),
+        () => controller.abort(leaseLost(`the refresh lock \`${this.#lockKey}\` in Redis`, options.leaseMs)),
         Math.max(0, remaining),
       );
       try {
@@ -364,31 +344,23 @@ class RedisTokenStore implements SharedTokenStore {
         clearTimeout(timer);
         await this.#release(owner);
       }
-    } finally {
-      this.#active.delete(controller);
-    }
+    });
   }
 
   subscribe(listener: StoreListener): () => void {
-    this.#assertOpen('subscribe');
-    checkListener(listener);
-    this.#listeners.add(listener);
+    this.#life.assertOpen('subscribe');
+    const unsubscribe = this.#listeners.add(listener);
     // A failed subscription leaves polling working; it is reported, and the next subscribe or lock wait tries again.
     this.#ensureSubscribed().catch((error: unknown) => {
       // After close() the failure is ours (the connection was dropped on purpose): nothing to report.
-      if (!this.#closed) reportStoreError(this.#onError, this.#asStoreError(error, 'Subscribing to'));
+      if (!this.#life.closed) reportStoreError(this.#onError, this.#asStoreError(error, 'Subscribing to'));
     });
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return unsubscribe;
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const closed = new TokenRefreshError('STORE_FAILED', `${capitalize(this.#where)} was closed`);
-    for (const controller of this.#active) controller.abort(closed);
-    for (const wake of this.#wakers) wake();
+    if (!this.#life.close()) return;
+    this.#waiters.wakeAll();
     this.#listeners.clear();
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
@@ -402,10 +374,6 @@ class RedisTokenStore implements SharedTokenStore {
     }
     const unsubscribed = subscriber.unsubscribe(this.#tokensKey, this.#lockKey).then(noop);
     await within(unsubscribed, this.#operationMs, () => new Error('unsubscribe timed out')).catch(noop);
-  }
-
-  #assertOpen(method: string): void {
-    if (this.#closed) throw storeClosed(method, this.#where);
   }
 
   /**
@@ -443,8 +411,7 @@ class RedisTokenStore implements SharedTokenStore {
   /** Takes the lock or throws; resolves with the `performance.now()` at which the winning SET was sent. */
   async #acquire(owner: string, options: LockOptions, signal: AbortSignal): Promise<number> {
     const deadline = performance.now() + options.waitMs;
-    const what = `Taking the refresh lock \`${this.#lockKey}\` in Redis`;
-    let pollMs = FIRST_POLL_MS;
+    const backoff = new Backoff(this.#maxPollMs);
     let subscribedOnce = false;
     let first = true;
     for (;;) {
@@ -453,31 +420,10 @@ class RedisTokenStore implements SharedTokenStore {
       // be 0); later tries only what is left of waitMs.
       const ms = first ? this.#operationMs : Math.min(this.#operationMs, Math.max(1, deadline - sentAt));
       first = false;
-      const setting = this.#redis.set(this.#lockKey, owner, 'PX', Math.ceil(options.leaseMs), 'NX');
-      let answer: unknown;
-      try {
-        answer = await this.#command(what, ms, () => setting);
-      } catch (error) {
-        // A SET that Redis runs after we gave up (ioredis queues commands while offline) must not leave a lock behind.
-        setting.then((late) => (late === 'OK' ? this.#release(owner) : undefined), noop);
-        throw error;
-      }
-      if (answer === 'OK') {
-        if (signal.aborted) {
-          // Closed while the SET was in flight.
-          await this.#release(owner);
-          throw signal.reason;
-        }
-        return sentAt;
-      }
+      if (await this.#trySet(owner, options.leaseMs, ms, signal)) return sentAt;
       if (signal.aborted) throw signal.reason;
       const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new TokenRefreshError(
-          'REFRESH_TIMEOUT',
-          `Timed out after ${options.waitMs} ms waiting for the refresh lock \`${this.#lockKey}\` in Redis`,
-        );
-      }
+      if (left <= 0) throw lockTimedOut(options.waitMs, `refresh lock \`${this.#lockKey}\` in Redis`);
       if (!subscribedOnce) {
         subscribedOnce = true;
         // Subscribe, then try again at once: a release announced before the subscription was in place is not lost.
@@ -487,22 +433,29 @@ class RedisTokenStore implements SharedTokenStore {
         );
         continue;
       }
-      const jittered = pollMs / 2 + Math.random() * (pollMs / 2);
-      await this.#sleepUntilReleased(Math.min(jittered, left));
-      pollMs = Math.min(pollMs * 2, this.#maxPollMs);
+      await this.#waiters.sleep(backoff.next(left));
     }
   }
 
-  #sleepUntilReleased(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#wakers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.#wakers.add(wake);
-    });
+  /** One `SET NX` of the lock, bounded by `ms`: whether it is ours now. */
+  async #trySet(owner: string, leaseMs: number, ms: number, signal: AbortSignal): Promise<boolean> {
+    const what = `Taking the refresh lock \`${this.#lockKey}\` in Redis`;
+    const setting = this.#redis.set(this.#lockKey, owner, 'PX', Math.ceil(leaseMs), 'NX');
+    let answer: unknown;
+    try {
+      answer = await this.#command(what, ms, () => setting);
+    } catch (error) {
+      // A SET that Redis runs after we gave up (ioredis queues commands while offline) must not leave a lock behind.
+      setting.then((late) => (late === 'OK' ? this.#release(owner) : undefined), noop);
+      throw error;
+    }
+    if (answer !== 'OK') return false;
+    if (signal.aborted) {
+      // Closed while the SET was in flight.
+      await this.#release(owner);
+      throw signal.reason;
+    }
+    return true;
   }
 
   async #release(owner: string): Promise<void> {
@@ -519,16 +472,7 @@ class RedisTokenStore implements SharedTokenStore {
 
   #ensureSubscribed(): Promise<void> {
     if (this.#subscribed !== undefined) return this.#subscribed;
-    let subscriber = this.#subscriber;
-    if (subscriber === undefined) {
-      subscriber = this.#givenSubscriber ?? this.#redis.duplicate();
-      if (subscriber !== this.#givenSubscriber) {
-        // Our own connection: its errors have nowhere to go, and ioredis would print them.
-        subscriber.on('error', noop);
-      }
-      this.#subscriber = subscriber;
-      subscriber.on('message', this.#onMessage);
-    }
+    const subscriber = this.#subscriberConnection();
     const subscribed = subscriber.subscribe(this.#tokensKey, this.#lockKey).then(noop);
     this.#subscribed = subscribed;
     // A failed SUBSCRIBE is tried again by the next caller.
@@ -538,62 +482,57 @@ class RedisTokenStore implements SharedTokenStore {
     return subscribed;
   }
 
+  /** The connection that subscribes: the one given, or our own, made on first use. */
+  #subscriberConnection(): Redis {
+    if (this.#subscriber !== undefined) return this.#subscriber;
+    const subscriber = this.#givenSubscriber ?? this.#redis.duplicate();
+    if (subscriber !== this.#givenSubscriber) {
+      // Our own connection: its errors have nowhere to go, and ioredis would print them.
+      subscriber.on('error', noop);
+    }
+    this.#subscriber = subscriber;
+    subscriber.on('message', this.#onMessage);
+    return subscriber;
+  }
+
   readonly #onMessage = (channel: string, message: string): void => {
     if (channel === this.#lockKey) {
-      if (message === RELEASED) for (const wake of this.#wakers) wake();
+      if (message === RELEASED) this.#waiters.wakeAll();
       return;
     }
-    if (channel !== this.#tokensKey || this.#closed) return;
+    if (channel !== this.#tokensKey || this.#life.closed) return;
     const space = message.indexOf(' ');
     if (space >= 0 && message.slice(0, space) === this.#writerId) return;
     const parsed = parseStoredRecord(space < 0 ? message : message.slice(space + 1));
     if ('problem' in parsed) {
-      reportStoreError(
-        this.#onError,
-        new TokenRefreshError(
-          'STORE_FAILED',
-          `Dropped an announcement on the Redis channel \`${this.#tokensKey}\`: it is not a token record (${parsed.problem})`,
-        ),
-      );
+      reportDropped(this.#onError, `the Redis channel \`${this.#tokensKey}\``, parsed.problem);
       return;
     }
     // An announcement is only news that something was written: anyone allowed to PUBLISH on the channel can send one,
     // with any version and tokens. What reaches the listeners is what Redis holds, read back.
-    this.#verify();
+    this.#verifier.run();
   };
 
   /** Reads the record back from Redis after an announcement and passes it on when it is newer than any heard. */
-  #verify(): void {
-    if (this.#closed) return;
-    if (this.#verifying !== undefined) {
-      this.#verifyAgain = true;
+  async #verifyOnce(): Promise<void> {
+    const what = `Reading back the tokens announced on the Redis channel \`${this.#tokensKey}\``;
+    const writes = this.#writes;
+    let text: string | null;
+    try {
+      text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
+    } catch (error) {
+      if (!this.#life.closed) reportStoreError(this.#onError, error as TokenRefreshError);
       return;
     }
-    const what = `Reading back the tokens announced on the Redis channel \`${this.#tokensKey}\``;
-    this.#verifying = (async () => {
-      do {
-        this.#verifyAgain = false;
-        const writes = this.#writes;
-        let text: string | null;
-        try {
-          text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
-        } catch (error) {
-          if (!this.#closed) reportStoreError(this.#onError, error as TokenRefreshError);
-          continue;
-        }
-        if (this.#closed) return;
-        // A malformed record is for `read()` to report and the next write to replace; nobody adopts it.
-        const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
-        if (!('record' in parsed)) continue;
-        // Redis going back is news too: it holds other tokens than any the listeners heard.
-        const wentBack = this.#found(parsed.record.version, writes);
-        if (!wentBack && parsed.record.version <= this.#heard) continue;
-        this.#heard = parsed.record.version;
-        notifyListeners(this.#listeners, parsed.record, this.#where);
-      } while (this.#verifyAgain && !this.#closed);
-    })().finally(() => {
-      this.#verifying = undefined;
-    });
+    if (this.#life.closed) return;
+    // A malformed record is for `read()` to report and the next write to replace; nobody adopts it.
+    const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
+    if (!('record' in parsed)) return;
+    // Redis going back is news too: it holds other tokens than any the listeners heard.
+    const wentBack = this.#found(parsed.record.version, writes);
+    if (!wentBack && parsed.record.version <= this.#versions.heard) return;
+    this.#versions.hear(parsed.record.version);
+    this.#listeners.tell(parsed.record);
   }
 
   /**
@@ -602,20 +541,7 @@ class RedisTokenStore implements SharedTokenStore {
    * went back.
    */
   #found(version: number, writes: number): boolean {
-    this.#seen = Math.max(this.#seen, version);
-    if (version >= this.#heard || writes !== this.#writes) return false;
-    this.#heard = version;
-    return true;
+    this.#versions.found(version);
+    return writes === this.#writes && this.#versions.wentBack(version);
   }
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function leaseLost(lockKey: string, leaseMs: number): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_TIMEOUT',
-    `The refresh lock \`${lockKey}\` in Redis was lost: its lease of ${leaseMs} ms ran out before the task finished`,
-  );
 }

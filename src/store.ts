@@ -1,8 +1,6 @@
 import PQueue from 'p-queue';
 import { TokenRefreshError } from './errors.js';
-import { emitWarning, warnCallbackError } from './report.js';
 import { tokenSetProblem, type TokenSet } from './tokens.js';
-import { checkOptions, expected, isNumberFrom } from './validate.js';
 
 /**
  * Why a store holds no tokens: `expired` (the server refused the refresh token: every tab and process sharing the
@@ -195,81 +193,6 @@ export function parseStoredRecord(raw: unknown): { readonly record: StoredTokens
  */
 export function storedRecord(tokens: TokenSet | null, version: number, ended?: EndReason): StoredTokens {
   return tokens === null && ended !== undefined ? { tokens, version, ended } : { tokens, version };
-}
-
-/** How long a shared store waits for one answer from its backend before failing with `STORE_FAILED`. */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
-
-/** The largest delay `setTimeout` honours; a longer one would fire at once. */
-
-/**
- * Checks the options a session passes to a shared store's `withLock` with the package's message template (a store
- * given bad options would otherwise hold a lock forever or never wait).
- *
- * @param options - what `withLock` received.
- */
-export function checkLockOptions(options: LockOptions): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
-  checkOptions(options, [
-    ['leaseMs', 'a finite number >= 1', isNumberFrom(1), true],
-    ['waitMs', 'a finite number >= 0', isNumberFrom(0), true],
-  ]);
-}
-
-/** Throws the template's `TypeError` unless `version` can be a stored version (an integer >= 0). */
-export function checkExpectedVersion(version: number): void {
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new TypeError(expected('expectedVersion', 'an integer >= 0', version));
-  }
-}
-
-/** The error of a call on a closed store; `store` names it, e.g. ``the Redis token store for `key` ``. */
-export function storeClosed(method: string, store: string): TokenRefreshError {
-  return new TokenRefreshError('STORE_FAILED', `Cannot call \`${method}()\`: ${store} was closed`);
-}
-
-/** A `subscribe` listener. */
-export type StoreListener = (stored: StoredTokens) => void;
-
-/**
- * Calls every listener with a record another writer made. A listener that throws is reported through the package's
- * callback-error policy (see src/report.ts) and does not keep the others from hearing it.
- *
- * @param where - names the store in the report, e.g. ``the Redis token store for `key` ``.
- */
-export function notifyListeners(listeners: ReadonlySet<StoreListener>, stored: StoredTokens, where: string): void {
-  for (const listener of [...listeners]) {
-    try {
-      listener(stored);
-    } catch (error) {
-      warnCallbackError(`a subscriber of ${where}`, error);
-    }
-  }
-}
-
-/** Throws the template's `TypeError` unless `listener` is a function. */
-export function checkListener(listener: unknown): asserts listener is StoreListener {
-  if (typeof listener !== 'function') throw new TypeError(expected('listener', 'a function', listener));
-}
-
-/**
- * Reports a problem a shared store met outside of any call (a malformed announcement it dropped, a lock it could not
- * release): to the store's `onError` option when given, otherwise to the platform's warning channel, like the
- * package's callback-error policy (`process.emitWarning` in Node, `reportError` in a browser). Never throws.
- */
-export function reportStoreError(
-  onError: ((error: TokenRefreshError) => void) | undefined,
-  error: TokenRefreshError,
-): void {
-  if (onError !== undefined) {
-    try {
-      onError(error);
-    } catch (thrown) {
-      warnCallbackError("a token store's `onError`", thrown);
-    }
-    return;
-  }
-  emitWarning(error);
 }
 
 /** Marks a `STORE_FAILED` error that means "the stored record is malformed" (the store itself works). */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { isTokenRefreshError } from '../../src/errors.js';
 import { createRedisTokenStore } from '../../src/redis.js';
-import { DEFAULT_OPERATION_TIMEOUT_MS } from '../../src/store.js';
+import { DEFAULT_OPERATION_TIMEOUT_MS } from '../../src/shared-store.js';
 import type { SharedTokenStore } from '../../src/store.js';
 import type { TokenSet } from '../../src/tokens.js';
 import { freePort, startOwnRedis, startSilentServer, startTcpProxy } from './support/redis-faults.js';
