@@ -5,14 +5,15 @@ import {
   MAX_RESPONSE_BYTES,
   checkEndpointUrl,
   deadlineSignal,
+  isAxiosInstance,
   isTimeoutCode,
   parseUrl,
   sanitized,
   untilAborted,
 } from './oauth-http.js';
 import type { Deadline, Endpoint } from './oauth-http.js';
-import { parseJson, printable } from './token-response.js';
-import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.js';
+import { parseJson } from './token-response.js';
+import { checkObject, checkOptions, isBoolean, isNumberFrom, printable } from './validate.js';
 
 /**
  * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. Only `issuer` is
@@ -104,11 +105,7 @@ export async function discover(
 ): Promise<AuthorizationServerMetadata> {
   checkObject(options);
   checkOptions(options, [
-    [
-      'axios',
-      'an axios instance',
-      (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function',
-    ],
+    ['axios', 'an axios instance', isAxiosInstance],
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);

@@ -3,7 +3,7 @@
  * client authentication (RFC 6749 §2.3.1) and a transport error that holds no secret.
  */
 
-import { printable } from './token-response.js';
+import { printable, show } from './validate.js';
 
 /**
  * The largest answer body read from the token, revocation or metadata endpoint, in bytes (axios `maxContentLength`):
@@ -31,6 +31,10 @@ export interface Endpoint {
   readonly where: string;
 }
 
+/** An axios instance (callable, with `request`): the `axios` option of the grants and of `discover`. */
+export const isAxiosInstance = (value: unknown): boolean =>
+  typeof value === 'function' && typeof (value as { request?: unknown }).request === 'function';
+
 /**
  * Parses an absolute URL given as a string or a URL object.
  *
@@ -56,7 +60,7 @@ export function parseUrl(value: unknown): URL | undefined {
  */
 export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
   const url = parseUrl(value);
-  if (!url) return `Expected \`${name}\` to be an absolute URL, got ${shownUrl(value)}`;
+  if (!url) return `Expected \`${name}\` to be an absolute URL, got ${show(value)}`;
   if (url.username !== '' || url.password !== '') {
     return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
   }
@@ -72,19 +76,6 @@ export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp
     );
   }
   return { url, where };
-}
-
-function shownUrl(value: unknown): string {
-  if (typeof value === 'string') {
-    // eslint-disable-next-line no-control-regex
-    const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
-    return `\`${clean.length > 300 ? `${clean.slice(0, 300)}…` : clean}\` (string)`;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
-    return `\`${String(value)}\` (${typeof value})`;
-  }
-  if (value === null) return '`null`';
-  return `a value of type ${typeof value}`;
 }
 
 /**

@@ -9,15 +9,30 @@ import {
   checkEndpointUrl,
   clientSecrets,
   deadlineSignal,
+  isAxiosInstance,
   isTimeoutCode,
   oauthError,
   sanitized,
 } from './oauth-http.js';
-import type { Deadline, Endpoint } from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
-import { parseJson, parseTokenResponse, printable } from './token-response.js';
+import { parseJson, parseTokenResponse } from './token-response.js';
 import type { TokenSet } from './tokens.js';
+import {
+  checkObject,
+  checkOptions,
+  describeSecret,
+  expected,
+  isBoolean,
+  isFunction,
+  isNonEmptyString,
+  isNumberFrom,
+  oneOf,
+  show,
+  withDefaults,
+} from './validate.js';
+import type { Rule } from './validate.js';
 
 /**
  * How the client authenticates at the token endpoint (RFC 6749 §2.3.1, OpenID Connect Core §9).
@@ -211,8 +226,27 @@ export interface OAuthErrorResponse {
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 const BASIC_ENCODINGS: readonly BasicAuthEncoding[] = ['form-urlencoded', 'raw'];
 const RESERVED_PARAMS = ['grant_type', 'refresh_token', 'client_id', 'client_secret', 'scope'];
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_RETRY_AFTER_MS = 2_000;
+
+/** The grants' defaults, merged once. `authMethod`'s depends on `clientSecret`: see `clientAuthentication`. */
+const GRANT_DEFAULTS = {
+  timeoutMs: 10_000,
+  maxRetryAfterMs: 2_000,
+  basicAuthEncoding: 'form-urlencoded' as BasicAuthEncoding,
+  allowInsecureHttp: false,
+};
+
+/** The options checked last, each on its own. */
+const GRANT_RULES: readonly Rule[] = [
+  ['axios', 'an axios instance', isAxiosInstance],
+  ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
+  ['maxRetryAfterMs', 'a finite number >= 0', isNumberFrom(0)],
+  ['headers', 'a function', isFunction],
+  [
+    'dpop',
+    'the result of createDpop() (axios-token-refresh/dpop)',
+    (hooks) => isFunction((hooks as DpopHooks)?.proof) && isFunction((hooks as DpopHooks).rememberNonce),
+  ],
+];
 
 /** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. */
 const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
@@ -252,11 +286,11 @@ export interface GrantConfig {
   readonly basicAuthEncoding: BasicAuthEncoding;
   readonly scope: string | undefined;
   readonly extraParams: ReadonlyArray<readonly [string, string]>;
-  readonly axios: AxiosInstance | undefined;
+  readonly axios?: AxiosInstance | undefined;
   readonly timeoutMs: number;
-  readonly headers: RefreshTokenGrantOptions['headers'];
+  readonly headers?: RefreshTokenGrantOptions['headers'];
   readonly maxRetryAfterMs: number;
-  readonly dpop: DpopHooks | undefined;
+  readonly dpop?: DpopHooks | undefined;
   readonly allowInsecureHttp: boolean;
   /** `tokenUrl`, when given. */
   readonly tokenEndpoint: Endpoint | undefined;
@@ -598,16 +632,6 @@ function asksForNonce(response: AxiosResponse<unknown>): boolean {
   return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
 }
 
-function checkDpop(dpop: unknown): DpopHooks | undefined {
-  const hooks = dpop as Partial<DpopHooks> | undefined;
-  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
-    throw new TypeError(
-      `Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`,
-    );
-  }
-  return hooks as DpopHooks | undefined;
-}
-
 function failWith(
   code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR',
   message: string,
@@ -673,17 +697,6 @@ function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promis
   });
 }
 
-/** For option errors: shows the value of non-secret options, the type only of anything else. */
-function shown(value: unknown): string {
-  if (typeof value === 'string') return `\`${printable(value)}\` (string)`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
-    return `\`${String(value)}\` (${typeof value})`;
-  }
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  return `a value of type ${typeof value}`;
-}
-
 /**
  * Validates a grant's options once, at creation; throws a `TypeError` naming the first bad one. @internal
  *
@@ -696,146 +709,87 @@ export function resolveOptions(
   grantName: string,
   reserved: readonly string[],
 ): GrantConfig {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${shown(options)}`);
-  }
-  const { clientId, clientSecret, scope, extraParams, timeoutMs, headers, allowInsecureHttp } = options;
-  if (allowInsecureHttp !== undefined && typeof allowInsecureHttp !== 'boolean') {
-    throw new TypeError(`Expected \`allowInsecureHttp\` to be a boolean, got ${shown(allowInsecureHttp)}`);
-  }
-  let client = options.axios;
+  checkObject(options);
+  const settings = withDefaults(GRANT_DEFAULTS, options);
+  checkOptions(settings, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
+  let client = settings.axios;
   const getClient = (): AxiosInstance => (client ??= axios.create());
-  const endpoints = resolveEndpoints(options, allowInsecureHttp === true, getClient);
+  const endpoints = resolveEndpoints(settings, getClient);
+  checkOptions(settings, [['clientId', 'a non-empty string', isNonEmptyString, true]], show);
+  const credentials = clientAuthentication(settings);
+  const scope = scopeText(settings.scope);
+  const extraParams = extraParamList(settings.extraParams, grantName, reserved);
+  checkOptions(settings, GRANT_RULES, show);
+  return { ...settings, ...endpoints, ...credentials, client: getClient, scope, extraParams };
+}
 
-  if (typeof clientId !== 'string' || clientId === '') {
-    throw new TypeError(`Expected \`clientId\` to be a non-empty string, got ${shown(clientId)}`);
-  }
-  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
-    // Never print the secret itself, even when it is of the wrong type.
-    const what =
-      typeof clientSecret === 'string'
-        ? 'an empty string'
-        : clientSecret === null
-          ? '`null`'
-          : `a value of type ${typeof clientSecret}`;
-    throw new TypeError(`Expected \`clientSecret\` to be a non-empty string or undefined, got ${what}`);
-  }
-
+/** `clientSecret`, `authMethod` (whose default depends on the secret) and `basicAuthEncoding`, checked together. */
+function clientAuthentication(options: RefreshTokenGrantOptions): ClientCredentials {
+  const { clientId, clientSecret } = options;
+  // Never shown, even of the wrong type: described by its type alone.
+  checkOptions(options, [['clientSecret', 'a non-empty string or undefined', isNonEmptyString]], describeSecret);
   const authMethod = options.authMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_basic');
-  if (!AUTH_METHODS.includes(authMethod)) {
-    throw new TypeError(
-      "Expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'none', got " +
-        shown(authMethod),
-    );
-  }
+  checkOptions({ authMethod }, [['authMethod', ...oneOf(AUTH_METHODS)]], show);
   if (authMethod !== 'none' && clientSecret === undefined) {
-    throw new TypeError(
-      `Expected \`clientSecret\` to be a non-empty string with \`authMethod: '${authMethod}'\`, got \`undefined\``,
-    );
+    throw new TypeError(expected('clientSecret', `a non-empty string with \`authMethod: '${authMethod}'\``, undefined));
   }
   if (authMethod === 'none' && clientSecret !== undefined) {
     throw new TypeError(
-      "Expected `clientSecret` to be undefined with `authMethod: 'none'` (a public client), got a string; " +
+      `${expected('clientSecret', "undefined with `authMethod: 'none'` (a public client)", clientSecret)}; ` +
         "use 'client_secret_basic' or 'client_secret_post' to send it",
     );
   }
-  const basicAuthEncoding = options.basicAuthEncoding ?? 'form-urlencoded';
-  if (!BASIC_ENCODINGS.includes(basicAuthEncoding)) {
-    throw new TypeError(
-      `Expected \`basicAuthEncoding\` to be one of 'form-urlencoded', 'raw', got ${shown(basicAuthEncoding)}`,
-    );
-  }
+  checkOptions(options, [['basicAuthEncoding', ...oneOf(BASIC_ENCODINGS)]], show);
+  return { clientId, clientSecret, authMethod, basicAuthEncoding: options.basicAuthEncoding as BasicAuthEncoding };
+}
 
-  let scopeText: string | undefined;
-  if (scope !== undefined) {
-    const list =
-      typeof scope === 'string'
-        ? scope.split(' ').filter(Boolean)
-        : Array.isArray(scope)
-          ? (scope as unknown[])
-          : undefined;
-    if (!list || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) {
-      throw new TypeError(
-        `Expected \`scope\` to be a non-empty space-separated string or a list of scope names, got ${shown(scope)}`,
-      );
+/** The `scope` option as the one space-separated string sent, or undefined when not given. */
+function scopeText(scope: unknown): string | undefined {
+  if (scope === undefined) return undefined;
+  const list: unknown[] =
+    typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope : [];
+  const isName = (name: unknown): boolean => isNonEmptyString(name) && !/\s/.test(name as string);
+  if (list.length === 0 || !list.every(isName)) {
+    throw new TypeError(expected('scope', 'a non-empty space-separated string or a list of scope names', scope, show));
+  }
+  return list.join(' ');
+}
+
+/** The `extraParams` option as the `[name, value]` pairs sent, one per value of a list. */
+function extraParamList(
+  extraParams: unknown,
+  grantName: string,
+  reserved: readonly string[],
+): Array<readonly [string, string]> {
+  if (extraParams === undefined) return [];
+  if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams)) {
+    throw new TypeError(expected('extraParams', 'an object of parameter names to strings', extraParams));
+  }
+  return Object.entries(extraParams).flatMap(([name, value]: [string, unknown]) => {
+    if (reserved.includes(name)) {
+      const instead =
+        name === 'scope'
+          ? '; use the `scope` option'
+          : name.startsWith('client_')
+            ? '; use `clientId`, `clientSecret` and `authMethod`'
+            : '';
+      throw new TypeError(`Expected \`extraParams\` not to set \`${name}\`: ${grantName} sets it${instead}`);
     }
-    scopeText = list.join(' ');
-  }
-
-  const params: Array<readonly [string, string]> = [];
-  if (extraParams !== undefined) {
-    if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams)) {
-      throw new TypeError(
-        `Expected \`extraParams\` to be an object of parameter names to strings, got ${shown(extraParams)}`,
-      );
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (typeof item !== 'string')
+        throw new TypeError(expected(`extraParams.${name}`, 'a string or a list of strings', item));
     }
-    for (const [name, value] of Object.entries(extraParams)) {
-      if (reserved.includes(name)) {
-        throw new TypeError(
-          `Expected \`extraParams\` not to set \`${name}\`: ${grantName} sets it` +
-            (name === 'scope'
-              ? '; use the `scope` option'
-              : name.startsWith('client_')
-                ? '; use `clientId`, `clientSecret` and `authMethod`'
-                : ''),
-        );
-      }
-      const values: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
-      for (const item of values) {
-        if (typeof item !== 'string') {
-          throw new TypeError(
-            `Expected \`extraParams.${name}\` to be a string or a list of strings, got ${shown(item)}`,
-          );
-        }
-        params.push([name, item]);
-      }
-    }
-  }
-
-  const instance: unknown = options.axios;
-  if (
-    instance !== undefined &&
-    (typeof instance !== 'function' || typeof (instance as { request?: unknown }).request !== 'function')
-  ) {
-    throw new TypeError(`Expected \`axios\` to be an axios instance, got ${shown(options.axios)}`);
-  }
-  const timeout = timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new TypeError(`Expected \`timeoutMs\` to be a finite number > 0, got ${shown(timeout)}`);
-  }
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-  if (typeof maxRetryAfterMs !== 'number' || !Number.isFinite(maxRetryAfterMs) || maxRetryAfterMs < 0) {
-    throw new TypeError(`Expected \`maxRetryAfterMs\` to be a finite number >= 0, got ${shown(maxRetryAfterMs)}`);
-  }
-  if (headers !== undefined && typeof headers !== 'function') {
-    throw new TypeError(`Expected \`headers\` to be a function, got ${shown(headers)}`);
-  }
-
-  return {
-    ...endpoints,
-    client: getClient,
-    allowInsecureHttp: allowInsecureHttp === true,
-    clientId,
-    clientSecret,
-    authMethod,
-    basicAuthEncoding,
-    scope: scopeText,
-    extraParams: params,
-    axios: options.axios,
-    timeoutMs: timeout,
-    headers,
-    maxRetryAfterMs,
-    dpop: checkDpop(options.dpop),
-  };
+    return values.map((item) => [name, item as string] as const);
+  });
 }
 
 /** `tokenUrl`, `issuer` and `revocationUrl`: at least one way to the token endpoint, each under the https rule. */
 function resolveEndpoints(
-  options: RefreshTokenGrantOptions,
-  allowInsecureHttp: boolean,
+  options: RefreshTokenGrantOptions & typeof GRANT_DEFAULTS,
   client: () => AxiosInstance,
 ): Pick<GrantConfig, 'tokenEndpoint' | 'revocationEndpoint' | 'discovered'> {
-  const { tokenUrl, issuer, revocationUrl } = options;
+  const { tokenUrl, issuer, revocationUrl, allowInsecureHttp, timeoutMs } = options;
   const endpoint = (name: string, value: unknown): Endpoint | undefined => {
     if (value === undefined && name !== 'tokenUrl') return undefined;
     const checked = checkEndpointUrl(name, value, allowInsecureHttp);
@@ -846,9 +800,10 @@ function resolveEndpoints(
   };
   const tokenEndpoint = tokenUrl === undefined && issuer !== undefined ? undefined : endpoint('tokenUrl', tokenUrl);
   const revocationEndpoint = endpoint('revocationUrl', revocationUrl);
-  if (issuer === undefined) return { tokenEndpoint, revocationEndpoint, discovered: undefined };
-  const checkedIssuer = checkIssuer(issuer, allowInsecureHttp);
-  const timeoutMs = typeof options.timeoutMs === 'number' ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
-  const discovered = discoveredEndpoints(checkedIssuer, client, timeoutMs, allowInsecureHttp);
+  // A bad `timeoutMs` is refused right after; discovery starts no sooner than the first refresh.
+  const discovered =
+    issuer === undefined
+      ? undefined
+      : discoveredEndpoints(checkIssuer(issuer, allowInsecureHttp), client, timeoutMs, allowInsecureHttp);
   return { tokenEndpoint, revocationEndpoint, discovered };
 }

@@ -1,7 +1,7 @@
 import { TokenRefreshError } from './errors.js';
 import { SECONDS_THRESHOLD } from './tokens.js';
 import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import { describe, describeSecret, expected, isNonEmptyString, printable } from './validate.js';
 
 /**
  * The one place a token endpoint's success answer (RFC 6749 §5.1) becomes a {@link TokenSet}: `refreshTokenGrant`,
@@ -210,17 +210,6 @@ export function parseJson(data: unknown): unknown {
 }
 
 /**
- * Keeps server text printable and short, so it cannot forge log lines. @internal
- *
- * @param text - text from the wire.
- */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
-}
-
-/**
  * Describes a member of an answer for a message, never quoting a string (it may be a token). @internal
  *
  * @param value - the member.
@@ -228,9 +217,7 @@ export function printable(text: string): string {
  */
 export function describeMember(value: unknown, secret = false): string {
   if (value === undefined) return 'missing';
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string that is not a number';
-  if (typeof value === 'number' && !secret) return `\`${value}\` (number)`;
-  return `a value of type ${typeof value}`;
+  // Only `expires_in` may be a string of the wrong form; token members of the wrong type are never strings.
+  if (isNonEmptyString(value)) return 'a string that is not a number';
+  return secret ? describeSecret(value) : describe(value);
 }
