@@ -3,6 +3,8 @@
  * client authentication (RFC 6749 §2.3.1) and a transport error that holds no secret.
  */
 
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { TokenRefreshError } from './errors.js';
 import { printable, show } from './validate.js';
 
 /**
@@ -232,13 +234,85 @@ export function sanitized(error: unknown): { readonly cause: Error; readonly cod
 }
 
 /**
- * Whether axios's error code means the request ran out of time (axios's own `timeout`, or a socket ETIMEDOUT).
+ * Sends one request to the authorization server the way every call of this package does: bounded by the deadline's
+ * signal (axios's Node `timeout` is only an idle one), no redirect followed (it would carry the token and the client
+ * secret to another URL), every status handed back to be judged by the caller, the body kept as text and at most
+ * {@link MAX_RESPONSE_BYTES}, and flagged for this package's interceptors (when the caller's instance is the one the
+ * plugin is attached to).
  *
- * @param code - the AxiosError's `code`.
+ * @param client - the axios instance.
+ * @param method - `GET` or `POST`.
+ * @param url - the endpoint.
+ * @param headers - the request headers.
+ * @param signal - the deadline's signal.
+ * @param data - the form body, for a `POST`.
  */
-export function isTimeoutCode(code: string | undefined): boolean {
-  return code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+export function send(
+  client: AxiosInstance,
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  data?: string,
+): Promise<AxiosResponse<unknown>> {
+  return client.request<unknown>({
+    url,
+    method,
+    data,
+    headers,
+    signal,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    responseType: 'text',
+    transformResponse: [(body: unknown) => body],
+    skipAuthRefresh: true,
+  } as Parameters<AxiosInstance['request']>[0]);
 }
+
+/**
+ * Why a request did not complete: its cause (a copy holding no secret, see {@link sanitized}) and what happened,
+ * `what` undefined when it ran out of time (the deadline, or a socket-level timeout: as much a timeout for the caller).
+ *
+ * @param error - what axios threw; undefined when the call was over before the request was sent.
+ * @param deadline - the call's deadline.
+ * @param aborted - what to say when the caller aborted; without it, an abort reads as any other failure.
+ */
+export function requestFailure(
+  error: unknown,
+  deadline: Deadline,
+  aborted?: string,
+): { readonly cause: Error | undefined; readonly what: string | undefined } {
+  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
+  if (deadline.timedOut() || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { cause, what: undefined };
+  const what =
+    aborted !== undefined && (code === 'ERR_CANCELED' || deadline.signal.aborted)
+      ? aborted
+      : `the request did not complete (${code ?? 'network error'})`;
+  return { cause, what };
+}
+
+/**
+ * A `REFRESH_FAILED` for a call that ran out of its `timeoutMs`.
+ *
+ * @param failed - what failed and where, e.g. `Token refresh failed: the token endpoint https://…/token`.
+ * @param timeoutMs - the option.
+ * @param cause - what the request threw, if anything.
+ * @param verb - what the endpoint did not do in time.
+ */
+export function tooSlow(failed: string, timeoutMs: number, cause?: Error, verb = 'answer'): TokenRefreshError {
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** A 2xx status. */
+export const isSuccess = (status: number): boolean => status >= 200 && status < 300;
+
+/** A status that says "later": a 5xx or 429. */
+export const isBusy = (status: number): boolean => status >= 500 || status === 429;
 
 /**
  * The RFC 6749 §5.2 members of an error answer, scrubbed of our secrets and kept printable (they go into messages).

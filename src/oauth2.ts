@@ -1,23 +1,25 @@
 import axios from 'axios';
-import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
 import { checkIssuer, discoveredEndpoints } from './discovery.js';
 import type { Discovered } from './discovery.js';
 import {
-  MAX_RESPONSE_BYTES,
   authenticate,
   checkEndpointUrl,
   clientSecrets,
   deadlineSignal,
   isAxiosInstance,
-  isTimeoutCode,
+  isBusy,
+  isSuccess,
   oauthError,
-  sanitized,
+  requestFailure,
+  send,
+  tooSlow,
 } from './oauth-http.js';
 import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
-import { parseJson, parseTokenResponse } from './token-response.js';
+import { jsonObject, parseJson, parseTokenResponse } from './token-response.js';
 import type { TokenSet } from './tokens.js';
 import {
   checkObject,
@@ -416,7 +418,7 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   let retried = false;
   let nonceRetried = false;
   for (;;) {
-    const attempt = await send(client, resolved, grant.params, deadline);
+    const attempt = await post(client, resolved, grant.params, deadline);
     const { response, sentAt } = attempt;
     const status = response.status;
     // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
@@ -440,7 +442,8 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   }
 }
 
-async function send(
+/** One POST to the token endpoint: the form, the DPoP proof and the hook's headers, then the request. */
+async function post(
   client: AxiosInstance,
   options: ResolvedOptions,
   grantParams: Readonly<Record<string, string>>,
@@ -455,68 +458,12 @@ async function send(
   authenticate(options, body, headers);
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
-
-  if (options.dpop !== undefined) {
-    try {
-      headers['DPoP'] = await options.dpop.proof({ method: 'POST', url: options.url });
-    } catch (error) {
-      throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
-        cause: error,
-      });
-    }
-  }
-  if (options.headers) {
-    let extra: TokenRequestHeaders;
-    try {
-      extra = await options.headers({ url: options.url.href, method: 'POST', body, signal });
-    } catch (error) {
-      throw new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the \`headers\` hook threw`, {
-        cause: error,
-      });
-    }
-    if (extra !== undefined) {
-      if (typeof extra !== 'object' || extra === null) {
-        throw new TokenRefreshError(
-          'CONFIGURATION_ERROR',
-          'Token refresh failed: the `headers` hook must return an object of header names to string values',
-        );
-      }
-      for (const [name, value] of Object.entries(extra)) {
-        if (typeof value !== 'string') {
-          throw new TokenRefreshError(
-            'CONFIGURATION_ERROR',
-            `Token refresh failed: the \`headers\` hook returned a non-string value for the \`${name}\` header`,
-          );
-        }
-        // Header names are case-insensitive: the hook's `authorization` replaces our `Authorization`.
-        for (const existing of Object.keys(headers)) {
-          if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
-        }
-        headers[name] = value;
-      }
-    }
-  }
-
+  if (options.dpop !== undefined) headers['DPoP'] = await dpopProof(options.dpop, options.url);
+  if (options.headers) mergeHeaders(headers, await hookHeaders(options, body, signal));
   if (signal.aborted) throw transportError(undefined, options, deadline);
-  // The flag is for this package's interceptors when the caller passes the very instance the plugin is attached to.
-  const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
-    url: options.url.href,
-    method: 'POST',
-    data: body.toString(),
-    headers,
-    // axios's `timeout` is an idle timeout in Node; this signal is the total one (timeoutMs, or the caller's abort).
-    signal,
-    // Everything is judged here, and a redirect would carry the refresh token and client secret to another URL.
-    validateStatus: () => true,
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    skipAuthRefresh: true,
-  };
   const sentAt = Date.now();
   try {
-    const response = await client.request<unknown>(config);
+    const response = await send(client, 'POST', options.url.href, headers, signal, body.toString());
     options.dpop?.rememberNonce(options.url, headerValue(response.headers, 'dpop-nonce'));
     return { response, sentAt };
   } catch (error) {
@@ -524,6 +471,53 @@ async function send(
   }
 }
 
+/** A fresh DPoP proof for the token endpoint; when none can be made, the refresh fails. */
+async function dpopProof(dpop: DpopHooks, url: URL): Promise<string> {
+  try {
+    return await dpop.proof({ method: 'POST', url });
+  } catch (error) {
+    throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
+      cause: error,
+    });
+  }
+}
+
+/** What the `headers` hook returns for this request, checked: header names to strings (none when undefined). */
+async function hookHeaders(
+  options: ResolvedOptions,
+  body: URLSearchParams,
+  signal: AbortSignal,
+): Promise<Readonly<Record<string, unknown>>> {
+  let extra: TokenRequestHeaders;
+  try {
+    extra = await options.headers?.({ url: options.url.href, method: 'POST', body, signal });
+  } catch (error) {
+    throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the `headers` hook threw', { cause: error });
+  }
+  if (extra !== undefined && (typeof extra !== 'object' || extra === null)) {
+    throw badHook('must return an object of header names to string values');
+  }
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (typeof value !== 'string') throw badHook(`returned a non-string value for the \`${name}\` header`);
+  }
+  return extra ?? {};
+}
+
+function badHook(problem: string): TokenRefreshError {
+  return new TokenRefreshError('CONFIGURATION_ERROR', `Token refresh failed: the \`headers\` hook ${problem}`);
+}
+
+/** Adds the hook's headers; names are case-insensitive, so its `authorization` replaces our `Authorization`. */
+function mergeHeaders(headers: Record<string, string>, extra: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(extra)) {
+    for (const existing of Object.keys(headers)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+    }
+    headers[name] = value as string;
+  }
+}
+
+/** Turns an answer without usable tokens, or with tokens, into a {@link TokenSet} or a {@link TokenRefreshError}. */
 function interpret(
   response: AxiosResponse<unknown>,
   sentAt: number,
@@ -533,80 +527,91 @@ function interpret(
 ): TokenSet {
   const { status } = response;
   const json = parseJson(response.data);
-  const body =
-    typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const body = jsonObject(json);
   const oauth = oauthError(body, grant.secrets);
-  const hasAccessToken = body !== undefined && body['access_token'] !== undefined;
-
-  if (status >= 200 && status < 300 && !(oauth && !hasAccessToken)) {
-    const unusable = `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`;
-    if (!body) {
-      const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
-      throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
-    }
-    const tokens = parseTokenResponse(body, {
-      receivedAt: sentAt,
-      previousRefreshToken: grant.previousRefreshToken,
-      unusable,
-      issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
+  // An error body that also holds an access token is a success (some servers add an `error` member to say little).
+  if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
+    const [code, message] = verdict(status, oauth, grant.grantType, retryAfterMs, answered(status, oauth, options));
+    throw new TokenRefreshError(code, message, {
       status,
+      oauthError: oauth?.error,
+      oauthErrorDescription: oauth?.error_description,
+      oauthErrorUri: oauth?.error_uri,
+      retryAfterMs,
     });
-    checkTokenType(tokens, options, status);
-    return tokens;
   }
-
-  const details = {
+  const unusable = `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`;
+  if (!body) {
+    const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
+    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
+  }
+  const tokens = parseTokenResponse(body, {
+    receivedAt: sentAt,
+    previousRefreshToken: grant.previousRefreshToken,
+    unusable,
+    issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
     status,
-    oauthError: oauth?.error,
-    oauthErrorDescription: oauth?.error_description,
-    oauthErrorUri: oauth?.error_uri,
-    retryAfterMs,
-  };
-  const said = oauth
-    ? `${oauth.error}${oauth.error_description === undefined ? '' : `: ${oauth.error_description}`}`
-    : undefined;
-  const answered = `the token endpoint ${options.where} answered HTTP ${status}${said ? ` (${said})` : ''}`;
+  });
+  checkTokenType(tokens, options, status);
+  return tokens;
+}
 
-  if (status >= 500 || status === 429 || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
+/** How messages tell what the token endpoint said: ``the token endpoint … answered HTTP 400 (invalid_grant: …)``. */
+function answered(status: number, oauth: OAuthErrorResponse | undefined, options: ResolvedOptions): string {
+  const described = oauth?.error_description === undefined ? '' : `: ${oauth.error_description}`;
+  return `the token endpoint ${options.where} answered HTTP ${status}${oauth ? ` (${oauth.error}${described})` : ''}`;
+}
+
+type Verdict = [code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR', message: string];
+
+/** What an answer without tokens means, for the error code and message: see {@link refreshTokenGrant}. */
+function verdict(
+  status: number,
+  oauth: OAuthErrorResponse | undefined,
+  grantType: GrantRequest['grantType'],
+  retryAfterMs: number | undefined,
+  answered: string,
+): Verdict {
+  if (isBusy(status) || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
-    return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`, details);
+    return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
-  if (grant.grantType === 'client_credentials' && (status === 400 || status === 401 || status < 300)) {
-    // No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass.
-    if (!oauth) return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
-    const hint = Object.hasOwn(CLIENT_CREDENTIALS_HINTS, oauth.error)
-      ? CLIENT_CREDENTIALS_HINTS[oauth.error]
-      : Object.hasOwn(CONFIGURATION_HINTS, oauth.error)
-        ? CONFIGURATION_HINTS[oauth.error]
-        : 'the server refused the client credentials grant: check the client on the authorization server';
-    return failWith('CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`, details);
-  }
+  const refused = status === 400 || status === 401;
+  if (grantType === 'client_credentials' && (refused || status < 300)) return clientCredentialsVerdict(oauth, answered);
   if (oauth?.error === 'invalid_grant') {
-    return failWith(
+    return [
       'SESSION_EXPIRED',
       `Token refresh refused: ${answered}; the refresh token is expired, revoked or already used`,
-      details,
-    );
+    ];
   }
-  const hint = oauth && Object.hasOwn(CONFIGURATION_HINTS, oauth.error) ? CONFIGURATION_HINTS[oauth.error] : undefined;
-  if (hint !== undefined) {
-    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`, details);
-  }
-  if (status === 400 || status === 401 || (status >= 200 && status < 300)) {
-    return failWith('SESSION_EXPIRED', `Token refresh refused: ${answered}`, details);
-  }
+  const hint = hintFor(oauth, CONFIGURATION_HINTS);
+  if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
+  if (refused || isSuccess(status)) return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
   if (status === 404 || status === 405) {
-    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``, details);
+    return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``];
   }
   if (status >= 300 && status < 400) {
-    return failWith(
+    return [
       'CONFIGURATION_ERROR',
       `Token refresh misconfigured: ${answered}, a redirect, which is not followed so that the credentials stay ` +
         'at the configured URL; set `tokenUrl` to the final URL',
-      details,
-    );
+    ];
   }
-  return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
+  return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
+}
+
+/** No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass. */
+function clientCredentialsVerdict(oauth: OAuthErrorResponse | undefined, answered: string): Verdict {
+  if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
+  const hint =
+    hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
+    hintFor(oauth, CONFIGURATION_HINTS) ??
+    'the server refused the client credentials grant: check the client on the authorization server';
+  return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
+}
+
+function hintFor(oauth: OAuthErrorResponse | undefined, hints: Readonly<Record<string, string>>): string | undefined {
+  return oauth && Object.hasOwn(hints, oauth.error) ? hints[oauth.error] : undefined;
 }
 
 /** Never a silent change of scheme: the session would send a token the resource server refuses. */
@@ -626,50 +631,26 @@ function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: numb
   );
 }
 
-/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `send`). */
+/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `post`). */
 function asksForNonce(response: AxiosResponse<unknown>): boolean {
   const body = parseJson(response.data) as { error?: unknown } | undefined;
   return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
 }
 
-function failWith(
-  code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR',
-  message: string,
-  details: {
-    status: number;
-    oauthError: string | undefined;
-    oauthErrorDescription: string | undefined;
-    oauthErrorUri: string | undefined;
-    retryAfterMs: number | undefined;
-  },
-): never {
-  throw new TokenRefreshError(code, message, details);
+function timeoutError(options: ResolvedOptions, cause?: Error): TokenRefreshError {
+  return tooSlow(`Token refresh failed: the token endpoint ${options.where}`, options.timeoutMs, cause);
 }
 
-function timeoutError(options: ResolvedOptions): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token refresh failed: the token endpoint ${options.where} did not answer within ${options.timeoutMs} ms ` +
-      '(timeoutMs)',
-  );
-}
-
-/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `sanitized`). */
+/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestFailure`). */
 function transportError(error: unknown, options: ResolvedOptions, deadline: Deadline): TokenRefreshError {
-  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
-  const withCause = cause === undefined ? {} : { cause };
-  if (deadline.timedOut() || isTimeoutCode(code)) {
-    // Our deadline, or a socket-level ETIMEDOUT: as much a timeout for the caller.
-    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, withCause);
-  }
-  const what =
-    code === 'ERR_CANCELED' || deadline.signal.aborted
-      ? 'the refresh was aborted'
-      : `the request did not complete (${code ?? 'network error'})`;
+  const { cause, what } = requestFailure(error, deadline, 'the refresh was aborted');
+  if (what === undefined) return timeoutError(options, cause);
   return new TokenRefreshError(
     'REFRESH_FAILED',
     `Token refresh failed: ${what} at the token endpoint ${options.where}`,
-    withCause,
+    {
+      cause,
+    },
   );
 }
 

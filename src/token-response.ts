@@ -210,6 +210,17 @@ export function parseJson(data: unknown): unknown {
 }
 
 /**
+ * A parsed body when it is a JSON object (an answer's members), else undefined. @internal
+ *
+ * @param json - what {@link parseJson} returned.
+ */
+export function jsonObject(json: unknown): Record<string, unknown> | undefined {
+  return typeof json === 'object' && json !== null && !Array.isArray(json)
+    ? (json as Record<string, unknown>)
+    : undefined;
+}
+
+/**
  * Describes a member of an answer for a message, never quoting a string (it may be a token). @internal
  *
  * @param value - the member.
