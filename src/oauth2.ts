@@ -278,7 +278,12 @@ const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
 };
 
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
-const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down', 'use_dpop_nonce']);
+const TRANSIENT_ERRORS: ReadonlySet<string | undefined> = new Set([
+  'server_error',
+  'temporarily_unavailable',
+  'slow_down',
+  'use_dpop_nonce',
+]);
 
 /** A grant's options after validation; the token endpoint may still be unknown (discovery). @internal */
 export interface GrantConfig {
@@ -572,12 +577,18 @@ function verdict(
   retryAfterMs: number | undefined,
   answered: string,
 ): Verdict {
-  if (isBusy(status) || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
+  if (isBusy(status) || TRANSIENT_ERRORS.has(oauth?.error)) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
-  const refused = status === 400 || status === 401;
-  if (grantType === 'client_credentials' && (refused || status < 300)) return clientCredentialsVerdict(oauth, answered);
+  if (grantType === 'client_credentials' && (status === 400 || status === 401 || status < 300)) {
+    return clientCredentialsVerdict(oauth, answered);
+  }
+  return refreshVerdict(status, oauth, answered);
+}
+
+/** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
+function refreshVerdict(status: number, oauth: OAuthErrorResponse | undefined, answered: string): Verdict {
   if (oauth?.error === 'invalid_grant') {
     return [
       'SESSION_EXPIRED',
@@ -586,7 +597,9 @@ function verdict(
   }
   const hint = hintFor(oauth, CONFIGURATION_HINTS);
   if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
-  if (refused || isSuccess(status)) return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
+  if (status === 400 || status === 401 || isSuccess(status)) {
+    return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
+  }
   if (status === 404 || status === 405) {
     return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``];
   }
