@@ -1,4 +1,4 @@
-import { clientSecrets } from './oauth-http.js';
+import { secretsOf } from './oauth-http.js';
 import type { RefreshContext, RefreshFunction } from './options.js';
 import { requestTokens, resolveOptions, withRevoke } from './oauth2.js';
 import type { RefreshTokenGrantOptions } from './oauth2.js';
@@ -85,9 +85,7 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
     current: TokenSet,
     context?: Partial<RefreshContext>,
   ): Promise<TokenSet> {
-    const secrets = [(current as TokenSet | null | undefined)?.accessToken, ...clientSecrets(config)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret !== '',
-    );
+    const secrets = secretsOf(config, (current as TokenSet | null | undefined)?.accessToken);
     return requestTokens(
       grantConfig,
       { params, previousRefreshToken: undefined, secrets, grantType: 'client_credentials' },

@@ -1,4 +1,3 @@
-import axios from 'axios';
 import type { AxiosInstance } from 'axios';
 import { TokenRefreshError } from './errors.js';
 import {
@@ -7,6 +6,7 @@ import {
   isAxiosInstance,
   isBusy,
   isSuccess,
+  lazyClient,
   parseUrl,
   requestFailure,
   send,
@@ -115,7 +115,7 @@ export async function discover(
   const checked = checkIssuer(issuer, allowInsecureHttp);
   return fetchMetadata(
     checked,
-    options.axios ?? axios.create(),
+    lazyClient(options.axios)(),
     options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     allowInsecureHttp,
   );

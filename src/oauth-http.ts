@@ -3,9 +3,10 @@
  * client authentication (RFC 6749 §2.3.1) and a transport error that holds no secret.
  */
 
+import axios from 'axios';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { TokenRefreshError } from './errors.js';
-import { printable, show } from './validate.js';
+import { isNonEmptyString, printable, show } from './validate.js';
 
 /**
  * The largest answer body read from the token, revocation or metadata endpoint, in bytes (axios `maxContentLength`):
@@ -31,6 +32,17 @@ export interface ClientCredentials {
 export interface Endpoint {
   readonly url: URL;
   readonly where: string;
+}
+
+/**
+ * The axios instance of a grant or a discovery: the `axios` option, else a plain `axios.create()` made on first use,
+ * so the request never passes through this plugin's interceptors (or any other).
+ *
+ * @param given - the `axios` option.
+ */
+export function lazyClient(given: AxiosInstance | undefined): () => AxiosInstance {
+  let client = given;
+  return () => (client ??= axios.create());
 }
 
 /** An axios instance (callable, with `request`): the `axios` option of the grants and of `discover`. */
@@ -81,43 +93,45 @@ export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp
 }
 
 /**
- * Adds the client authentication to a form request: a Basic header, or `client_id` (and `client_secret`) in the body.
+ * A form request to an endpoint of the authorization server, with the client authentication (RFC 6749 §2.3.1): a
+ * Basic header, or `client_id` (and `client_secret`) in the body.
  *
  * @param client - the credentials and method.
- * @param body - the form body, changed in place.
- * @param headers - the request headers, changed in place.
+ * @param params - the request's own parameters.
+ * @param headers - more headers.
  */
-export function authenticate(client: ClientCredentials, body: URLSearchParams, headers: Record<string, string>): void {
-  switch (client.authMethod) {
-    case 'client_secret_basic':
-      headers['Authorization'] = basicCredentials(client.clientId, client.clientSecret ?? '', client.basicAuthEncoding);
-      break;
-    case 'client_secret_post':
-      body.set('client_id', client.clientId);
-      body.set('client_secret', client.clientSecret ?? '');
-      break;
-    case 'none':
-      body.set('client_id', client.clientId);
-      break;
+export function authenticatedForm(
+  client: ClientCredentials,
+  params: Readonly<Record<string, string>>,
+  headers?: Readonly<Record<string, string>>,
+): { body: URLSearchParams; headers: Record<string, string> } {
+  const body = new URLSearchParams(params);
+  const form: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
+  if (client.authMethod === 'client_secret_basic') {
+    form['Authorization'] = basicHeader(credentialPair(client));
+  } else {
+    body.set('client_id', client.clientId);
+    if (client.authMethod === 'client_secret_post') body.set('client_secret', client.clientSecret ?? '');
   }
+  return { body, headers: form };
 }
 
 /**
- * The values of the client authentication to scrub from server text: the secret, and for `client_secret_basic` the
- * Basic credentials (base64 and decoded), which a server may echo (base64 is no disguise: a log reader decodes it).
+ * The values to scrub from server text: the given tokens that are there, the client secret, and for
+ * `client_secret_basic` the Basic credentials (base64 and decoded), which a server may echo (base64 is no disguise: a
+ * log reader decodes it).
  *
  * @param client - the credentials and method.
+ * @param tokens - the tokens the request carries (any of them may be missing).
  */
-export function clientSecrets(client: ClientCredentials): string[] {
-  if (client.clientSecret === undefined || client.clientSecret === '') return [];
-  if (client.authMethod !== 'client_secret_basic') return [client.clientSecret];
-  const header = basicCredentials(client.clientId, client.clientSecret, client.basicAuthEncoding);
-  const encoded = header.slice('Basic '.length);
-  const pair =
-    client.basicAuthEncoding === 'form-urlencoded'
-      ? `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`
-      : `${client.clientId}:${client.clientSecret}`;
-  return [client.clientSecret, header, encoded, pair];
+export function secretsOf(client: ClientCredentials, ...tokens: unknown[]): string[] {
+  const values = [...tokens, client.clientSecret];
+  if (client.authMethod === 'client_secret_basic' && client.clientSecret) {
+    const pair = credentialPair(client);
+    const header = basicHeader(pair);
+    values.push(header, header.slice('Basic '.length), pair);
+  }
+  return values.filter(isNonEmptyString);
 }
 
 /** A total deadline over one call, as an abort signal: see {@link deadlineSignal}. */
@@ -192,11 +206,14 @@ export function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-function basicCredentials(clientId: string, clientSecret: string, encoding: 'form-urlencoded' | 'raw'): string {
-  const pair =
-    encoding === 'form-urlencoded'
-      ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
-      : `${clientId}:${clientSecret}`;
+/** `clientId:clientSecret` as `client_secret_basic` sends it, each form-encoded first unless `basicAuthEncoding: 'raw'`. */
+function credentialPair({ clientId, clientSecret = '', basicAuthEncoding }: ClientCredentials): string {
+  return basicAuthEncoding === 'form-urlencoded'
+    ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
+    : `${clientId}:${clientSecret}`;
+}
+
+function basicHeader(pair: string): string {
   // btoa takes Latin-1 only; the raw pair may hold any Unicode, so go through its UTF-8 bytes.
   const bytes = new TextEncoder().encode(pair);
   let binary = '';

@@ -1,18 +1,18 @@
-import axios from 'axios';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
 import { checkIssuer, discoveredEndpoints } from './discovery.js';
 import type { Discovered } from './discovery.js';
 import {
-  authenticate,
+  authenticatedForm,
   checkEndpointUrl,
-  clientSecrets,
   deadlineSignal,
   isAxiosInstance,
   isBusy,
   isSuccess,
+  lazyClient,
   oauthError,
   requestFailure,
+  secretsOf,
   send,
   tooSlow,
 } from './oauth-http.js';
@@ -360,15 +360,13 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
 
   const refresh = async function refreshTokenGrantRefresh(current: TokenSet, context?: Partial<RefreshContext>) {
     const refreshToken = (current as TokenSet | null | undefined)?.refreshToken;
-    if (typeof refreshToken !== 'string' || refreshToken === '') {
+    if (!isNonEmptyString(refreshToken)) {
       throw new TokenRefreshError(
         'SESSION_EXPIRED',
         'Token refresh needs a refresh token, and the current tokens have none',
       );
     }
-    const secrets = [refreshToken, current.accessToken, ...clientSecrets(config)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret !== '',
-    );
+    const secrets = secretsOf(config, refreshToken, current.accessToken);
     return requestTokens(
       config,
       {
@@ -455,12 +453,7 @@ async function post(
   deadline: Deadline,
 ): Promise<{ response: AxiosResponse<unknown>; sentAt: number }> {
   const { signal } = deadline;
-  const body = new URLSearchParams(grantParams);
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/x-www-form-urlencoded',
-    Accept: 'application/json',
-  };
-  authenticate(options, body, headers);
+  const { body, headers } = authenticatedForm(options, grantParams, { Accept: 'application/json' });
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
   if (options.dpop !== undefined) headers['DPoP'] = await dpopProof(options.dpop, options.url);
@@ -704,17 +697,16 @@ export function resolveOptions(
   reserved: readonly string[],
 ): GrantConfig {
   checkObject(options);
+  checkOptions(options, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
   const settings = withDefaults(GRANT_DEFAULTS, options);
-  checkOptions(settings, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
-  let client = settings.axios;
-  const getClient = (): AxiosInstance => (client ??= axios.create());
-  const endpoints = resolveEndpoints(settings, getClient);
+  const client = lazyClient(settings.axios);
+  const endpoints = resolveEndpoints(settings, client);
   checkOptions(settings, [['clientId', 'a non-empty string', isNonEmptyString, true]], show);
   const credentials = clientAuthentication(settings);
   const scope = scopeText(settings.scope);
   const extraParams = extraParamList(settings.extraParams, grantName, reserved);
   checkOptions(settings, GRANT_RULES, show);
-  return { ...settings, ...endpoints, ...credentials, client: getClient, scope, extraParams };
+  return { ...settings, ...endpoints, ...credentials, client, scope, extraParams };
 }
 
 /** `clientSecret`, `authMethod` (whose default depends on the secret) and `basicAuthEncoding`, checked together. */
@@ -742,7 +734,7 @@ function scopeText(scope: unknown): string | undefined {
   if (scope === undefined) return undefined;
   const list: unknown[] =
     typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope : [];
-  const isName = (name: unknown): boolean => isNonEmptyString(name) && !/\s/.test(name as string);
+  const isName = (name: unknown): boolean => isNonEmptyString(name) && !/\s/.test(name);
   if (list.length === 0 || !list.every(isName)) {
     throw new TypeError(expected('scope', 'a non-empty space-separated string or a list of scope names', scope, show));
   }

@@ -2,13 +2,13 @@ import type { AxiosInstance } from 'axios';
 import type { Discovered } from './discovery.js';
 import { TokenRefreshError } from './errors.js';
 import {
-  authenticate,
-  clientSecrets,
+  authenticatedForm,
   deadlineSignal,
   isBusy,
   isSuccess,
   oauthError,
   requestFailure,
+  secretsOf,
   send,
   tooSlow,
 } from './oauth-http.js';
@@ -49,9 +49,7 @@ export function revoker(
       const endpoint = fixed ?? (await (discovered as Discovered)(deadline)).revocation;
       // Discovered metadata without a revocation endpoint: nothing to call, and `logout()` says so (revoked: false).
       if (endpoint === undefined) return false;
-      const secrets = [tokens.refreshToken, tokens.accessToken, ...clientSecrets(config)].filter(
-        (secret): secret is string => typeof secret === 'string' && secret !== '',
-      );
+      const secrets = secretsOf(config, tokens.refreshToken, tokens.accessToken);
       const jobs: Array<Promise<void>> = [];
       // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
       if (tokens.refreshToken)
@@ -76,9 +74,7 @@ async function revokeOne(
   deadline: Deadline,
   secrets: readonly string[],
 ): Promise<void> {
-  const body = new URLSearchParams({ token, token_type_hint: hint });
-  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
-  authenticate(config, body, headers);
+  const { body, headers } = authenticatedForm(config, { token, token_type_hint: hint });
   let status: number;
   let data: unknown;
   try {

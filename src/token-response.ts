@@ -90,9 +90,9 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
     const description = body['error_description'];
     throw new TokenRefreshError(
       'INVALID_TOKEN_RESPONSE',
-      `${unusable}: it is an error answer (RFC 6749 §5.2) with \`error\` \`${printable(error as string)}\``,
+      `${unusable}: it is an error answer (RFC 6749 §5.2) with \`error\` \`${printable(error)}\``,
       {
-        oauthError: printable(error as string),
+        oauthError: printable(error),
         oauthErrorDescription: typeof description === 'string' ? printable(description) : undefined,
       },
     );
@@ -129,7 +129,7 @@ export function parseTokenResponse(body: Record<string, unknown>, context: Parse
   const { access_token: accessToken, token_type: tokenType } = body;
   if (!isNonEmptyString(accessToken)) throw invalid('access_token', ', expected a non-empty string');
   if (!isNonEmptyString(tokenType)) throw invalid('token_type', ' (required by RFC 6749 §5.1)');
-  const scheme = schemeOf(tokenType as string, context);
+  const scheme = schemeOf(tokenType, context);
   const lifetimeMs = lifetime(body['expires_in'], context.receivedAt, invalid);
   for (const member of ['refresh_token', 'id_token']) {
     const value = body[member];
@@ -174,11 +174,11 @@ function tokenSet(
     tokenType,
   };
   // RFC 6749 §6: the server MAY issue a new refresh token; when it does not, the old one stays valid.
-  const nextRefreshToken = isNonEmptyString(refreshToken) ? (refreshToken as string) : context.previousRefreshToken;
+  const nextRefreshToken = isNonEmptyString(refreshToken) ? refreshToken : context.previousRefreshToken;
   if (nextRefreshToken !== undefined) tokens.refreshToken = nextRefreshToken;
   if (lifetimeMs !== undefined) tokens.expiresAt = context.receivedAt + lifetimeMs;
   if (scope !== undefined) tokens.scope = scope;
-  if (isNonEmptyString(idToken)) tokens.idToken = idToken as string;
+  if (isNonEmptyString(idToken)) tokens.idToken = idToken;
   if (Object.keys(extra).length > 0) tokens.extra = Object.freeze(extra);
   return tokens as TokenSet;
 }

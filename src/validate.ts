@@ -68,14 +68,16 @@ export function checkOptions(options: object, rules: readonly Rule[], described 
 }
 
 /**
- * The options over the factory's defaults, merged once: an option given as `undefined` takes the default.
+ * The options over the factory's one defaults object, merged once: an option left out (or `undefined`, or `null`, as
+ * with `??`) takes its default.
  *
- * @param defaults - the factory's one defaults object.
+ * @param defaults - the factory's defaults.
  * @param options - the options as given.
  */
 export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
-  const given = Object.entries(options).filter(([, value]) => value !== undefined);
-  return { ...defaults, ...Object.fromEntries(given) } as D & O;
+  const merged = { ...options } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(defaults)) merged[name] ??= value;
+  return merged as D & O;
 }
 
 /** Throws the template's `TypeError` unless `options` is a non-null object (the argument of every factory). */
@@ -99,7 +101,7 @@ export const isNumberFrom =
 export const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
 
 /** A string that is not empty. */
-export const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value !== '';
+export const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** A {@link Rule}'s `what` and test for a value from a fixed list, e.g. ``one of 'raw', 'form-urlencoded'``. */
 export const oneOf = (choices: readonly string[]): [what: string, ok: (value: unknown) => boolean] => [
