@@ -331,6 +331,13 @@ export const isSuccess = (status: number): boolean => status >= 200 && status < 
 /** A status that says "later": a 5xx or 429. */
 export const isBusy = (status: number): boolean => status >= 500 || status === 429;
 
+/** The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}). */
+export interface OAuthError {
+  readonly error: string;
+  readonly error_description: string | undefined;
+  readonly error_uri: string | undefined;
+}
+
 /**
  * The RFC 6749 §5.2 members of an error answer, scrubbed of our secrets and kept printable (they go into messages).
  *
@@ -340,16 +347,16 @@ export const isBusy = (status: number): boolean => status >= 500 || status === 4
 export function oauthError(
   body: Record<string, unknown> | undefined,
   secrets: readonly string[],
-): { readonly error: string; readonly error_description?: string; readonly error_uri?: string } | undefined {
+): OAuthError | undefined {
   const error = body?.['error'];
-  if (typeof error !== 'string' || error === '') return undefined;
-  const description = body?.['error_description'];
-  const uri = body?.['error_uri'];
+  if (!isNonEmptyString(error)) return undefined;
   // Server text goes into messages and logs: scrubbed of our secrets and kept printable.
+  const clean = (text: unknown): string | undefined =>
+    typeof text === 'string' ? printable(scrub(text, secrets)) : undefined;
   return {
-    error: printable(scrub(error, secrets)),
-    ...(typeof description === 'string' ? { error_description: printable(scrub(description, secrets)) } : {}),
-    ...(typeof uri === 'string' ? { error_uri: printable(scrub(uri, secrets)) } : {}),
+    error: clean(error) as string,
+    error_description: clean(body?.['error_description']),
+    error_uri: clean(body?.['error_uri']),
   };
 }
 

@@ -15,8 +15,9 @@ import {
   secretsOf,
   send,
   tooSlow,
+  untilAborted,
 } from './oauth-http.js';
-import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint, OAuthError } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
 import { jsonObject, parseJson, parseTokenResponse } from './token-response.js';
@@ -555,7 +556,7 @@ function interpret(
 }
 
 /** How messages tell what the token endpoint said: ``the token endpoint … answered HTTP 400 (invalid_grant: …)``. */
-function answered(status: number, oauth: OAuthErrorResponse | undefined, options: ResolvedOptions): string {
+function answered(status: number, oauth: OAuthError | undefined, options: ResolvedOptions): string {
   const described = oauth?.error_description === undefined ? '' : `: ${oauth.error_description}`;
   return `the token endpoint ${options.where} answered HTTP ${status}${oauth ? ` (${oauth.error}${described})` : ''}`;
 }
@@ -565,7 +566,7 @@ type Verdict = [code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERRO
 /** What an answer without tokens means, for the error code and message: see {@link refreshTokenGrant}. */
 function verdict(
   status: number,
-  oauth: OAuthErrorResponse | undefined,
+  oauth: OAuthError | undefined,
   grantType: GrantRequest['grantType'],
   retryAfterMs: number | undefined,
   answered: string,
@@ -581,7 +582,7 @@ function verdict(
 }
 
 /** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
-function refreshVerdict(status: number, oauth: OAuthErrorResponse | undefined, answered: string): Verdict {
+function refreshVerdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict {
   if (oauth?.error === 'invalid_grant') {
     return [
       'SESSION_EXPIRED',
@@ -607,7 +608,7 @@ function refreshVerdict(status: number, oauth: OAuthErrorResponse | undefined, a
 }
 
 /** No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass. */
-function clientCredentialsVerdict(oauth: OAuthErrorResponse | undefined, answered: string): Verdict {
+function clientCredentialsVerdict(oauth: OAuthError | undefined, answered: string): Verdict {
   if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
   const hint =
     hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
@@ -616,7 +617,7 @@ function clientCredentialsVerdict(oauth: OAuthErrorResponse | undefined, answere
   return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
 }
 
-function hintFor(oauth: OAuthErrorResponse | undefined, hints: Readonly<Record<string, string>>): string | undefined {
+function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
   return oauth && Object.hasOwn(hints, oauth.error) ? hints[oauth.error] : undefined;
 }
 
@@ -660,28 +661,20 @@ function transportError(error: unknown, options: ResolvedOptions, deadline: Dead
   );
 }
 
+/** Waits out a `Retry-After`, unless the deadline passes or the caller aborts first. */
 function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promise<void> {
-  const { signal } = deadline;
-  return new Promise((resolve, reject) => {
-    const abort = (): void => {
-      clearTimeout(timer);
-      reject(
-        deadline.timedOut()
-          ? timeoutError(options)
-          : new TokenRefreshError(
-              'REFRESH_FAILED',
-              'Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ' +
-                options.where,
-            ),
-      );
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }, ms);
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
   });
+  const stopped = (): TokenRefreshError =>
+    deadline.timedOut()
+      ? timeoutError(options)
+      : new TokenRefreshError(
+          'REFRESH_FAILED',
+          `Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ${options.where}`,
+        );
+  return untilAborted(waited, deadline.signal, stopped).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   send,
   tooSlow,
 } from './oauth-http.js';
-import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint, OAuthError } from './oauth-http.js';
 import type { RefreshFunction } from './options.js';
 import { jsonObject, parseJson } from './token-response.js';
 import type { TokenSet } from './tokens.js';
@@ -92,7 +92,7 @@ async function revokeOne(
 /** What a revocation endpoint's refusal means: `REFRESH_FAILED` when it may pass, else `CONFIGURATION_ERROR`. */
 function refused(
   status: number,
-  oauth: ReturnType<typeof oauthError>,
+  oauth: OAuthError | undefined,
   endpoint: Endpoint,
   hint: 'refresh_token' | 'access_token',
 ): void {
