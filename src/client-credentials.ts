@@ -3,7 +3,7 @@ import type { RefreshContext, RefreshFunction } from './options.js';
 import { requestTokens, resolveOptions, withRevoke } from './oauth2.js';
 import type { RefreshTokenGrantOptions } from './oauth2.js';
 import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import { checkOptions, isNonEmptyString } from './validate.js';
 
 /**
  * Options of {@link clientCredentialsGrant}: those of `refreshTokenGrant` (token endpoint or `issuer`, client
@@ -65,17 +65,12 @@ const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope', 'r
 export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): RefreshFunction {
   const config = resolveOptions(options, 'clientCredentialsGrant', RESERVED_PARAMS);
   const params: Record<string, string> = { grant_type: 'client_credentials' };
+  checkOptions(options, [
+    ['resource', 'an absolute URI or a non-empty list of them (RFC 8707)', isResource],
+    ['audience', 'a non-empty string', isNonEmptyString],
+  ]);
   const { resource, audience } = options;
   const resources = resource === undefined ? [] : typeof resource === 'string' ? [resource] : resource;
-  if (
-    resource !== undefined &&
-    (!Array.isArray(resources) || resources.length === 0 || !resources.every((r: unknown) => isAbsoluteUri(r)))
-  ) {
-    throw new TypeError(expected('resource', 'an absolute URI or a non-empty list of them (RFC 8707)', resource));
-  }
-  if (audience !== undefined && (typeof audience !== 'string' || audience === '')) {
-    throw new TypeError(expected('audience', 'a non-empty string', audience));
-  }
   // URLSearchParams from an object sends each name once; repeated `resource` values go through `extraParams`' list.
   const extraParams = [...config.extraParams, ...resources.map((r) => ['resource', r] as const)];
   if (audience !== undefined) extraParams.push(['audience', audience]);
@@ -93,6 +88,11 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
     );
   };
   return Object.assign(withRevoke(refresh, grantConfig), { needsRefreshToken: false as const });
+}
+
+/** The `resource` option: one absolute URI, or a non-empty list of them. */
+function isResource(value: unknown): boolean {
+  return isAbsoluteUri(value) || (Array.isArray(value) && value.length > 0 && value.every(isAbsoluteUri));
 }
 
 function isAbsoluteUri(value: unknown): boolean {

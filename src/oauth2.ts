@@ -422,28 +422,31 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   let retried = false;
   let nonceRetried = false;
   for (;;) {
-    const attempt = await post(client, resolved, grant.params, deadline);
-    const { response, sentAt } = attempt;
-    const status = response.status;
+    const { response, sentAt } = await post(client, resolved, grant.params, deadline);
+    const { status } = response;
     // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
-    if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
+    if (!nonceRetried && asksForNonce(response, resolved)) {
       nonceRetried = true;
       continue;
     }
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
-    if (
-      !retried &&
-      retryAfterMs !== undefined &&
-      retryAfterMs <= resolved.maxRetryAfterMs &&
-      Date.now() + retryAfterMs < started + config.timeoutMs
-    ) {
+    if (!retried && mayWait(retryAfterMs, resolved, started)) {
       retried = true;
       await sleep(retryAfterMs, deadline, resolved);
       continue;
     }
     return interpret(response, sentAt, grant, resolved, retryAfterMs);
   }
+}
+
+/** Whether to wait out a `Retry-After` and ask again: a short one (`maxRetryAfterMs`) that ends within `timeoutMs`. */
+function mayWait(retryAfterMs: number | undefined, options: ResolvedOptions, started: number): retryAfterMs is number {
+  return (
+    retryAfterMs !== undefined &&
+    retryAfterMs <= options.maxRetryAfterMs &&
+    Date.now() + retryAfterMs < started + options.timeoutMs
+  );
 }
 
 /** One POST to the token endpoint: the form, the DPoP proof and the hook's headers, then the request. */
@@ -638,10 +641,18 @@ function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: numb
   );
 }
 
-/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `post`). */
-function asksForNonce(response: AxiosResponse<unknown>): boolean {
+/**
+ * Whether a token endpoint answer to a DPoP grant is RFC 9449 §8's HTTP 400 `use_dpop_nonce` with a nonce to use
+ * (remembered by `post`).
+ */
+function asksForNonce(response: AxiosResponse<unknown>, options: ResolvedOptions): boolean {
   const body = parseJson(response.data) as { error?: unknown } | undefined;
-  return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
+  return (
+    options.dpop !== undefined &&
+    response.status === 400 &&
+    body?.error === 'use_dpop_nonce' &&
+    typeof headerValue(response.headers, 'dpop-nonce') === 'string'
+  );
 }
 
 function timeoutError(options: ResolvedOptions, cause?: Error): TokenRefreshError {
