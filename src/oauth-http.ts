@@ -6,7 +6,7 @@
 import axios from 'axios';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { TokenRefreshError } from './errors.js';
-import { isNonEmptyString, printable, show } from './validate.js';
+import { expected, isNonEmptyString, printable, show } from './validate.js';
 
 /**
  * The largest answer body read from the token, revocation or metadata endpoint, in bytes (axios `maxContentLength`):
@@ -74,7 +74,7 @@ export function parseUrl(value: unknown): URL | undefined {
  */
 export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
   const url = parseUrl(value);
-  if (!url) return `Expected \`${name}\` to be an absolute URL, got ${show(value)}`;
+  if (!url) return expected(name, 'an absolute URL', value, show);
   if (url.username !== '' || url.password !== '') {
     return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
   }

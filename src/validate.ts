@@ -9,7 +9,7 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
   if (typeof value === 'number') return `\`${value}\` (number)`;
-  if (typeof value === 'boolean' || value === undefined) return `\`${String(value)}\``;
+  if (typeof value === 'boolean' || value === undefined) return `\`${value}\``;
   return `a value of type ${typeof value}`;
 }
 
