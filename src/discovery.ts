@@ -15,7 +15,7 @@ import {
 } from './oauth-http.js';
 import type { Deadline, Endpoint } from './oauth-http.js';
 import { jsonObject, parseJson } from './token-response.js';
-import { checkObject, checkOptions, isBoolean, isNumberFrom, printable } from './validate.js';
+import { checkObject, checkOptions, isBoolean, isNumberFrom, printable, withDefaults } from './validate.js';
 
 /**
  * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. Only `issuer` is
@@ -76,7 +76,8 @@ export interface DiscoveredEndpoints {
   readonly revocation: Endpoint | undefined;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** `discover`'s defaults, merged once. */
+const DISCOVERY_DEFAULTS = { timeoutMs: 10_000, allowInsecureHttp: false };
 
 /**
  * Fetches and checks an authorization server's metadata. It asks the RFC 8414 §3 location first
@@ -111,14 +112,8 @@ export async function discover(
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
-  const allowInsecureHttp = options.allowInsecureHttp ?? false;
-  const checked = checkIssuer(issuer, allowInsecureHttp);
-  return fetchMetadata(
-    checked,
-    lazyClient(options.axios)(),
-    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    allowInsecureHttp,
-  );
+  const { axios, timeoutMs, allowInsecureHttp } = withDefaults(DISCOVERY_DEFAULTS, options);
+  return fetchMetadata(checkIssuer(issuer, allowInsecureHttp), lazyClient(axios)(), timeoutMs, allowInsecureHttp);
 }
 
 /**

@@ -244,12 +244,14 @@ const GRANT_RULES: readonly Rule[] = [
   ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
   ['maxRetryAfterMs', 'a finite number >= 0', isNumberFrom(0)],
   ['headers', 'a function', isFunction],
-  [
-    'dpop',
-    'the result of createDpop() (axios-token-refresh/dpop)',
-    (hooks) => isFunction((hooks as DpopHooks)?.proof) && isFunction((hooks as DpopHooks).rememberNonce),
-  ],
+  ['dpop', 'the result of createDpop() (axios-token-refresh/dpop)', isDpopHooks],
 ];
+
+/** What `createDpop()` returns: a `proof` maker and a nonce memory. */
+function isDpopHooks(value: unknown): boolean {
+  const hooks = value as Partial<DpopHooks> | null | undefined;
+  return isFunction(hooks?.proof) && isFunction(hooks?.rememberNonce);
+}
 
 /** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. */
 const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
@@ -496,13 +498,14 @@ async function hookHeaders(
   } catch (error) {
     throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the `headers` hook threw', { cause: error });
   }
-  if (extra !== undefined && (typeof extra !== 'object' || extra === null)) {
+  if (extra === undefined) return {};
+  if (typeof extra !== 'object' || extra === null) {
     throw badHook('must return an object of header names to string values');
   }
-  for (const [name, value] of Object.entries(extra ?? {})) {
+  for (const [name, value] of Object.entries(extra)) {
     if (typeof value !== 'string') throw badHook(`returned a non-string value for the \`${name}\` header`);
   }
-  return extra ?? {};
+  return extra;
 }
 
 function badHook(problem: string): TokenRefreshError {
@@ -519,7 +522,7 @@ function mergeHeaders(headers: Record<string, string>, extra: Readonly<Record<st
   }
 }
 
-/** Turns an answer without usable tokens, or with tokens, into a {@link TokenSet} or a {@link TokenRefreshError}. */
+/** Turns the token endpoint's answer into a {@link TokenSet}, or throws the {@link TokenRefreshError} it means. */
 function interpret(
   response: AxiosResponse<unknown>,
   sentAt: number,
@@ -531,7 +534,7 @@ function interpret(
   const json = parseJson(response.data);
   const body = jsonObject(json);
   const oauth = oauthError(body, grant.secrets);
-  // An error body that also holds an access token is a success (some servers add an `error` member to say little).
+  // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
   if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
     const [code, message] = verdict(status, oauth, grant.grantType, retryAfterMs, answered(status, oauth, options));
     throw new TokenRefreshError(code, message, {
