@@ -1,7 +1,8 @@
 import { secretsOf } from './oauth-http.js';
+import type { OAuthError } from './oauth-http.js';
 import type { RefreshContext, RefreshFunction } from './options.js';
-import { requestTokens, resolveOptions, withRevoke } from './oauth2.js';
-import type { RefreshTokenGrantOptions } from './oauth2.js';
+import { CONFIGURATION_HINTS, hintFor, requestTokens, resolveOptions, withRevoke } from './oauth2.js';
+import type { RefreshTokenGrantOptions, Verdict } from './oauth2.js';
 import type { TokenSet } from './tokens.js';
 import { checkOptions, isNonEmptyString } from './validate.js';
 
@@ -32,6 +33,16 @@ export interface ClientCredentialsGrantOptions extends RefreshTokenGrantOptions 
 }
 
 const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'audience'];
+
+/** The hints of {@link CONFIGURATION_HINTS} that read differently for the client credentials grant. */
+const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
+  unauthorized_client:
+    'this client may not use the client_credentials grant: allow it for this client on the authorization server',
+  unsupported_grant_type:
+    'the server does not support grant_type=client_credentials here: check the token endpoint and the server settings',
+  invalid_scope: 'the requested `scope` was refused: check `scope` against what this client may ask for',
+  invalid_target: 'the requested `resource` was refused (RFC 8707): check `resource` and `audience`',
+};
 
 /**
  * Returns a `refresh` function that runs the OAuth 2.0 client credentials grant (RFC 6749 §4.4): machine-to-machine
@@ -83,11 +94,25 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
     const secrets = secretsOf(config, (current as TokenSet | null | undefined)?.accessToken);
     return requestTokens(
       grantConfig,
-      { params, previousRefreshToken: undefined, secrets, grantType: 'client_credentials' },
+      { params, previousRefreshToken: undefined, secrets, verdict },
       context?.signal ?? new AbortController().signal,
     );
   };
   return Object.assign(withRevoke(refresh, grantConfig), { needsRefreshToken: false as const });
+}
+
+/**
+ * A 400, 401 or 2xx without tokens. No refresh token to lose: an OAuth error is the client's set-up; an answer without
+ * one (a gateway) may pass. Any other status reads as for the refresh token grant.
+ */
+function verdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict | undefined {
+  if (status !== 400 && status !== 401 && status >= 300) return undefined;
+  if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
+  const hint =
+    hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
+    hintFor(oauth, CONFIGURATION_HINTS) ??
+    'the server refused the client credentials grant: check the client on the authorization server';
+  return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
 }
 
 /** The `resource` option: one absolute URI, or a non-empty list of them. */

@@ -253,8 +253,8 @@ function isDpopHooks(value: unknown): boolean {
   return isFunction(hooks?.proof) && isFunction(hooks?.rememberNonce);
 }
 
-/** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. */
-const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
+/** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. @internal */
+export const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   invalid_client:
     'the server did not accept the client authentication: check `clientId`, `clientSecret` and `authMethod` ' +
     "(some servers want 'client_secret_post', or `basicAuthEncoding: 'raw'` for a secret with special characters)",
@@ -268,16 +268,6 @@ const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   invalid_request:
     'the server found the request malformed: check `authMethod` (a secret sent two ways, or a missing client_id) ' +
     'and `extraParams`',
-};
-
-/** The hints of {@link CONFIGURATION_HINTS} that read differently for the client credentials grant. */
-const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
-  unauthorized_client:
-    'this client may not use the client_credentials grant: allow it for this client on the authorization server',
-  unsupported_grant_type:
-    'the server does not support grant_type=client_credentials here: check the token endpoint and the server settings',
-  invalid_scope: 'the requested `scope` was refused: check `scope` against what this client may ask for',
-  invalid_target: 'the requested `resource` was refused (RFC 8707): check `resource` and `audience`',
 };
 
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
@@ -323,8 +313,11 @@ export interface GrantRequest {
   readonly previousRefreshToken: string | undefined;
   /** Values to scrub from server text (the refresh and access tokens, the secret). */
   readonly secrets: readonly string[];
-  /** Which grant: decides how an error answer is classified. */
-  readonly grantType: 'refresh_token' | 'client_credentials';
+  /**
+   * How this grant reads an answer without tokens that is not a "later" (5xx, 429, a transient OAuth error), when it
+   * reads it differently from the refresh token grant; undefined leaves it to {@link refreshVerdict}.
+   */
+  readonly verdict?: (status: number, oauth: OAuthError | undefined, answered: string) => Verdict | undefined;
 }
 
 /**
@@ -376,7 +369,6 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
         params: { grant_type: 'refresh_token', refresh_token: refreshToken },
         previousRefreshToken: refreshToken,
         secrets,
-        grantType: 'refresh_token',
       },
       context?.signal ?? new AbortController().signal,
     );
@@ -536,7 +528,7 @@ function interpret(
   const oauth = oauthError(body, grant.secrets);
   // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
   if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
-    const [code, message] = verdict(status, oauth, grant.grantType, retryAfterMs, answered(status, oauth, options));
+    const [code, message] = verdict(status, oauth, grant, retryAfterMs, answered(status, oauth, options));
     throw new TokenRefreshError(code, message, {
       status,
       oauthError: oauth?.error,
@@ -567,13 +559,14 @@ function answered(status: number, oauth: OAuthError | undefined, options: Resolv
   return `the token endpoint ${options.where} answered HTTP ${status}${oauth ? ` (${oauth.error}${described})` : ''}`;
 }
 
-type Verdict = [code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR', message: string];
+/** What an answer without tokens means: the error's code and message. @internal */
+export type Verdict = [code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR', message: string];
 
 /** What an answer without tokens means, for the error code and message: see {@link refreshTokenGrant}. */
 function verdict(
   status: number,
   oauth: OAuthError | undefined,
-  grantType: GrantRequest['grantType'],
+  grant: GrantRequest,
   retryAfterMs: number | undefined,
   answered: string,
 ): Verdict {
@@ -581,10 +574,7 @@ function verdict(
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
-  if (grantType === 'client_credentials' && (status === 400 || status === 401 || status < 300)) {
-    return clientCredentialsVerdict(oauth, answered);
-  }
-  return refreshVerdict(status, oauth, answered);
+  return grant.verdict?.(status, oauth, answered) ?? refreshVerdict(status, oauth, answered);
 }
 
 /** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
@@ -613,17 +603,13 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
 }
 
-/** No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass. */
-function clientCredentialsVerdict(oauth: OAuthError | undefined, answered: string): Verdict {
-  if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
-  const hint =
-    hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
-    hintFor(oauth, CONFIGURATION_HINTS) ??
-    'the server refused the client credentials grant: check the client on the authorization server';
-  return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
-}
-
-function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
+/**
+ * The hint for an OAuth error code, when `hints` has one. @internal
+ *
+ * @param oauth - the answer's error, if any.
+ * @param hints - hints by error code.
+ */
+export function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
   return oauth && Object.hasOwn(hints, oauth.error) ? hints[oauth.error] : undefined;
 }
 
