@@ -537,15 +537,10 @@ function interpret(
       retryAfterMs,
     });
   }
-  const unusable = `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`;
-  if (!body) {
-    const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
-    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
-  }
-  const tokens = parseTokenResponse(body, {
+  const tokens = parseTokenResponse(json, {
     receivedAt: sentAt,
     previousRefreshToken: grant.previousRefreshToken,
-    unusable,
+    unusable: `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`,
     issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
     status,
   });

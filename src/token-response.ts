@@ -81,13 +81,9 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
   const unusable = 'tokenSetFromResponse was given an unusable token response';
   const json = parseJson(data);
   const body = jsonObject(json);
-  if (body === undefined) {
-    const problem = json === undefined ? 'it is not JSON' : 'it is not a JSON object';
-    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`);
-  }
-  const error = body['error'];
-  if (isNonEmptyString(error) && body['access_token'] === undefined) {
-    const description = body['error_description'];
+  const error = body?.['error'];
+  if (isNonEmptyString(error) && body?.['access_token'] === undefined) {
+    const description = body?.['error_description'];
     throw new TokenRefreshError(
       'INVALID_TOKEN_RESPONSE',
       `${unusable}: it is an error answer (RFC 6749 §5.2) with \`error\` \`${printable(error)}\``,
@@ -97,7 +93,7 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
       },
     );
   }
-  return parseTokenResponse(body, {
+  return parseTokenResponse(json, {
     receivedAt,
     unusable,
     issued: 'tokenSetFromResponse was given a token response with a token of type',
@@ -116,10 +112,17 @@ type Invalid = (member: string, problem: string) => TokenRefreshError;
 /**
  * Checks a success answer's members and builds the {@link TokenSet}. @internal
  *
- * @param body - the answer, a JSON object.
+ * @param json - the parsed answer (see {@link parseJson}); anything but a JSON object is unusable.
  * @param context - see {@link ParseContext}.
  */
-export function parseTokenResponse(body: Record<string, unknown>, context: ParseContext): TokenSet {
+export function parseTokenResponse(json: unknown, context: ParseContext): TokenSet {
+  const body = jsonObject(json);
+  if (body === undefined) {
+    const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
+    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${context.unusable}: ${problem}`, {
+      status: context.status,
+    });
+  }
   const invalid: Invalid = (member, problem) =>
     new TokenRefreshError(
       'INVALID_TOKEN_RESPONSE',
