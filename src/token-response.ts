@@ -136,8 +136,9 @@ export function parseTokenResponse(json: unknown, context: ParseContext): TokenS
   const lifetimeMs = lifetime(body['expires_in'], context.receivedAt, invalid);
   for (const member of ['refresh_token', 'id_token']) {
     const value = body[member];
-    if (value !== undefined && value !== null && typeof value !== 'string')
+    if (value !== undefined && value !== null && typeof value !== 'string') {
       throw invalid(member, ', expected a string');
+    }
   }
   return tokenSet(body, scheme, lifetimeMs, scopeOf(body['scope'], invalid), context);
 }
