@@ -1,9 +1,10 @@
-import { clientSecrets } from './oauth-http.js';
+import { secretsOf } from './oauth-http.js';
+import type { OAuthError } from './oauth-http.js';
 import type { RefreshContext, RefreshFunction } from './options.js';
-import { requestTokens, resolveOptions, withRevoke } from './oauth2.js';
-import type { RefreshTokenGrantOptions } from './oauth2.js';
+import { CONFIGURATION_HINTS, hintFor, requestTokens, resolveOptions, withRevoke } from './oauth2.js';
+import type { RefreshTokenGrantOptions, Verdict } from './oauth2.js';
 import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import { checkOptions, isNonEmptyString } from './validate.js';
 
 /**
  * Options of {@link clientCredentialsGrant}: those of `refreshTokenGrant` (token endpoint or `issuer`, client
@@ -32,6 +33,16 @@ export interface ClientCredentialsGrantOptions extends RefreshTokenGrantOptions 
 }
 
 const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope', 'resource', 'audience'];
+
+/** The hints of {@link CONFIGURATION_HINTS} that read differently for the client credentials grant. */
+const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
+  unauthorized_client:
+    'this client may not use the client_credentials grant: allow it for this client on the authorization server',
+  unsupported_grant_type:
+    'the server does not support grant_type=client_credentials here: check the token endpoint and the server settings',
+  invalid_scope: 'the requested `scope` was refused: check `scope` against what this client may ask for',
+  invalid_target: 'the requested `resource` was refused (RFC 8707): check `resource` and `audience`',
+};
 
 /**
  * Returns a `refresh` function that runs the OAuth 2.0 client credentials grant (RFC 6749 §4.4): machine-to-machine
@@ -65,17 +76,12 @@ const RESERVED_PARAMS = ['grant_type', 'client_id', 'client_secret', 'scope', 'r
 export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): RefreshFunction {
   const config = resolveOptions(options, 'clientCredentialsGrant', RESERVED_PARAMS);
   const params: Record<string, string> = { grant_type: 'client_credentials' };
+  checkOptions(options, [
+    ['resource', 'an absolute URI or a non-empty list of them (RFC 8707)', isResource],
+    ['audience', 'a non-empty string', isNonEmptyString],
+  ]);
   const { resource, audience } = options;
   const resources = resource === undefined ? [] : typeof resource === 'string' ? [resource] : resource;
-  if (
-    resource !== undefined &&
-    (!Array.isArray(resources) || resources.length === 0 || !resources.every((r: unknown) => isAbsoluteUri(r)))
-  ) {
-    throw new TypeError(expected('resource', 'an absolute URI or a non-empty list of them (RFC 8707)', resource));
-  }
-  if (audience !== undefined && (typeof audience !== 'string' || audience === '')) {
-    throw new TypeError(expected('audience', 'a non-empty string', audience));
-  }
   // URLSearchParams from an object sends each name once; repeated `resource` values go through `extraParams`' list.
   const extraParams = [...config.extraParams, ...resources.map((r) => ['resource', r] as const)];
   if (audience !== undefined) extraParams.push(['audience', audience]);
@@ -85,16 +91,33 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
     current: TokenSet,
     context?: Partial<RefreshContext>,
   ): Promise<TokenSet> {
-    const secrets = [(current as TokenSet | null | undefined)?.accessToken, ...clientSecrets(config)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret !== '',
-    );
+    const secrets = secretsOf(config, (current as TokenSet | null | undefined)?.accessToken);
     return requestTokens(
       grantConfig,
-      { params, previousRefreshToken: undefined, secrets, grantType: 'client_credentials' },
+      { params, previousRefreshToken: undefined, secrets, verdict },
       context?.signal ?? new AbortController().signal,
     );
   };
   return Object.assign(withRevoke(refresh, grantConfig), { needsRefreshToken: false as const });
+}
+
+/**
+ * A 400, 401 or 2xx without tokens. No refresh token to lose: an OAuth error is the client's set-up; an answer without
+ * one (a gateway) may pass. Any other status reads as for the refresh token grant.
+ */
+function verdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict | undefined {
+  if (status !== 400 && status !== 401 && status >= 300) return undefined;
+  if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
+  const hint =
+    hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
+    hintFor(oauth, CONFIGURATION_HINTS) ??
+    'the server refused the client credentials grant: check the client on the authorization server';
+  return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
+}
+
+/** The `resource` option: one absolute URI, or a non-empty list of them. */
+function isResource(value: unknown): boolean {
+  return isAbsoluteUri(value) || (Array.isArray(value) && value.length > 0 && value.every(isAbsoluteUri));
 }
 
 function isAbsoluteUri(value: unknown): boolean {

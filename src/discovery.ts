@@ -1,18 +1,21 @@
-import axios from 'axios';
-import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { AxiosInstance } from 'axios';
 import { TokenRefreshError } from './errors.js';
 import {
-  MAX_RESPONSE_BYTES,
   checkEndpointUrl,
   deadlineSignal,
-  isTimeoutCode,
+  isAxiosInstance,
+  isBusy,
+  isSuccess,
+  lazyClient,
   parseUrl,
-  sanitized,
+  requestFailure,
+  send,
+  tooSlow,
   untilAborted,
 } from './oauth-http.js';
 import type { Deadline, Endpoint } from './oauth-http.js';
-import { parseJson, printable } from './token-response.js';
-import { checkObject, checkOptions, isBoolean, isNumberFrom } from './validate.js';
+import { jsonObject, parseJson } from './token-response.js';
+import { checkObject, checkOptions, isBoolean, isNumberFrom, printable, withDefaults } from './validate.js';
 
 /**
  * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. Only `issuer` is
@@ -73,7 +76,8 @@ export interface DiscoveredEndpoints {
   readonly revocation: Endpoint | undefined;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** `discover`'s defaults, merged once. */
+const DISCOVERY_DEFAULTS = { timeoutMs: 10_000, allowInsecureHttp: false };
 
 /**
  * Fetches and checks an authorization server's metadata. It asks the RFC 8414 §3 location first
@@ -104,22 +108,12 @@ export async function discover(
 ): Promise<AuthorizationServerMetadata> {
   checkObject(options);
   checkOptions(options, [
-    [
-      'axios',
-      'an axios instance',
-      (v) => typeof v === 'function' && typeof (v as { request?: unknown }).request === 'function',
-    ],
+    ['axios', 'an axios instance', isAxiosInstance],
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
-  const allowInsecureHttp = options.allowInsecureHttp ?? false;
-  const checked = checkIssuer(issuer, allowInsecureHttp);
-  return fetchMetadata(
-    checked,
-    options.axios ?? axios.create(),
-    options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    allowInsecureHttp,
-  );
+  const { axios, timeoutMs, allowInsecureHttp } = withDefaults(DISCOVERY_DEFAULTS, options);
+  return fetchMetadata(checkIssuer(issuer, allowInsecureHttp), lazyClient(axios)(), timeoutMs, allowInsecureHttp);
 }
 
 /**
@@ -223,19 +217,18 @@ async function fetchMetadata(
     const misses: string[] = [];
     for (const location of locations(issuer)) {
       const { status, data } = await getMetadata(client, location, deadline, issuer, timeoutMs);
-      if (status >= 500 || status === 429) {
+      if (isBusy(status)) {
         throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${location} answered HTTP ${status}`, {
           status,
         });
       }
-      const json = status >= 200 && status < 300 ? parseJson(data) : undefined;
-      if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-        const why =
-          status < 300 && status >= 200 ? ', not a JSON object' : status < 400 ? ', a redirect, not followed' : '';
+      const json = isSuccess(status) ? jsonObject(parseJson(data)) : undefined;
+      if (json === undefined) {
+        const why = isSuccess(status) ? ', not a JSON object' : status < 400 ? ', a redirect, not followed' : '';
         misses.push(`${location} (HTTP ${status}${why})`);
         continue;
       }
-      checkPublishedIssuer((json as { issuer?: unknown }).issuer, issuer, location);
+      checkPublishedIssuer(json['issuer'], issuer, location);
       // The endpoints are checked here too, so `discover` never hands out an insecure one.
       endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
       return json as AuthorizationServerMetadata;
@@ -258,30 +251,13 @@ async function getMetadata(
   issuer: Issuer,
   timeoutMs: number,
 ): Promise<{ status: number; data: unknown }> {
-  const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
-    url: location,
-    method: 'GET',
-    headers: { Accept: 'application/json' },
-    signal: deadline.signal,
-    // A redirect, above all one from https: to http:, would let the next hop choose the token endpoint.
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    validateStatus: () => true,
-    responseType: 'text',
-    transformResponse: [(body: unknown) => body],
-    skipAuthRefresh: true,
-  };
   try {
-    const { status, data } = await client.request<unknown>(config);
-    return { status, data };
+    // A redirect, above all one from https: to http:, would let the next hop choose the token endpoint: not followed.
+    return await send(client, 'GET', location, { Accept: 'application/json' }, deadline.signal);
   } catch (error) {
-    const { cause, code } = sanitized(error);
-    if (deadline.timedOut() || isTimeoutCode(code)) throw slow(issuer, timeoutMs, cause);
-    throw new TokenRefreshError(
-      'REFRESH_FAILED',
-      `Discovery failed: the request for ${location} did not complete (${code ?? 'network error'})`,
-      { cause },
-    );
+    const { cause, what } = requestFailure(error, deadline);
+    if (what === undefined) throw slow(issuer, timeoutMs, cause);
+    throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${what} at ${location}`, { cause });
   }
 }
 
@@ -297,9 +273,5 @@ function checkPublishedIssuer(published: unknown, issuer: Issuer, location: stri
 }
 
 function slow(issuer: Issuer, timeoutMs: number, cause?: Error): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Discovery failed: the issuer ${issuer.where} did not publish its metadata within ${timeoutMs} ms (timeoutMs)`,
-    cause === undefined ? {} : { cause },
-  );
+  return tooSlow(`Discovery failed: the issuer ${issuer.where}`, timeoutMs, cause, 'publish its metadata');
 }

@@ -3,7 +3,10 @@
  * client authentication (RFC 6749 §2.3.1) and a transport error that holds no secret.
  */
 
-import { printable } from './token-response.js';
+import axios from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { TokenRefreshError } from './errors.js';
+import { expected, isNonEmptyString, printable, show } from './validate.js';
 
 /**
  * The largest answer body read from the token, revocation or metadata endpoint, in bytes (axios `maxContentLength`):
@@ -32,6 +35,21 @@ export interface Endpoint {
 }
 
 /**
+ * The axios instance of a grant or a discovery: the `axios` option, else a plain `axios.create()` made on first use,
+ * so the request never passes through this plugin's interceptors (or any other).
+ *
+ * @param given - the `axios` option.
+ */
+export function lazyClient(given: AxiosInstance | undefined): () => AxiosInstance {
+  let client = given;
+  return () => (client ??= axios.create());
+}
+
+/** An axios instance (callable, with `request`): the `axios` option of the grants and of `discover`. */
+export const isAxiosInstance = (value: unknown): boolean =>
+  typeof value === 'function' && typeof (value as { request?: unknown }).request === 'function';
+
+/**
  * Parses an absolute URL given as a string or a URL object.
  *
  * @param value - anything.
@@ -56,7 +74,7 @@ export function parseUrl(value: unknown): URL | undefined {
  */
 export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
   const url = parseUrl(value);
-  if (!url) return `Expected \`${name}\` to be an absolute URL, got ${shownUrl(value)}`;
+  if (!url) return expected(name, 'an absolute URL', value, show);
   if (url.username !== '' || url.password !== '') {
     return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
   }
@@ -74,57 +92,46 @@ export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp
   return { url, where };
 }
 
-function shownUrl(value: unknown): string {
-  if (typeof value === 'string') {
-    // eslint-disable-next-line no-control-regex
-    const clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
-    return `\`${clean.length > 300 ? `${clean.slice(0, 300)}…` : clean}\` (string)`;
+/**
+ * A form request to an endpoint of the authorization server, with the client authentication (RFC 6749 §2.3.1): a
+ * Basic header, or `client_id` (and `client_secret`) in the body.
+ *
+ * @param client - the credentials and method.
+ * @param params - the request's own parameters.
+ * @param headers - more headers.
+ */
+export function authenticatedForm(
+  client: ClientCredentials,
+  params: Readonly<Record<string, string>>,
+  headers?: Readonly<Record<string, string>>,
+): { body: URLSearchParams; headers: Record<string, string> } {
+  const body = new URLSearchParams(params);
+  const form: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', ...headers };
+  if (client.authMethod === 'client_secret_basic') {
+    form['Authorization'] = basicHeader(credentialPair(client));
+  } else {
+    body.set('client_id', client.clientId);
+    if (client.authMethod === 'client_secret_post') body.set('client_secret', client.clientSecret ?? '');
   }
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
-    return `\`${String(value)}\` (${typeof value})`;
-  }
-  if (value === null) return '`null`';
-  return `a value of type ${typeof value}`;
+  return { body, headers: form };
 }
 
 /**
- * Adds the client authentication to a form request: a Basic header, or `client_id` (and `client_secret`) in the body.
+ * The values to scrub from server text: the given tokens that are there, the client secret, and for
+ * `client_secret_basic` the Basic credentials (base64 and decoded), which a server may echo (base64 is no disguise: a
+ * log reader decodes it).
  *
  * @param client - the credentials and method.
- * @param body - the form body, changed in place.
- * @param headers - the request headers, changed in place.
+ * @param tokens - the tokens the request carries (any of them may be missing).
  */
-export function authenticate(client: ClientCredentials, body: URLSearchParams, headers: Record<string, string>): void {
-  switch (client.authMethod) {
-    case 'client_secret_basic':
-      headers['Authorization'] = basicCredentials(client.clientId, client.clientSecret ?? '', client.basicAuthEncoding);
-      break;
-    case 'client_secret_post':
-      body.set('client_id', client.clientId);
-      body.set('client_secret', client.clientSecret ?? '');
-      break;
-    case 'none':
-      body.set('client_id', client.clientId);
-      break;
+export function secretsOf(client: ClientCredentials, ...tokens: unknown[]): string[] {
+  const values = [...tokens, client.clientSecret];
+  if (client.authMethod === 'client_secret_basic' && client.clientSecret) {
+    const pair = credentialPair(client);
+    const header = basicHeader(pair);
+    values.push(header, header.slice('Basic '.length), pair);
   }
-}
-
-/**
- * The values of the client authentication to scrub from server text: the secret, and for `client_secret_basic` the
- * Basic credentials (base64 and decoded), which a server may echo (base64 is no disguise: a log reader decodes it).
- *
- * @param client - the credentials and method.
- */
-export function clientSecrets(client: ClientCredentials): string[] {
-  if (client.clientSecret === undefined || client.clientSecret === '') return [];
-  if (client.authMethod !== 'client_secret_basic') return [client.clientSecret];
-  const header = basicCredentials(client.clientId, client.clientSecret, client.basicAuthEncoding);
-  const encoded = header.slice('Basic '.length);
-  const pair =
-    client.basicAuthEncoding === 'form-urlencoded'
-      ? `${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`
-      : `${client.clientId}:${client.clientSecret}`;
-  return [client.clientSecret, header, encoded, pair];
+  return values.filter(isNonEmptyString);
 }
 
 /** A total deadline over one call, as an abort signal: see {@link deadlineSignal}. */
@@ -199,11 +206,14 @@ export function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-function basicCredentials(clientId: string, clientSecret: string, encoding: 'form-urlencoded' | 'raw'): string {
-  const pair =
-    encoding === 'form-urlencoded'
-      ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
-      : `${clientId}:${clientSecret}`;
+/** `clientId:clientSecret` as `client_secret_basic` sends it, each form-encoded first unless `basicAuthEncoding: 'raw'`. */
+function credentialPair({ clientId, clientSecret = '', basicAuthEncoding }: ClientCredentials): string {
+  return basicAuthEncoding === 'form-urlencoded'
+    ? `${formEncode(clientId)}:${formEncode(clientSecret)}`
+    : `${clientId}:${clientSecret}`;
+}
+
+function basicHeader(pair: string): string {
   // btoa takes Latin-1 only; the raw pair may hold any Unicode, so go through its UTF-8 bytes.
   const bytes = new TextEncoder().encode(pair);
   let binary = '';
@@ -241,12 +251,91 @@ export function sanitized(error: unknown): { readonly cause: Error; readonly cod
 }
 
 /**
- * Whether axios's error code means the request ran out of time (axios's own `timeout`, or a socket ETIMEDOUT).
+ * Sends one request to the authorization server the way every call of this package does: bounded by the deadline's
+ * signal (axios's Node `timeout` is only an idle one), no redirect followed (it would carry the token and the client
+ * secret to another URL), every status handed back to be judged by the caller, the body kept as text and at most
+ * {@link MAX_RESPONSE_BYTES}, and flagged for this package's interceptors (when the caller's instance is the one the
+ * plugin is attached to).
  *
- * @param code - the AxiosError's `code`.
+ * @param client - the axios instance.
+ * @param method - `GET` or `POST`.
+ * @param url - the endpoint.
+ * @param headers - the request headers.
+ * @param signal - the deadline's signal.
+ * @param data - the form body, for a `POST`.
  */
-export function isTimeoutCode(code: string | undefined): boolean {
-  return code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+export function send(
+  client: AxiosInstance,
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  data?: string,
+): Promise<AxiosResponse<unknown>> {
+  return client.request<unknown>({
+    url,
+    method,
+    data,
+    headers,
+    signal,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    maxContentLength: MAX_RESPONSE_BYTES,
+    responseType: 'text',
+    transformResponse: [(body: unknown) => body],
+    skipAuthRefresh: true,
+  } as Parameters<AxiosInstance['request']>[0]);
+}
+
+/**
+ * Why a request did not complete: its cause (a copy holding no secret, see {@link sanitized}) and what happened,
+ * `what` undefined when it ran out of time (the deadline, or a socket-level timeout: as much a timeout for the caller).
+ *
+ * @param error - what axios threw; undefined when the call was over before the request was sent.
+ * @param deadline - the call's deadline.
+ * @param aborted - what to say when the caller aborted; without it, an abort reads as any other failure.
+ */
+export function requestFailure(
+  error: unknown,
+  deadline: Deadline,
+  aborted?: string,
+): { readonly cause: Error | undefined; readonly what: string | undefined } {
+  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
+  if (deadline.timedOut() || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { cause, what: undefined };
+  const what =
+    aborted !== undefined && (code === 'ERR_CANCELED' || deadline.signal.aborted)
+      ? aborted
+      : `the request did not complete (${code ?? 'network error'})`;
+  return { cause, what };
+}
+
+/**
+ * A `REFRESH_FAILED` for a call that ran out of its `timeoutMs`.
+ *
+ * @param failed - what failed and where, e.g. `Token refresh failed: the token endpoint https://…/token`.
+ * @param timeoutMs - the option.
+ * @param cause - what the request threw, if anything.
+ * @param verb - what the endpoint did not do in time.
+ */
+export function tooSlow(failed: string, timeoutMs: number, cause?: Error, verb = 'answer'): TokenRefreshError {
+  return new TokenRefreshError(
+    'REFRESH_FAILED',
+    `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** A 2xx status. */
+export const isSuccess = (status: number): boolean => status >= 200 && status < 300;
+
+/** A status that says "later": a 5xx or 429. */
+export const isBusy = (status: number): boolean => status >= 500 || status === 429;
+
+/** The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}). */
+export interface OAuthError {
+  readonly error: string;
+  readonly error_description: string | undefined;
+  readonly error_uri: string | undefined;
 }
 
 /**
@@ -258,16 +347,16 @@ export function isTimeoutCode(code: string | undefined): boolean {
 export function oauthError(
   body: Record<string, unknown> | undefined,
   secrets: readonly string[],
-): { readonly error: string; readonly error_description?: string; readonly error_uri?: string } | undefined {
+): OAuthError | undefined {
   const error = body?.['error'];
-  if (typeof error !== 'string' || error === '') return undefined;
-  const description = body?.['error_description'];
-  const uri = body?.['error_uri'];
+  if (!isNonEmptyString(error)) return undefined;
   // Server text goes into messages and logs: scrubbed of our secrets and kept printable.
+  const clean = (text: unknown): string | undefined =>
+    typeof text === 'string' ? printable(scrub(text, secrets)) : undefined;
   return {
-    error: printable(scrub(error, secrets)),
-    ...(typeof description === 'string' ? { error_description: printable(scrub(description, secrets)) } : {}),
-    ...(typeof uri === 'string' ? { error_uri: printable(scrub(uri, secrets)) } : {}),
+    error: clean(error) as string,
+    error_description: clean(body?.['error_description']),
+    error_uri: clean(body?.['error_uri']),
   };
 }
 

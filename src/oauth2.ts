@@ -1,23 +1,41 @@
-import axios from 'axios';
-import type { AxiosInstance, AxiosRequestConfig, AxiosResponse } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { TokenRefreshError, headerValue, parseRetryAfter } from './errors.js';
 import { checkIssuer, discoveredEndpoints } from './discovery.js';
 import type { Discovered } from './discovery.js';
 import {
-  MAX_RESPONSE_BYTES,
-  authenticate,
+  authenticatedForm,
   checkEndpointUrl,
-  clientSecrets,
   deadlineSignal,
-  isTimeoutCode,
+  isAxiosInstance,
+  isBusy,
+  isSuccess,
+  lazyClient,
   oauthError,
-  sanitized,
+  requestFailure,
+  secretsOf,
+  send,
+  tooSlow,
+  untilAborted,
 } from './oauth-http.js';
-import type { Deadline, Endpoint } from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint, OAuthError } from './oauth-http.js';
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
-import { parseJson, parseTokenResponse, printable } from './token-response.js';
+import { jsonObject, parseJson, parseTokenResponse } from './token-response.js';
 import type { TokenSet } from './tokens.js';
+import {
+  checkObject,
+  checkOptions,
+  describeSecret,
+  expected,
+  isBoolean,
+  isFunction,
+  isNonEmptyString,
+  isNumberFrom,
+  oneOf,
+  show,
+  withDefaults,
+} from './validate.js';
+import type { Rule } from './validate.js';
 
 /**
  * How the client authenticates at the token endpoint (RFC 6749 §2.3.1, OpenID Connect Core §9).
@@ -211,11 +229,32 @@ export interface OAuthErrorResponse {
 const AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
 const BASIC_ENCODINGS: readonly BasicAuthEncoding[] = ['form-urlencoded', 'raw'];
 const RESERVED_PARAMS = ['grant_type', 'refresh_token', 'client_id', 'client_secret', 'scope'];
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_RETRY_AFTER_MS = 2_000;
 
-/** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. */
-const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
+/** The grants' defaults, merged once. `authMethod`'s depends on `clientSecret`: see `clientAuthentication`. */
+const GRANT_DEFAULTS = {
+  timeoutMs: 10_000,
+  maxRetryAfterMs: 2_000,
+  basicAuthEncoding: 'form-urlencoded' as BasicAuthEncoding,
+  allowInsecureHttp: false,
+};
+
+/** The options checked last, each on its own. */
+const GRANT_RULES: readonly Rule[] = [
+  ['axios', 'an axios instance', isAxiosInstance],
+  ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
+  ['maxRetryAfterMs', 'a finite number >= 0', isNumberFrom(0)],
+  ['headers', 'a function', isFunction],
+  ['dpop', 'the result of createDpop() (axios-token-refresh/dpop)', isDpopHooks],
+];
+
+/** What `createDpop()` returns: a `proof` maker and a nonce memory. */
+function isDpopHooks(value: unknown): boolean {
+  const hooks = value as Partial<DpopHooks> | null | undefined;
+  return isFunction(hooks?.proof) && isFunction(hooks?.rememberNonce);
+}
+
+/** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. @internal */
+export const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   invalid_client:
     'the server did not accept the client authentication: check `clientId`, `clientSecret` and `authMethod` ' +
     "(some servers want 'client_secret_post', or `basicAuthEncoding: 'raw'` for a secret with special characters)",
@@ -231,18 +270,13 @@ const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
     'and `extraParams`',
 };
 
-/** The hints of {@link CONFIGURATION_HINTS} that read differently for the client credentials grant. */
-const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
-  unauthorized_client:
-    'this client may not use the client_credentials grant: allow it for this client on the authorization server',
-  unsupported_grant_type:
-    'the server does not support grant_type=client_credentials here: check the token endpoint and the server settings',
-  invalid_scope: 'the requested `scope` was refused: check `scope` against what this client may ask for',
-  invalid_target: 'the requested `resource` was refused (RFC 8707): check `resource` and `audience`',
-};
-
 /** OAuth error codes that say "try again later", whatever the status (RFC 6749 §4.1.2.1, used by some servers here). */
-const TRANSIENT_ERRORS = new Set(['server_error', 'temporarily_unavailable', 'slow_down', 'use_dpop_nonce']);
+const TRANSIENT_ERRORS: ReadonlySet<string | undefined> = new Set([
+  'server_error',
+  'temporarily_unavailable',
+  'slow_down',
+  'use_dpop_nonce',
+]);
 
 /** A grant's options after validation; the token endpoint may still be unknown (discovery). @internal */
 export interface GrantConfig {
@@ -252,11 +286,11 @@ export interface GrantConfig {
   readonly basicAuthEncoding: BasicAuthEncoding;
   readonly scope: string | undefined;
   readonly extraParams: ReadonlyArray<readonly [string, string]>;
-  readonly axios: AxiosInstance | undefined;
+  readonly axios?: AxiosInstance | undefined;
   readonly timeoutMs: number;
-  readonly headers: RefreshTokenGrantOptions['headers'];
+  readonly headers?: RefreshTokenGrantOptions['headers'];
   readonly maxRetryAfterMs: number;
-  readonly dpop: DpopHooks | undefined;
+  readonly dpop?: DpopHooks | undefined;
   readonly allowInsecureHttp: boolean;
   /** `tokenUrl`, when given. */
   readonly tokenEndpoint: Endpoint | undefined;
@@ -279,8 +313,11 @@ export interface GrantRequest {
   readonly previousRefreshToken: string | undefined;
   /** Values to scrub from server text (the refresh and access tokens, the secret). */
   readonly secrets: readonly string[];
-  /** Which grant: decides how an error answer is classified. */
-  readonly grantType: 'refresh_token' | 'client_credentials';
+  /**
+   * How this grant reads an answer without tokens that is not a "later" (5xx, 429, a transient OAuth error), when it
+   * reads it differently from the refresh token grant; undefined leaves it to {@link refreshVerdict}.
+   */
+  readonly verdict?: (status: number, oauth: OAuthError | undefined, answered: string) => Verdict | undefined;
 }
 
 /**
@@ -319,22 +356,19 @@ export function refreshTokenGrant(options: RefreshTokenGrantOptions): RefreshFun
 
   const refresh = async function refreshTokenGrantRefresh(current: TokenSet, context?: Partial<RefreshContext>) {
     const refreshToken = (current as TokenSet | null | undefined)?.refreshToken;
-    if (typeof refreshToken !== 'string' || refreshToken === '') {
+    if (!isNonEmptyString(refreshToken)) {
       throw new TokenRefreshError(
         'SESSION_EXPIRED',
         'Token refresh needs a refresh token, and the current tokens have none',
       );
     }
-    const secrets = [refreshToken, current.accessToken, ...clientSecrets(config)].filter(
-      (secret): secret is string => typeof secret === 'string' && secret !== '',
-    );
+    const secrets = secretsOf(config, refreshToken, current.accessToken);
     return requestTokens(
       config,
       {
         params: { grant_type: 'refresh_token', refresh_token: refreshToken },
         previousRefreshToken: refreshToken,
         secrets,
-        grantType: 'refresh_token',
       },
       context?.signal ?? new AbortController().signal,
     );
@@ -382,22 +416,16 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   let retried = false;
   let nonceRetried = false;
   for (;;) {
-    const attempt = await send(client, resolved, grant.params, deadline);
-    const { response, sentAt } = attempt;
-    const status = response.status;
+    const { response, sentAt } = await post(client, resolved, grant.params, deadline);
+    const { status } = response;
     // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
-    if (resolved.dpop !== undefined && !nonceRetried && status === 400 && asksForNonce(response)) {
+    if (!nonceRetried && asksForNonce(response, resolved)) {
       nonceRetried = true;
       continue;
     }
     const retryAfterMs =
       status === 429 || status === 503 ? parseRetryAfter(headerValue(response.headers, 'retry-after')) : undefined;
-    if (
-      !retried &&
-      retryAfterMs !== undefined &&
-      retryAfterMs <= resolved.maxRetryAfterMs &&
-      Date.now() + retryAfterMs < started + config.timeoutMs
-    ) {
+    if (!retried && mayWait(retryAfterMs, resolved, started)) {
       retried = true;
       await sleep(retryAfterMs, deadline, resolved);
       continue;
@@ -406,83 +434,32 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   }
 }
 
-async function send(
+/** Whether to wait out a `Retry-After` and ask again: a short one (`maxRetryAfterMs`) that ends within `timeoutMs`. */
+function mayWait(retryAfterMs: number | undefined, options: ResolvedOptions, started: number): retryAfterMs is number {
+  return (
+    retryAfterMs !== undefined &&
+    retryAfterMs <= options.maxRetryAfterMs &&
+    Date.now() + retryAfterMs < started + options.timeoutMs
+  );
+}
+
+/** One POST to the token endpoint: the form, the DPoP proof and the hook's headers, then the request. */
+async function post(
   client: AxiosInstance,
   options: ResolvedOptions,
   grantParams: Readonly<Record<string, string>>,
   deadline: Deadline,
 ): Promise<{ response: AxiosResponse<unknown>; sentAt: number }> {
   const { signal } = deadline;
-  const body = new URLSearchParams(grantParams);
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/x-www-form-urlencoded',
-    Accept: 'application/json',
-  };
-  authenticate(options, body, headers);
+  const { body, headers } = authenticatedForm(options, grantParams, { Accept: 'application/json' });
   if (options.scope !== undefined) body.set('scope', options.scope);
   for (const [name, value] of options.extraParams) body.append(name, value);
-
-  if (options.dpop !== undefined) {
-    try {
-      headers['DPoP'] = await options.dpop.proof({ method: 'POST', url: options.url });
-    } catch (error) {
-      throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
-        cause: error,
-      });
-    }
-  }
-  if (options.headers) {
-    let extra: TokenRequestHeaders;
-    try {
-      extra = await options.headers({ url: options.url.href, method: 'POST', body, signal });
-    } catch (error) {
-      throw new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the \`headers\` hook threw`, {
-        cause: error,
-      });
-    }
-    if (extra !== undefined) {
-      if (typeof extra !== 'object' || extra === null) {
-        throw new TokenRefreshError(
-          'CONFIGURATION_ERROR',
-          'Token refresh failed: the `headers` hook must return an object of header names to string values',
-        );
-      }
-      for (const [name, value] of Object.entries(extra)) {
-        if (typeof value !== 'string') {
-          throw new TokenRefreshError(
-            'CONFIGURATION_ERROR',
-            `Token refresh failed: the \`headers\` hook returned a non-string value for the \`${name}\` header`,
-          );
-        }
-        // Header names are case-insensitive: the hook's `authorization` replaces our `Authorization`.
-        for (const existing of Object.keys(headers)) {
-          if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
-        }
-        headers[name] = value;
-      }
-    }
-  }
-
+  if (options.dpop !== undefined) headers['DPoP'] = await dpopProof(options.dpop, options.url);
+  if (options.headers) mergeHeaders(headers, await hookHeaders(options, body, signal));
   if (signal.aborted) throw transportError(undefined, options, deadline);
-  // The flag is for this package's interceptors when the caller passes the very instance the plugin is attached to.
-  const config: AxiosRequestConfig & { skipAuthRefresh: true } = {
-    url: options.url.href,
-    method: 'POST',
-    data: body.toString(),
-    headers,
-    // axios's `timeout` is an idle timeout in Node; this signal is the total one (timeoutMs, or the caller's abort).
-    signal,
-    // Everything is judged here, and a redirect would carry the refresh token and client secret to another URL.
-    validateStatus: () => true,
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    skipAuthRefresh: true,
-  };
   const sentAt = Date.now();
   try {
-    const response = await client.request<unknown>(config);
+    const response = await send(client, 'POST', options.url.href, headers, signal, body.toString());
     options.dpop?.rememberNonce(options.url, headerValue(response.headers, 'dpop-nonce'));
     return { response, sentAt };
   } catch (error) {
@@ -490,6 +467,54 @@ async function send(
   }
 }
 
+/** A fresh DPoP proof for the token endpoint; when none can be made, the refresh fails. */
+async function dpopProof(dpop: DpopHooks, url: URL): Promise<string> {
+  try {
+    return await dpop.proof({ method: 'POST', url });
+  } catch (error) {
+    throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the DPoP proof could not be made', {
+      cause: error,
+    });
+  }
+}
+
+/** What the `headers` hook returns for this request, checked: header names to strings (none when undefined). */
+async function hookHeaders(
+  options: ResolvedOptions,
+  body: URLSearchParams,
+  signal: AbortSignal,
+): Promise<Readonly<Record<string, unknown>>> {
+  let extra: TokenRequestHeaders;
+  try {
+    extra = await options.headers?.({ url: options.url.href, method: 'POST', body, signal });
+  } catch (error) {
+    throw new TokenRefreshError('REFRESH_FAILED', 'Token refresh failed: the `headers` hook threw', { cause: error });
+  }
+  if (extra === undefined) return {};
+  if (typeof extra !== 'object' || extra === null) {
+    throw badHook('must return an object of header names to string values');
+  }
+  for (const [name, value] of Object.entries(extra)) {
+    if (typeof value !== 'string') throw badHook(`returned a non-string value for the \`${name}\` header`);
+  }
+  return extra;
+}
+
+function badHook(problem: string): TokenRefreshError {
+  return new TokenRefreshError('CONFIGURATION_ERROR', `Token refresh failed: the \`headers\` hook ${problem}`);
+}
+
+/** Adds the hook's headers; names are case-insensitive, so its `authorization` replaces our `Authorization`. */
+function mergeHeaders(headers: Record<string, string>, extra: Readonly<Record<string, unknown>>): void {
+  for (const [name, value] of Object.entries(extra)) {
+    for (const existing of Object.keys(headers)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete headers[existing];
+    }
+    headers[name] = value as string;
+  }
+}
+
+/** Turns the token endpoint's answer into a {@link TokenSet}, or throws the {@link TokenRefreshError} it means. */
 function interpret(
   response: AxiosResponse<unknown>,
   sentAt: number,
@@ -499,80 +524,88 @@ function interpret(
 ): TokenSet {
   const { status } = response;
   const json = parseJson(response.data);
-  const body =
-    typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const body = jsonObject(json);
   const oauth = oauthError(body, grant.secrets);
-  const hasAccessToken = body !== undefined && body['access_token'] !== undefined;
-
-  if (status >= 200 && status < 300 && !(oauth && !hasAccessToken)) {
-    const unusable = `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`;
-    if (!body) {
-      const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
-      throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`, { status });
-    }
-    const tokens = parseTokenResponse(body, {
-      receivedAt: sentAt,
-      previousRefreshToken: grant.previousRefreshToken,
-      unusable,
-      issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
+  // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
+  if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
+    const [code, message] = verdict(status, oauth, grant, retryAfterMs, answered(status, oauth, options));
+    throw new TokenRefreshError(code, message, {
       status,
+      oauthError: oauth?.error,
+      oauthErrorDescription: oauth?.error_description,
+      oauthErrorUri: oauth?.error_uri,
+      retryAfterMs,
     });
-    checkTokenType(tokens, options, status);
-    return tokens;
   }
-
-  const details = {
+  const tokens = parseTokenResponse(json, {
+    receivedAt: sentAt,
+    previousRefreshToken: grant.previousRefreshToken,
+    unusable: `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`,
+    issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
     status,
-    oauthError: oauth?.error,
-    oauthErrorDescription: oauth?.error_description,
-    oauthErrorUri: oauth?.error_uri,
-    retryAfterMs,
-  };
-  const said = oauth
-    ? `${oauth.error}${oauth.error_description === undefined ? '' : `: ${oauth.error_description}`}`
-    : undefined;
-  const answered = `the token endpoint ${options.where} answered HTTP ${status}${said ? ` (${said})` : ''}`;
+  });
+  checkTokenType(tokens, options, status);
+  return tokens;
+}
 
-  if (status >= 500 || status === 429 || (oauth && TRANSIENT_ERRORS.has(oauth.error))) {
+/** How messages tell what the token endpoint said: ``the token endpoint … answered HTTP 400 (invalid_grant: …)``. */
+function answered(status: number, oauth: OAuthError | undefined, options: ResolvedOptions): string {
+  const described = oauth?.error_description === undefined ? '' : `: ${oauth.error_description}`;
+  return `the token endpoint ${options.where} answered HTTP ${status}${oauth ? ` (${oauth.error}${described})` : ''}`;
+}
+
+/** What an answer without tokens means: the error's code and message. @internal */
+export type Verdict = [code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR', message: string];
+
+/** What an answer without tokens means, for the error code and message: see {@link refreshTokenGrant}. */
+function verdict(
+  status: number,
+  oauth: OAuthError | undefined,
+  grant: GrantRequest,
+  retryAfterMs: number | undefined,
+  answered: string,
+): Verdict {
+  if (isBusy(status) || TRANSIENT_ERRORS.has(oauth?.error)) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
-    return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`, details);
+    return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
-  if (grant.grantType === 'client_credentials' && (status === 400 || status === 401 || status < 300)) {
-    // No refresh token to lose: an OAuth error is the client's set-up; an answer without one (a gateway) may pass.
-    if (!oauth) return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
-    const hint = Object.hasOwn(CLIENT_CREDENTIALS_HINTS, oauth.error)
-      ? CLIENT_CREDENTIALS_HINTS[oauth.error]
-      : Object.hasOwn(CONFIGURATION_HINTS, oauth.error)
-        ? CONFIGURATION_HINTS[oauth.error]
-        : 'the server refused the client credentials grant: check the client on the authorization server';
-    return failWith('CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`, details);
-  }
+  return grant.verdict?.(status, oauth, answered) ?? refreshVerdict(status, oauth, answered);
+}
+
+/** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
+function refreshVerdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict {
   if (oauth?.error === 'invalid_grant') {
-    return failWith(
+    return [
       'SESSION_EXPIRED',
       `Token refresh refused: ${answered}; the refresh token is expired, revoked or already used`,
-      details,
-    );
+    ];
   }
-  const hint = oauth && Object.hasOwn(CONFIGURATION_HINTS, oauth.error) ? CONFIGURATION_HINTS[oauth.error] : undefined;
-  if (hint !== undefined) {
-    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`, details);
-  }
-  if (status === 400 || status === 401 || (status >= 200 && status < 300)) {
-    return failWith('SESSION_EXPIRED', `Token refresh refused: ${answered}`, details);
+  const hint = hintFor(oauth, CONFIGURATION_HINTS);
+  if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
+  if (status === 400 || status === 401 || isSuccess(status)) {
+    return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
   }
   if (status === 404 || status === 405) {
-    return failWith('CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``, details);
+    return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``];
   }
   if (status >= 300 && status < 400) {
-    return failWith(
+    return [
       'CONFIGURATION_ERROR',
       `Token refresh misconfigured: ${answered}, a redirect, which is not followed so that the credentials stay ` +
         'at the configured URL; set `tokenUrl` to the final URL',
-      details,
-    );
+    ];
   }
-  return failWith('REFRESH_FAILED', `Token refresh failed: ${answered}`, details);
+  return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
+}
+
+/**
+ * The hint for an OAuth error code, when `hints` has one. @internal
+ *
+ * @param oauth - the answer's error, if any.
+ * @param hints - hints by error code.
+ */
+export function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
+  return oauth && Object.hasOwn(hints, oauth.error) ? hints[oauth.error] : undefined;
 }
 
 /** Never a silent change of scheme: the session would send a token the resource server refuses. */
@@ -592,96 +625,51 @@ function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: numb
   );
 }
 
-/** Whether a token endpoint answer is RFC 9449 §8's `use_dpop_nonce` with a nonce to use (remembered by `send`). */
-function asksForNonce(response: AxiosResponse<unknown>): boolean {
+/**
+ * Whether a token endpoint answer to a DPoP grant is RFC 9449 §8's HTTP 400 `use_dpop_nonce` with a nonce to use
+ * (remembered by `post`).
+ */
+function asksForNonce(response: AxiosResponse<unknown>, options: ResolvedOptions): boolean {
   const body = parseJson(response.data) as { error?: unknown } | undefined;
-  return body?.error === 'use_dpop_nonce' && typeof headerValue(response.headers, 'dpop-nonce') === 'string';
-}
-
-function checkDpop(dpop: unknown): DpopHooks | undefined {
-  const hooks = dpop as Partial<DpopHooks> | undefined;
-  if (hooks !== undefined && (typeof hooks?.proof !== 'function' || typeof hooks.rememberNonce !== 'function')) {
-    throw new TypeError(
-      `Expected \`dpop\` to be the result of createDpop() (axios-token-refresh/dpop), got ${shown(dpop)}`,
-    );
-  }
-  return hooks as DpopHooks | undefined;
-}
-
-function failWith(
-  code: 'SESSION_EXPIRED' | 'REFRESH_FAILED' | 'CONFIGURATION_ERROR',
-  message: string,
-  details: {
-    status: number;
-    oauthError: string | undefined;
-    oauthErrorDescription: string | undefined;
-    oauthErrorUri: string | undefined;
-    retryAfterMs: number | undefined;
-  },
-): never {
-  throw new TokenRefreshError(code, message, details);
-}
-
-function timeoutError(options: ResolvedOptions): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token refresh failed: the token endpoint ${options.where} did not answer within ${options.timeoutMs} ms ` +
-      '(timeoutMs)',
+  return (
+    options.dpop !== undefined &&
+    response.status === 400 &&
+    body?.error === 'use_dpop_nonce' &&
+    typeof headerValue(response.headers, 'dpop-nonce') === 'string'
   );
 }
 
-/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `sanitized`). */
+function timeoutError(options: ResolvedOptions, cause?: Error): TokenRefreshError {
+  return tooSlow(`Token refresh failed: the token endpoint ${options.where}`, options.timeoutMs, cause);
+}
+
+/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestFailure`). */
 function transportError(error: unknown, options: ResolvedOptions, deadline: Deadline): TokenRefreshError {
-  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
-  const withCause = cause === undefined ? {} : { cause };
-  if (deadline.timedOut() || isTimeoutCode(code)) {
-    // Our deadline, or a socket-level ETIMEDOUT: as much a timeout for the caller.
-    return new TokenRefreshError('REFRESH_FAILED', timeoutError(options).message, withCause);
-  }
-  const what =
-    code === 'ERR_CANCELED' || deadline.signal.aborted
-      ? 'the refresh was aborted'
-      : `the request did not complete (${code ?? 'network error'})`;
+  const { cause, what } = requestFailure(error, deadline, 'the refresh was aborted');
+  if (what === undefined) return timeoutError(options, cause);
   return new TokenRefreshError(
     'REFRESH_FAILED',
     `Token refresh failed: ${what} at the token endpoint ${options.where}`,
-    withCause,
+    {
+      cause,
+    },
   );
 }
 
+/** Waits out a `Retry-After`, unless the deadline passes or the caller aborts first. */
 function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promise<void> {
-  const { signal } = deadline;
-  return new Promise((resolve, reject) => {
-    const abort = (): void => {
-      clearTimeout(timer);
-      reject(
-        deadline.timedOut()
-          ? timeoutError(options)
-          : new TokenRefreshError(
-              'REFRESH_FAILED',
-              'Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ' +
-                options.where,
-            ),
-      );
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', abort);
-      resolve();
-    }, ms);
-    if (signal.aborted) abort();
-    else signal.addEventListener('abort', abort, { once: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
   });
-}
-
-/** For option errors: shows the value of non-secret options, the type only of anything else. */
-function shown(value: unknown): string {
-  if (typeof value === 'string') return `\`${printable(value)}\` (string)`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) {
-    return `\`${String(value)}\` (${typeof value})`;
-  }
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  return `a value of type ${typeof value}`;
+  const stopped = (): TokenRefreshError =>
+    deadline.timedOut()
+      ? timeoutError(options)
+      : new TokenRefreshError(
+          'REFRESH_FAILED',
+          `Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ${options.where}`,
+        );
+  return untilAborted(waited, deadline.signal, stopped).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -696,146 +684,86 @@ export function resolveOptions(
   grantName: string,
   reserved: readonly string[],
 ): GrantConfig {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected \`options\` to be an object, got ${shown(options)}`);
-  }
-  const { clientId, clientSecret, scope, extraParams, timeoutMs, headers, allowInsecureHttp } = options;
-  if (allowInsecureHttp !== undefined && typeof allowInsecureHttp !== 'boolean') {
-    throw new TypeError(`Expected \`allowInsecureHttp\` to be a boolean, got ${shown(allowInsecureHttp)}`);
-  }
-  let client = options.axios;
-  const getClient = (): AxiosInstance => (client ??= axios.create());
-  const endpoints = resolveEndpoints(options, allowInsecureHttp === true, getClient);
+  checkObject(options);
+  checkOptions(options, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
+  const settings = withDefaults(GRANT_DEFAULTS, options);
+  const client = lazyClient(settings.axios);
+  const endpoints = resolveEndpoints(settings, client);
+  checkOptions(settings, [['clientId', 'a non-empty string', isNonEmptyString, true]], show);
+  const credentials = clientAuthentication(settings);
+  const scope = scopeText(settings.scope);
+  const extraParams = extraParamList(settings.extraParams, grantName, reserved);
+  checkOptions(settings, GRANT_RULES, show);
+  return { ...settings, ...endpoints, ...credentials, client, scope, extraParams };
+}
 
-  if (typeof clientId !== 'string' || clientId === '') {
-    throw new TypeError(`Expected \`clientId\` to be a non-empty string, got ${shown(clientId)}`);
-  }
-  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret === '')) {
-    // Never print the secret itself, even when it is of the wrong type.
-    const what =
-      typeof clientSecret === 'string'
-        ? 'an empty string'
-        : clientSecret === null
-          ? '`null`'
-          : `a value of type ${typeof clientSecret}`;
-    throw new TypeError(`Expected \`clientSecret\` to be a non-empty string or undefined, got ${what}`);
-  }
-
+/** `clientSecret`, `authMethod` (whose default depends on the secret) and `basicAuthEncoding`, checked together. */
+function clientAuthentication(options: RefreshTokenGrantOptions): ClientCredentials {
+  const { clientId, clientSecret } = options;
+  // Never shown, even of the wrong type: described by its type alone.
+  checkOptions(options, [['clientSecret', 'a non-empty string or undefined', isNonEmptyString]], describeSecret);
   const authMethod = options.authMethod ?? (clientSecret === undefined ? 'none' : 'client_secret_basic');
-  if (!AUTH_METHODS.includes(authMethod)) {
-    throw new TypeError(
-      "Expected `authMethod` to be one of 'client_secret_basic', 'client_secret_post', 'none', got " +
-        shown(authMethod),
-    );
-  }
+  checkOptions({ authMethod }, [['authMethod', ...oneOf(AUTH_METHODS)]], show);
   if (authMethod !== 'none' && clientSecret === undefined) {
-    throw new TypeError(
-      `Expected \`clientSecret\` to be a non-empty string with \`authMethod: '${authMethod}'\`, got \`undefined\``,
-    );
+    throw new TypeError(expected('clientSecret', `a non-empty string with \`authMethod: '${authMethod}'\``, undefined));
   }
   if (authMethod === 'none' && clientSecret !== undefined) {
     throw new TypeError(
-      "Expected `clientSecret` to be undefined with `authMethod: 'none'` (a public client), got a string; " +
+      `${expected('clientSecret', "undefined with `authMethod: 'none'` (a public client)", clientSecret)}; ` +
         "use 'client_secret_basic' or 'client_secret_post' to send it",
     );
   }
-  const basicAuthEncoding = options.basicAuthEncoding ?? 'form-urlencoded';
-  if (!BASIC_ENCODINGS.includes(basicAuthEncoding)) {
-    throw new TypeError(
-      `Expected \`basicAuthEncoding\` to be one of 'form-urlencoded', 'raw', got ${shown(basicAuthEncoding)}`,
-    );
-  }
+  checkOptions(options, [['basicAuthEncoding', ...oneOf(BASIC_ENCODINGS)]], show);
+  return { clientId, clientSecret, authMethod, basicAuthEncoding: options.basicAuthEncoding as BasicAuthEncoding };
+}
 
-  let scopeText: string | undefined;
-  if (scope !== undefined) {
-    const list =
-      typeof scope === 'string'
-        ? scope.split(' ').filter(Boolean)
-        : Array.isArray(scope)
-          ? (scope as unknown[])
-          : undefined;
-    if (!list || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '' && !/\s/.test(s))) {
-      throw new TypeError(
-        `Expected \`scope\` to be a non-empty space-separated string or a list of scope names, got ${shown(scope)}`,
-      );
+/** The `scope` option as the one space-separated string sent, or undefined when not given. */
+function scopeText(scope: unknown): string | undefined {
+  if (scope === undefined) return undefined;
+  const list: unknown[] =
+    typeof scope === 'string' ? scope.split(' ').filter(Boolean) : Array.isArray(scope) ? scope : [];
+  const isName = (name: unknown): boolean => isNonEmptyString(name) && !/\s/.test(name);
+  if (list.length === 0 || !list.every(isName)) {
+    throw new TypeError(expected('scope', 'a non-empty space-separated string or a list of scope names', scope, show));
+  }
+  return list.join(' ');
+}
+
+/** The `extraParams` option as the `[name, value]` pairs sent, one per value of a list. */
+function extraParamList(
+  extraParams: unknown,
+  grantName: string,
+  reserved: readonly string[],
+): Array<readonly [string, string]> {
+  if (extraParams === undefined) return [];
+  if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams)) {
+    throw new TypeError(expected('extraParams', 'an object of parameter names to strings', extraParams));
+  }
+  return Object.entries(extraParams).flatMap(([name, value]: [string, unknown]) => {
+    if (reserved.includes(name)) {
+      const instead =
+        name === 'scope'
+          ? '; use the `scope` option'
+          : name.startsWith('client_')
+            ? '; use `clientId`, `clientSecret` and `authMethod`'
+            : '';
+      throw new TypeError(`Expected \`extraParams\` not to set \`${name}\`: ${grantName} sets it${instead}`);
     }
-    scopeText = list.join(' ');
-  }
-
-  const params: Array<readonly [string, string]> = [];
-  if (extraParams !== undefined) {
-    if (typeof extraParams !== 'object' || extraParams === null || Array.isArray(extraParams)) {
-      throw new TypeError(
-        `Expected \`extraParams\` to be an object of parameter names to strings, got ${shown(extraParams)}`,
-      );
+    const values: unknown[] = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (typeof item !== 'string')
+        throw new TypeError(expected(`extraParams.${name}`, 'a string or a list of strings', item));
     }
-    for (const [name, value] of Object.entries(extraParams)) {
-      if (reserved.includes(name)) {
-        throw new TypeError(
-          `Expected \`extraParams\` not to set \`${name}\`: ${grantName} sets it` +
-            (name === 'scope'
-              ? '; use the `scope` option'
-              : name.startsWith('client_')
-                ? '; use `clientId`, `clientSecret` and `authMethod`'
-                : ''),
-        );
-      }
-      const values: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
-      for (const item of values) {
-        if (typeof item !== 'string') {
-          throw new TypeError(
-            `Expected \`extraParams.${name}\` to be a string or a list of strings, got ${shown(item)}`,
-          );
-        }
-        params.push([name, item]);
-      }
-    }
-  }
-
-  const instance: unknown = options.axios;
-  if (
-    instance !== undefined &&
-    (typeof instance !== 'function' || typeof (instance as { request?: unknown }).request !== 'function')
-  ) {
-    throw new TypeError(`Expected \`axios\` to be an axios instance, got ${shown(options.axios)}`);
-  }
-  const timeout = timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new TypeError(`Expected \`timeoutMs\` to be a finite number > 0, got ${shown(timeout)}`);
-  }
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
-  if (typeof maxRetryAfterMs !== 'number' || !Number.isFinite(maxRetryAfterMs) || maxRetryAfterMs < 0) {
-    throw new TypeError(`Expected \`maxRetryAfterMs\` to be a finite number >= 0, got ${shown(maxRetryAfterMs)}`);
-  }
-  if (headers !== undefined && typeof headers !== 'function') {
-    throw new TypeError(`Expected \`headers\` to be a function, got ${shown(headers)}`);
-  }
-
-  return {
-    ...endpoints,
-    client: getClient,
-    allowInsecureHttp: allowInsecureHttp === true,
-    clientId,
-    clientSecret,
-    authMethod,
-    basicAuthEncoding,
-    scope: scopeText,
-    extraParams: params,
-    axios: options.axios,
-    timeoutMs: timeout,
-    headers,
-    maxRetryAfterMs,
-    dpop: checkDpop(options.dpop),
-  };
+    return values.map((item) => [name, item as string] as const);
+  });
 }
 
 /** `tokenUrl`, `issuer` and `revocationUrl`: at least one way to the token endpoint, each under the https rule. */
 function resolveEndpoints(
-  options: RefreshTokenGrantOptions,
-  allowInsecureHttp: boolean,
+  options: RefreshTokenGrantOptions & typeof GRANT_DEFAULTS,
   client: () => AxiosInstance,
 ): Pick<GrantConfig, 'tokenEndpoint' | 'revocationEndpoint' | 'discovered'> {
-  const { tokenUrl, issuer, revocationUrl } = options;
+  const { tokenUrl, issuer, revocationUrl, allowInsecureHttp, timeoutMs } = options;
   const endpoint = (name: string, value: unknown): Endpoint | undefined => {
     if (value === undefined && name !== 'tokenUrl') return undefined;
     const checked = checkEndpointUrl(name, value, allowInsecureHttp);
@@ -846,9 +774,10 @@ function resolveEndpoints(
   };
   const tokenEndpoint = tokenUrl === undefined && issuer !== undefined ? undefined : endpoint('tokenUrl', tokenUrl);
   const revocationEndpoint = endpoint('revocationUrl', revocationUrl);
-  if (issuer === undefined) return { tokenEndpoint, revocationEndpoint, discovered: undefined };
-  const checkedIssuer = checkIssuer(issuer, allowInsecureHttp);
-  const timeoutMs = typeof options.timeoutMs === 'number' ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
-  const discovered = discoveredEndpoints(checkedIssuer, client, timeoutMs, allowInsecureHttp);
+  // A bad `timeoutMs` is refused right after; discovery starts no sooner than the first refresh.
+  const discovered =
+    issuer === undefined
+      ? undefined
+      : discoveredEndpoints(checkIssuer(issuer, allowInsecureHttp), client, timeoutMs, allowInsecureHttp);
   return { tokenEndpoint, revocationEndpoint, discovered };
 }

@@ -1,18 +1,20 @@
-import type { AxiosInstance, AxiosRequestConfig } from 'axios';
+import type { AxiosInstance } from 'axios';
 import type { Discovered } from './discovery.js';
 import { TokenRefreshError } from './errors.js';
 import {
-  MAX_RESPONSE_BYTES,
-  authenticate,
-  clientSecrets,
+  authenticatedForm,
   deadlineSignal,
-  isTimeoutCode,
+  isBusy,
+  isSuccess,
   oauthError,
-  sanitized,
+  requestFailure,
+  secretsOf,
+  send,
+  tooSlow,
 } from './oauth-http.js';
-import type { ClientCredentials, Deadline, Endpoint } from './oauth-http.js';
+import type { ClientCredentials, Deadline, Endpoint, OAuthError } from './oauth-http.js';
 import type { RefreshFunction } from './options.js';
-import { parseJson } from './token-response.js';
+import { jsonObject, parseJson } from './token-response.js';
 import type { TokenSet } from './tokens.js';
 
 /** What a revocation needs from its grant: the client authentication, the timeout and the axios instance. */
@@ -47,9 +49,7 @@ export function revoker(
       const endpoint = fixed ?? (await (discovered as Discovered)(deadline)).revocation;
       // Discovered metadata without a revocation endpoint: nothing to call, and `logout()` says so (revoked: false).
       if (endpoint === undefined) return false;
-      const secrets = [tokens.refreshToken, tokens.accessToken, ...clientSecrets(config)].filter(
-        (secret): secret is string => typeof secret === 'string' && secret !== '',
-      );
+      const secrets = secretsOf(config, tokens.refreshToken, tokens.accessToken);
       const jobs: Array<Promise<void>> = [];
       // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.
       if (tokens.refreshToken)
@@ -65,6 +65,7 @@ export function revoker(
   };
 }
 
+/** One RFC 7009 request, for one token; resolves when the server revoked it (or cannot revoke access tokens). */
 async function revokeOne(
   config: RevocationConfig,
   endpoint: Endpoint,
@@ -73,47 +74,33 @@ async function revokeOne(
   deadline: Deadline,
   secrets: readonly string[],
 ): Promise<void> {
-  const body = new URLSearchParams({ token, token_type_hint: hint });
-  const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded' };
-  authenticate(config, body, headers);
-  const request: AxiosRequestConfig & { skipAuthRefresh: true } = {
-    url: endpoint.url.href,
-    method: 'POST',
-    data: body.toString(),
-    headers,
-    signal: deadline.signal,
-    validateStatus: () => true,
-    // A redirect would carry the token and the client secret to another URL.
-    maxRedirects: 0,
-    maxContentLength: MAX_RESPONSE_BYTES,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
-    skipAuthRefresh: true,
-  };
+  const { body, headers } = authenticatedForm(config, { token, token_type_hint: hint });
   let status: number;
   let data: unknown;
   try {
-    ({ status, data } = await config.client().request<unknown>(request));
+    ({ status, data } = await send(config.client(), 'POST', endpoint.url.href, headers, deadline.signal, `${body}`));
   } catch (error) {
-    const { cause, code } = sanitized(error);
-    if (deadline.timedOut() || isTimeoutCode(code)) throw slow(endpoint, config.timeoutMs, cause);
-    const what =
-      code === 'ERR_CANCELED' || deadline.signal.aborted
-        ? 'it was aborted'
-        : `the request did not complete (${code ?? 'network error'})`;
+    const { cause, what } = requestFailure(error, deadline, 'it was aborted');
+    if (what === undefined) {
+      throw tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause);
+    }
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
   }
-  if (status >= 200 && status < 300) return;
-  const json = parseJson(data);
-  const oauth = oauthError(
-    typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined,
-    secrets,
-  );
+  if (!isSuccess(status)) refused(status, oauthError(jsonObject(parseJson(data)), secrets), endpoint, hint);
+}
+
+/** What a revocation endpoint's refusal means: `REFRESH_FAILED` when it may pass, else `CONFIGURATION_ERROR`. */
+function refused(
+  status: number,
+  oauth: OAuthError | undefined,
+  endpoint: Endpoint,
+  hint: 'refresh_token' | 'access_token',
+): void {
   // RFC 7009 §2.2.1: a server that cannot revoke access tokens says so; the refresh token is what matters.
   if (oauth?.error === 'unsupported_token_type' && hint === 'access_token') return;
   const details = { status, oauthError: oauth?.error, oauthErrorDescription: oauth?.error_description };
   const answered = `the revocation endpoint ${endpoint.where} answered HTTP ${status}${oauth ? ` (${oauth.error})` : ''} for the ${hint.replace('_', ' ')}`;
-  if (status >= 500 || status === 429 || oauth?.error === 'temporarily_unavailable') {
+  if (isBusy(status) || oauth?.error === 'temporarily_unavailable') {
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${answered}`, details);
   }
   throw new TokenRefreshError(
@@ -121,14 +108,5 @@ async function revokeOne(
     `Token revocation misconfigured: ${answered}; check \`clientId\`, \`clientSecret\`, \`authMethod\` and ` +
       '`revocationUrl` (or the metadata of `issuer`)',
     details,
-  );
-}
-
-function slow(endpoint: Endpoint, timeoutMs: number, cause?: Error): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token revocation failed: the revocation endpoint ${endpoint.where} did not answer within ${timeoutMs} ms ` +
-      '(timeoutMs)',
-    cause === undefined ? {} : { cause },
   );
 }

@@ -1,7 +1,16 @@
 import { TokenRefreshError } from './errors.js';
 import { SECONDS_THRESHOLD } from './tokens.js';
-import type { TokenSet } from './tokens.js';
-import { expected } from './validate.js';
+import type { TokenSet, TokenSetMembers } from './tokens.js';
+import {
+  checkObject,
+  checkOptions,
+  describe,
+  describeSecret,
+  expected,
+  isNonEmptyString,
+  isNumberFrom,
+  printable,
+} from './validate.js';
 
 /**
  * The one place a token endpoint's success answer (RFC 6749 §5.1) becomes a {@link TokenSet}: `refreshTokenGrant`,
@@ -60,11 +69,9 @@ export interface ParseContext {
  * ```
  */
 export function tokenSetFromResponse(data: unknown, options: TokenSetFromResponseOptions = {}): TokenSet {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
+  checkObject(options);
   const receivedAt = options.receivedAt ?? Date.now();
-  if (typeof receivedAt !== 'number' || !Number.isFinite(receivedAt) || receivedAt < 0) {
-    throw new TypeError(expected('receivedAt', 'a finite number of epoch milliseconds (Date.now())', receivedAt));
-  }
+  checkOptions({ receivedAt }, [['receivedAt', 'a finite number of epoch milliseconds (Date.now())', isNumberFrom(0)]]);
   if (receivedAt < SECONDS_THRESHOLD) {
     throw new TypeError(
       `${expected('receivedAt', 'epoch milliseconds (Date.now())', receivedAt)}, which looks like Unix seconds ` +
@@ -73,14 +80,10 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
   }
   const unusable = 'tokenSetFromResponse was given an unusable token response';
   const json = parseJson(data);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    const problem = json === undefined ? 'it is not JSON' : 'it is not a JSON object';
-    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${unusable}: ${problem}`);
-  }
-  const body = json as Record<string, unknown>;
-  const error = body['error'];
-  if (typeof error === 'string' && error !== '' && body['access_token'] === undefined) {
-    const description = body['error_description'];
+  const body = jsonObject(json);
+  const error = body?.['error'];
+  if (isNonEmptyString(error) && body?.['access_token'] === undefined) {
+    const description = body?.['error_description'];
     throw new TokenRefreshError(
       'INVALID_TOKEN_RESPONSE',
       `${unusable}: it is an error answer (RFC 6749 §5.2) with \`error\` \`${printable(error)}\``,
@@ -90,93 +93,105 @@ export function tokenSetFromResponse(data: unknown, options: TokenSetFromRespons
       },
     );
   }
-  return parseTokenResponse(body, {
+  return parseTokenResponse(json, {
     receivedAt,
     unusable,
     issued: 'tokenSetFromResponse was given a token response with a token of type',
   });
 }
 
+/** The members that hold a token: described by their type alone, even when of the wrong type. */
+const TOKEN_MEMBERS = ['access_token', 'refresh_token', 'id_token'];
+
+/** The members a {@link TokenSet} has a place for; any other goes into `extra`. */
+const RFC_MEMBERS = [...TOKEN_MEMBERS, 'token_type', 'expires_in', 'scope'];
+
+/** Makes the error for a member that breaks RFC 6749 §5.1: ``… unusable …: `member` is <description><problem>``. */
+type Invalid = (member: string, problem: string) => TokenRefreshError;
+
 /**
  * Checks a success answer's members and builds the {@link TokenSet}. @internal
  *
- * @param body - the answer, a JSON object.
+ * @param json - the parsed answer (see {@link parseJson}); anything but a JSON object is unusable.
  * @param context - see {@link ParseContext}.
  */
-export function parseTokenResponse(body: Record<string, unknown>, context: ParseContext): TokenSet {
-  const {
-    access_token: accessToken,
-    token_type: tokenType,
-    expires_in: expiresIn,
-    refresh_token: refreshToken,
-    scope,
-    id_token: idToken,
-    ...extra
-  } = body;
-  const invalid = (problem: string): TokenRefreshError =>
-    new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${context.unusable}: ${problem}`, { status: context.status });
-  if (typeof accessToken !== 'string' || accessToken === '') {
-    throw invalid(`\`access_token\` is ${describeMember(accessToken, true)}, expected a non-empty string`);
+export function parseTokenResponse(json: unknown, context: ParseContext): TokenSet {
+  const body = jsonObject(json);
+  if (body === undefined) {
+    const problem = json === undefined ? 'the answer is not JSON' : 'the answer is not a JSON object';
+    throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `${context.unusable}: ${problem}`, {
+      status: context.status,
+    });
   }
-  if (typeof tokenType !== 'string' || tokenType === '') {
-    throw invalid(`\`token_type\` is ${describeMember(tokenType)} (required by RFC 6749 §5.1)`);
-  }
-  const lower = tokenType.toLowerCase();
-  const scheme = lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : undefined;
-  if (scheme === undefined) {
-    throw new TokenRefreshError(
-      'CONFIGURATION_ERROR',
-      `${context.issued} \`${printable(tokenType)}\`, which this package cannot send; only Bearer and DPoP are ` +
-        'supported (check the token type configured for this client on the authorization server)',
+  const invalid: Invalid = (member, problem) =>
+    new TokenRefreshError(
+      'INVALID_TOKEN_RESPONSE',
+      `${context.unusable}: \`${member}\` is ${describeMember(body[member], TOKEN_MEMBERS.includes(member))}${problem}`,
       { status: context.status },
     );
+  const { access_token: accessToken, token_type: tokenType } = body;
+  if (!isNonEmptyString(accessToken)) throw invalid('access_token', ', expected a non-empty string');
+  if (!isNonEmptyString(tokenType)) throw invalid('token_type', ' (required by RFC 6749 §5.1)');
+  const scheme = schemeOf(tokenType, context);
+  const lifetimeMs = lifetime(body['expires_in'], context.receivedAt, invalid);
+  for (const member of ['refresh_token', 'id_token']) {
+    const value = body[member];
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      throw invalid(member, ', expected a string');
+    }
   }
-  const lifetimeMs = lifetime(expiresIn, context.receivedAt, invalid);
-  if (refreshToken !== undefined && refreshToken !== null && typeof refreshToken !== 'string') {
-    throw invalid(`\`refresh_token\` is ${describeMember(refreshToken, true)}, expected a string`);
-  }
-  if (idToken !== undefined && idToken !== null && typeof idToken !== 'string') {
-    throw invalid(`\`id_token\` is ${describeMember(idToken, true)}, expected a string`);
-  }
-  const scopeText =
-    typeof scope === 'string'
-      ? scope
-      : Array.isArray(scope) && scope.every((s) => typeof s === 'string')
-        ? scope.join(' ')
-        : scope === undefined || scope === null
-          ? undefined
-          : Number.NaN;
-  if (typeof scopeText === 'number') throw invalid(`\`scope\` is ${describeMember(scope)}, expected a string`);
+  return tokenSet(body, scheme, lifetimeMs, scopeOf(body['scope'], invalid), context);
+}
 
-  const tokens: {
-    accessToken: string;
-    refreshToken?: string;
-    tokenType: string;
-    expiresAt?: number;
-    scope?: string;
-    idToken?: string;
-    extra?: Readonly<Record<string, unknown>>;
-  } = { accessToken, tokenType: scheme };
+/** The `token_type` as this package spells it; one it cannot send is the client's set-up, not a bad answer. */
+function schemeOf(tokenType: string, context: ParseContext): 'Bearer' | 'DPoP' {
+  const lower = tokenType.toLowerCase();
+  if (lower === 'bearer') return 'Bearer';
+  if (lower === 'dpop') return 'DPoP';
+  throw new TokenRefreshError(
+    'CONFIGURATION_ERROR',
+    `${context.issued} \`${printable(tokenType)}\`, which this package cannot send; only Bearer and DPoP are ` +
+      'supported (check the token type configured for this client on the authorization server)',
+    { status: context.status },
+  );
+}
+
+/** `scope` as one space-separated string (some servers send a list); undefined when not said. */
+function scopeOf(scope: unknown, invalid: Invalid): string | undefined {
+  if (scope === undefined || scope === null || typeof scope === 'string') return scope ?? undefined;
+  if (Array.isArray(scope) && scope.every((name) => typeof name === 'string')) return scope.join(' ');
+  throw invalid('scope', ', expected a string');
+}
+
+/** The checked members as a {@link TokenSet}; every other member is kept in `extra`. */
+function tokenSet(
+  body: Record<string, unknown>,
+  tokenType: 'Bearer' | 'DPoP',
+  lifetimeMs: number | undefined,
+  scope: string | undefined,
+  context: ParseContext,
+): TokenSet {
+  const { access_token: accessToken, refresh_token: refreshToken, id_token: idToken } = body;
+  const extra = Object.fromEntries(Object.entries(body).filter(([member]) => !RFC_MEMBERS.includes(member)));
+  const tokens: { -readonly [K in keyof TokenSetMembers]: TokenSetMembers[K] } = {
+    accessToken: accessToken as string,
+    tokenType,
+  };
   // RFC 6749 §6: the server MAY issue a new refresh token; when it does not, the old one stays valid.
-  const nextRefreshToken =
-    typeof refreshToken === 'string' && refreshToken !== '' ? refreshToken : context.previousRefreshToken;
+  const nextRefreshToken = isNonEmptyString(refreshToken) ? refreshToken : context.previousRefreshToken;
   if (nextRefreshToken !== undefined) tokens.refreshToken = nextRefreshToken;
   if (lifetimeMs !== undefined) tokens.expiresAt = context.receivedAt + lifetimeMs;
-  if (scopeText !== undefined) tokens.scope = scopeText;
-  if (typeof idToken === 'string' && idToken !== '') tokens.idToken = idToken;
+  if (scope !== undefined) tokens.scope = scope;
+  if (isNonEmptyString(idToken)) tokens.idToken = idToken;
   if (Object.keys(extra).length > 0) tokens.extra = Object.freeze(extra);
-  return tokens;
+  return tokens as TokenSet;
 }
 
 /** The largest epoch ms a `Date` holds (ECMA-262 §21.4.1.22): an expiry beyond it is no date at all. */
 const MAX_EPOCH_MS = 8.64e15;
 
 /** `expires_in` in milliseconds; undefined when not said (absent, null or 0). */
-function lifetime(
-  expiresIn: unknown,
-  receivedAt: number,
-  invalid: (problem: string) => TokenRefreshError,
-): number | undefined {
+function lifetime(expiresIn: unknown, receivedAt: number, invalid: Invalid): number | undefined {
   if (expiresIn === undefined || expiresIn === null) return undefined;
   const seconds =
     typeof expiresIn === 'number'
@@ -185,11 +200,11 @@ function lifetime(
         ? Number(expiresIn)
         : Number.NaN;
   if (!Number.isFinite(seconds) || seconds < 0) {
-    throw invalid(`\`expires_in\` is ${describeMember(expiresIn)}, expected a number of seconds >= 0`);
+    throw invalid('expires_in', ', expected a number of seconds >= 0');
   }
   // 1e308 seconds is a number, but `receivedAt + expires_in * 1000` would be Infinity: no TokenSet can hold it.
   if (receivedAt + seconds * 1000 > MAX_EPOCH_MS) {
-    throw invalid(`\`expires_in\` is ${describeMember(expiresIn)}, which puts the expiry past any date`);
+    throw invalid('expires_in', ', which puts the expiry past any date');
   }
   // 0 would mean "expired on arrival" and make every request refresh; servers that send it mean "not said".
   return seconds > 0 ? seconds * 1000 : undefined;
@@ -210,14 +225,14 @@ export function parseJson(data: unknown): unknown {
 }
 
 /**
- * Keeps server text printable and short, so it cannot forge log lines. @internal
+ * A parsed body when it is a JSON object (an answer's members), else undefined. @internal
  *
- * @param text - text from the wire.
+ * @param json - what {@link parseJson} returned.
  */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
+export function jsonObject(json: unknown): Record<string, unknown> | undefined {
+  return typeof json === 'object' && json !== null && !Array.isArray(json)
+    ? (json as Record<string, unknown>)
+    : undefined;
 }
 
 /**
@@ -228,9 +243,7 @@ export function printable(text: string): string {
  */
 export function describeMember(value: unknown, secret = false): string {
   if (value === undefined) return 'missing';
-  if (value === null) return '`null`';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string that is not a number';
-  if (typeof value === 'number' && !secret) return `\`${value}\` (number)`;
-  return `a value of type ${typeof value}`;
+  // Only `expires_in` may be a string of the wrong form; token members of the wrong type are never strings.
+  if (isNonEmptyString(value)) return 'a string that is not a number';
+  return secret ? describeSecret(value) : describe(value);
 }

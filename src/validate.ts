@@ -9,8 +9,32 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return value === '' ? 'an empty string' : 'a string';
   if (typeof value === 'number') return `\`${value}\` (number)`;
-  if (typeof value === 'boolean' || value === undefined) return `\`${String(value)}\``;
+  if (typeof value === 'boolean' || value === undefined) return `\`${value}\``;
   return `a value of type ${typeof value}`;
+}
+
+/** Describes a value that may be a secret even when of the wrong type (a number): as {@link describe}, type only. */
+export function describeSecret(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'boolean' ? `a value of type ${typeof value}` : describe(value);
+}
+
+/**
+ * Describes a value known to hold no secret (a URL, a client id, an enum option): as {@link describe}, but a string
+ * is quoted, made {@link printable}.
+ */
+export function show(value: unknown): string {
+  return typeof value === 'string' && value !== '' ? `\`${printable(value)}\` (string)` : describe(value);
+}
+
+/**
+ * Keeps text from elsewhere (a server's answer, an option) printable and short, so it cannot forge log lines.
+ *
+ * @param text - the text.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
 }
 
 /**
@@ -19,20 +43,41 @@ export function describe(value: unknown): string {
  * @param name - the option, argument or member, as the user spells it.
  * @param what - what it must be, e.g. `a finite number >= 0`.
  * @param value - what it is.
+ * @param described - how to describe it: {@link describe} (the type only), or {@link show} for a value with no secret.
  */
-export function expected(name: string, what: string, value: unknown): string {
-  return `Expected \`${name}\` to be ${what}, got ${describe(value)}`;
+export function expected(name: string, what: string, value: unknown, described = describe): string {
+  return `Expected \`${name}\` to be ${what}, got ${described(value)}`;
 }
 
 /** One option's check: its name, what it must be (for the message), the test, and whether it may be left out. */
 export type Rule = readonly [name: string, what: string, ok: (value: unknown) => boolean, required?: boolean];
 
-/** Checks the given options against the rules in order; throws a `TypeError` for the first one broken. */
-export function checkOptions(options: object, rules: readonly Rule[]): void {
+/**
+ * Checks the given options against the rules in order; throws a `TypeError` for the first one broken.
+ *
+ * @param options - the options.
+ * @param rules - the checks, in order.
+ * @param described - how a bad value is described: {@link describe}, or {@link show} when no option checked holds a
+ *   secret.
+ */
+export function checkOptions(options: object, rules: readonly Rule[], described = describe): void {
   for (const [name, what, ok, required] of rules) {
     const value = (options as Record<string, unknown>)[name];
-    if ((required || value !== undefined) && !ok(value)) throw new TypeError(expected(name, what, value));
+    if ((required || value !== undefined) && !ok(value)) throw new TypeError(expected(name, what, value, described));
   }
+}
+
+/**
+ * The options over the factory's one defaults object, merged once: an option left out (or `undefined`, or `null`, as
+ * with `??`) takes its default.
+ *
+ * @param defaults - the factory's defaults.
+ * @param options - the options as given.
+ */
+export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
+  const merged = { ...options } as Record<string, unknown>;
+  for (const [name, value] of Object.entries(defaults)) merged[name] ??= value;
+  return merged as D & O;
 }
 
 /** Throws the template's `TypeError` unless `options` is a non-null object (the argument of every factory). */
@@ -54,3 +99,12 @@ export const isNumberFrom =
 
 /** An integer >= 0. */
 export const isCount = (value: unknown): boolean => Number.isInteger(value) && (value as number) >= 0;
+
+/** A string that is not empty. */
+export const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value !== '';
+
+/** A {@link Rule}'s `what` and test for a value from a fixed list, e.g. ``one of 'raw', 'form-urlencoded'``. */
+export const oneOf = (choices: readonly string[]): [what: string, ok: (value: unknown) => boolean] => [
+  `one of ${choices.map((choice) => `'${choice}'`).join(', ')}`,
+  (value) => choices.includes(value as string),
+];

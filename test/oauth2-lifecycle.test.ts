@@ -326,7 +326,7 @@ describe('discovery: refreshTokenGrant({ issuer })', () => {
   });
 
   it.each([
-    [{ clientId: 'app' }, /Expected `tokenUrl` to be an absolute URL, got `undefined` \(undefined\), or give `issuer`/],
+    [{ clientId: 'app' }, /Expected `tokenUrl` to be an absolute URL, got `undefined`, or give `issuer`/],
     [{ clientId: 'app', issuer: 'http://auth.example.com' }, /Expected `issuer` to be an https: URL/],
     [
       { clientId: 'app', issuer: 'https://auth.example.com/?tenant=a' },

@@ -609,8 +609,8 @@ describe('refreshTokenGrant(options)', () => {
       [{ ...base, tokenUrl: 42 }, 'Expected `tokenUrl` to be an absolute URL, got `42` (number)'],
       [{ ...base, tokenUrl: 'ftp://auth.example/token' }, 'Expected `tokenUrl` to be an https: URL, got `ftp:`'],
       [{ ...base, tokenUrl: 'https://app:pw@auth.example/token' }, 'Expected `tokenUrl` to contain no credentials'],
-      [{ ...base, clientId: '' }, 'Expected `clientId` to be a non-empty string, got `` (string)'],
-      [{ ...base, clientId: undefined }, 'Expected `clientId` to be a non-empty string, got `undefined` (undefined)'],
+      [{ ...base, clientId: '' }, 'Expected `clientId` to be a non-empty string, got an empty string'],
+      [{ ...base, clientId: undefined }, 'Expected `clientId` to be a non-empty string, got `undefined`'],
       [
         { ...base, clientSecret: '' },
         'Expected `clientSecret` to be a non-empty string or undefined, got an empty string',
@@ -637,7 +637,7 @@ describe('refreshTokenGrant(options)', () => {
       ],
       [
         { ...base, scope: '' },
-        'Expected `scope` to be a non-empty space-separated string or a list of scope names, got `` (string)',
+        'Expected `scope` to be a non-empty space-separated string or a list of scope names, got an empty string',
       ],
       [
         { ...base, scope: ['a b'] },
