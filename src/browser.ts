@@ -2,7 +2,6 @@ import { TokenRefreshError } from './errors.js';
 import {
   checkExpectedVersion,
   checkLockOptions,
-  isNonEmptyString,
   jsonCopy,
   leaseLost,
   Listeners,
@@ -13,7 +12,6 @@ import {
   Sleepers,
   StoreLife,
   type StoreListener,
-  withDefaults,
 } from './shared-store.js';
 import {
   parseStoredRecord,
@@ -26,7 +24,15 @@ import {
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
-import { checkObject, checkOptions, expected, isFunction, type Rule } from './validate.js';
+import {
+  checkObject,
+  checkOptions,
+  expected,
+  isFunction,
+  type Rule,
+  isNonEmptyString,
+  withDefaults,
+} from './validate.js';
 
 export type { SharedTokenStore } from './store.js';
 

@@ -8,7 +8,6 @@ import {
   Backoff,
   checkExpectedVersion,
   checkLockOptions,
-  isNonEmptyString,
   jsonCopy,
   leaseLost,
   Listeners,
@@ -21,7 +20,6 @@ import {
   StoreLife,
   type StoreListener,
   Versions,
-  withDefaults,
 } from './shared-store.js';
 import {
   malformedRecord,
@@ -35,7 +33,17 @@ import {
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
-import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
+import {
+  checkObject,
+  checkOptions,
+  expected,
+  isBoolean,
+  isFunction,
+  isNumberFrom,
+  type Rule,
+  isNonEmptyString,
+  withDefaults,
+} from './validate.js';
 
 /** Options of {@link createFileTokenStore}. */
 export interface FileTokenStoreOptions {

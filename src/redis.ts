@@ -5,7 +5,6 @@ import {
   checkExpectedVersion,
   checkLockOptions,
   DEFAULT_OPERATION_TIMEOUT_MS,
-  isNonEmptyString,
   jsonCopy,
   leaseLost,
   Listeners,
@@ -21,7 +20,6 @@ import {
   StoreLife,
   type StoreListener,
   Versions,
-  withDefaults,
 } from './shared-store.js';
 import {
   parseStoredRecord,
@@ -34,7 +32,7 @@ import {
   type TokenStore,
 } from './store.js';
 import type { TokenSet } from './tokens.js';
-import { checkObject, checkOptions, isFunction, isNumberFrom } from './validate.js';
+import { checkObject, checkOptions, isFunction, isNumberFrom, isNonEmptyString, withDefaults } from './validate.js';
 import { within } from './within.js';
 
 export type { SharedTokenStore } from './store.js';

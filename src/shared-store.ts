@@ -15,15 +15,6 @@ export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
 /** A `subscribe` listener. */
 export type StoreListener = (stored: StoredTokens) => void;
 
-/** A `Rule` test (see src/validate.ts): a string with at least one character. */
-export const isNonEmptyString = (value: unknown): boolean => typeof value === 'string' && value !== '';
-
-/** The factory's defaults with the options given over them, an option left `undefined` keeping its default. */
-export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
-  const given = Object.entries(options).filter(([, value]) => value !== undefined);
-  return { ...defaults, ...Object.fromEntries(given) } as D & O;
-}
-
 /** A deep copy through JSON: exactly what another tab or process reads back. */
 export function jsonCopy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
