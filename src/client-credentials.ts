@@ -102,11 +102,12 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
 }
 
 /**
- * A 400, 401 or 2xx without tokens. No refresh token to lose: an OAuth error is the client's set-up; an answer without
- * one (a gateway) may pass. Any other status reads as for the refresh token grant.
+ * A 400, 401 or 2xx without tokens, or `invalid_grant` at any status. No refresh token to lose, so nothing here ends a
+ * session: an OAuth error is the client's set-up; an answer without one (a gateway) may pass. Any other status reads
+ * as for the refresh token grant (whose only `SESSION_EXPIRED` outside 400/401/2xx is `invalid_grant`).
  */
 function verdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict | undefined {
-  if (status !== 400 && status !== 401 && status >= 300) return undefined;
+  if (status !== 400 && status !== 401 && status >= 300 && oauth?.error !== 'invalid_grant') return undefined;
   if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
   const hint =
     hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??

@@ -495,6 +495,9 @@ describe('clientCredentialsGrant(options)', () => {
     ['a 400 without an OAuth error', 400, 'Bad Request', 'REFRESH_FAILED'],
     ['a 401 without an OAuth error', 401, '', 'REFRESH_FAILED'],
     ['a 500', 500, { error: 'server_error' }, 'REFRESH_FAILED'],
+    ['invalid_grant on a 403', 403, { error: 'invalid_grant' }, 'CONFIGURATION_ERROR'],
+    ['invalid_grant on a 500 (a server error may pass)', 500, { error: 'invalid_grant' }, 'REFRESH_FAILED'],
+    ['a 2xx with invalid_grant', 200, { error: 'invalid_grant' }, 'CONFIGURATION_ERROR'],
   ] as const)('fails with %s (HTTP %s) as %s, never SESSION_EXPIRED', async (_, status, body, code) => {
     const server = await authServer(() => ({ '/token': () => ({ status, body }) }));
     const grant = clientCredentialsGrant({
