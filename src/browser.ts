@@ -27,6 +27,7 @@ import type { TokenSet } from './tokens.js';
 import {
   checkObject,
   checkOptions,
+  readOptions,
   expected,
   isFunction,
   type Rule,
@@ -113,8 +114,10 @@ export interface IndexedDbStorageOptions {
  */
 export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
   checkObject(options);
-  checkOptions(options, INDEXED_DB_RULES);
-  const { database, objectStore, key } = withDefaults(INDEXED_DB_DEFAULTS, options);
+  // `null` takes the default too (as `??` does), so the defaults go in before the checks.
+  const names = Object.keys(INDEXED_DB_DEFAULTS) as (keyof IndexedDbStorageOptions)[];
+  const settings = withDefaults(INDEXED_DB_DEFAULTS, readOptions(options, names));
+  const { database, objectStore, key } = checkOptions(settings, INDEXED_DB_RULES);
   let opened: Promise<IDBDatabase> | undefined;
   const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
     opened ??= openDatabase(database, objectStore).catch((error: unknown) => {
@@ -262,14 +265,15 @@ interface WantMessage {
  */
 export function createBrowserTokenStore(options: BrowserTokenStoreOptions = {}): SharedTokenStore {
   checkObject(options);
-  checkOptions(options, [
+  const given = checkOptions(options, [
     ['name', 'a non-empty string', isNonEmptyString],
     ['storage', 'a TokenStorage ({ get, set })', isStorage],
     ['locks', 'a LockManager or null', (value) => value === null || isLockManager(value)],
     ['onError', 'a function', isFunction],
   ]);
-  const defaults = { name: 'default', storage: memoryStorage(), locks: browserLocks() };
-  return new BrowserTokenStore(withDefaults(defaults, options));
+  // `locks: null` is a choice (the per-tab lock), not a missing option: only `undefined` takes the browser's.
+  const locks = given.locks === undefined ? browserLocks() : given.locks;
+  return new BrowserTokenStore({ ...withDefaults({ name: 'default', storage: memoryStorage() }, given), locks });
 }
 
 /** The browser's Web Locks manager, or null where there is none. */

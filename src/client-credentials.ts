@@ -76,11 +76,10 @@ const CLIENT_CREDENTIALS_HINTS: Readonly<Record<string, string>> = {
 export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): RefreshFunction {
   const config = resolveOptions(options, 'clientCredentialsGrant', RESERVED_PARAMS);
   const params: Record<string, string> = { grant_type: 'client_credentials' };
-  checkOptions(options, [
+  const { resource, audience } = checkOptions(options, [
     ['resource', 'an absolute URI or a non-empty list of them (RFC 8707)', isResource],
     ['audience', 'a non-empty string', isNonEmptyString],
   ]);
-  const { resource, audience } = options;
   const resources = resource === undefined ? [] : typeof resource === 'string' ? [resource] : resource;
   // URLSearchParams from an object sends each name once; repeated `resource` values go through `extraParams`' list.
   const extraParams = [...config.extraParams, ...resources.map((r) => ['resource', r] as const)];

@@ -107,12 +107,12 @@ export async function discover(
   options: DiscoveryOptions = {},
 ): Promise<AuthorizationServerMetadata> {
   checkObject(options);
-  checkOptions(options, [
+  const given = checkOptions(options, [
     ['axios', 'an axios instance', isAxiosInstance],
     ['timeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
-  const { axios, timeoutMs, allowInsecureHttp } = withDefaults(DISCOVERY_DEFAULTS, options);
+  const { axios, timeoutMs, allowInsecureHttp } = withDefaults(DISCOVERY_DEFAULTS, given);
   return fetchMetadata(checkIssuer(issuer, allowInsecureHttp), lazyClient(axios)(), timeoutMs, allowInsecureHttp);
 }
 

@@ -138,8 +138,7 @@ const rules: readonly Rule[] = [
  */
 export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTokenStore {
   checkObject(options);
-  checkOptions(options, rules);
-  return new FileTokenStore(withDefaults(DEFAULTS, options));
+  return new FileTokenStore(withDefaults(DEFAULTS, checkOptions(options, rules)));
 }
 
 /** An fs error's code only: its message is safe (a path) but the code says all a reader needs. */

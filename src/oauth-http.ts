@@ -64,6 +64,16 @@ export function parseUrl(value: unknown): URL | undefined {
 }
 
 /**
+ * Shows a URL option that did not parse, with anything that may be credentials cut out: whatever lies between the
+ * scheme and the last `@` (`https://user:password@host` → `https://…@host`).
+ *
+ * @param value - the option's value.
+ */
+function showWithoutCredentials(value: unknown): string {
+  return show(typeof value === 'string' ? value.replace(/^([a-z][a-z\d+.-]*:\/\/)?.*@/is, '$1…@') : value);
+}
+
+/**
  * The https/loopback rule of every endpoint: `https:`, or `http:` on a loopback host, or anywhere with
  * `allowInsecureHttp`; no credentials in the URL. Returns the endpoint, or the problem as a sentence in the package's
  * ``Expected `name` …`` form.
@@ -74,7 +84,7 @@ export function parseUrl(value: unknown): URL | undefined {
  */
 export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
   const url = parseUrl(value);
-  if (!url) return expected(name, 'an absolute URL', value, show);
+  if (!url) return expected(name, 'an absolute URL', value, showWithoutCredentials);
   if (url.username !== '' || url.password !== '') {
     return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
   }

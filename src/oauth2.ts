@@ -33,6 +33,7 @@ import {
   isNumberFrom,
   oneOf,
   show,
+  readOptions,
   withDefaults,
 } from './validate.js';
 import type { Rule } from './validate.js';
@@ -237,6 +238,30 @@ const GRANT_DEFAULTS = {
   basicAuthEncoding: 'form-urlencoded' as BasicAuthEncoding,
   allowInsecureHttp: false,
 };
+
+/** Every option of the grants, each read once (see `readOptions`). */
+const GRANT_OPTIONS = [
+  'tokenUrl',
+  'issuer',
+  'revocationUrl',
+  'clientId',
+  'clientSecret',
+  'authMethod',
+  'basicAuthEncoding',
+  'scope',
+  'extraParams',
+  'axios',
+  'timeoutMs',
+  'headers',
+  'allowInsecureHttp',
+  'maxRetryAfterMs',
+  'dpop',
+] as const satisfies readonly (keyof RefreshTokenGrantOptions)[];
+// A new option must be listed above, or it would never be read: this line stops compiling until it is.
+const allGrantOptionsRead: Exclude<keyof RefreshTokenGrantOptions, (typeof GRANT_OPTIONS)[number]> extends never
+  ? true
+  : never = true;
+void allGrantOptionsRead;
 
 /** The options checked last, each on its own. */
 const GRANT_RULES: readonly Rule[] = [
@@ -685,8 +710,9 @@ export function resolveOptions(
   reserved: readonly string[],
 ): GrantConfig {
   checkObject(options);
-  checkOptions(options, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
-  const settings = withDefaults(GRANT_DEFAULTS, options);
+  const given = readOptions(options, GRANT_OPTIONS);
+  checkOptions(given, [['allowInsecureHttp', 'a boolean', isBoolean]], show);
+  const settings = withDefaults(GRANT_DEFAULTS, given);
   const client = lazyClient(settings.axios);
   const endpoints = resolveEndpoints(settings, client);
   checkOptions(settings, [['clientId', 'a non-empty string', isNonEmptyString, true]], show);

@@ -211,7 +211,7 @@ return 0
  */
 export function createRedisTokenStore(options: RedisTokenStoreOptions): SharedTokenStore {
   checkObject(options);
-  checkOptions(options, [
+  const given = checkOptions(options, [
     ['redis', 'an ioredis client', isClient, true],
     ['subscriber', 'an ioredis client', isClient],
     ['key', 'a non-empty string', isNonEmptyString, true],
@@ -220,7 +220,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): SharedTo
     ['operationTimeoutMs', 'a finite number >= 1', isNumberFrom(1)],
     ['onError', 'a function', isFunction],
   ]);
-  return new RedisTokenStore(withDefaults(DEFAULTS, options));
+  return new RedisTokenStore(withDefaults(DEFAULTS, given));
 }
 
 type ResolvedOptions = RedisTokenStoreOptions & typeof DEFAULTS;

@@ -32,7 +32,6 @@ export function show(value: unknown): string {
  * @param text - the text.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
   return clean.length > 300 ? `${clean.slice(0, 300)}…` : clean;
 }
@@ -60,19 +59,39 @@ export type Rule = readonly [name: string, what: string, ok: (value: unknown) =>
  * @param described - how a bad value is described: {@link describe}, or {@link show} when no option checked holds a
  *   secret.
  */
-export function checkOptions(options: object, rules: readonly Rule[], described = describe): void {
+export function checkOptions<O extends object>(options: O, rules: readonly Rule[], described = describe): O {
+  const given = readOptions(
+    options,
+    rules.map(([name]) => name as keyof O & string),
+  );
   for (const [name, what, ok, required] of rules) {
-    const value = (options as Record<string, unknown>)[name];
+    const value = (given as Record<string, unknown>)[name];
     if ((required || value !== undefined) && !ok(value)) throw new TypeError(expected(name, what, value, described));
   }
+  return given;
+}
+
+/**
+ * The named options, each read exactly once, by name, into a plain object that the checks and the factory then share.
+ * An option from a getter, a prototype (an app's own config class) or a Proxy counts as when read directly, and a
+ * getter cannot answer one thing to a check and another to the code.
+ *
+ * @param options - the options as given.
+ * @param names - every option the factory knows.
+ */
+export function readOptions<O extends object>(options: O, names: readonly (keyof O & string)[]): O {
+  const given: Partial<O> = {};
+  for (const name of names) given[name] = options[name];
+  return given as O;
 }
 
 /**
  * The options over the factory's one defaults object, merged once: an option left out (or `undefined`, or `null`, as
- * with `??`) takes its default.
+ * with `??`) takes its default. Give it what {@link checkOptions} or {@link readOptions} returned, so that each option
+ * is read once.
  *
  * @param defaults - the factory's defaults.
- * @param options - the options as given.
+ * @param options - the options, as read.
  */
 export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
   const merged = { ...options } as Record<string, unknown>;
