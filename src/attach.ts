@@ -258,7 +258,7 @@ function installRequestPath(
   inScope: Scope,
   redact: boolean,
 ): readonly [settledId: number, requestId: number] {
-  const ours = new Set<unknown>();
+  let ours = new Set<unknown>();
   /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
   const othersIntercept = (): boolean => {
     // Read at each request: an app (or axios's clear()) may replace the list. No list: assume others.
@@ -294,7 +294,7 @@ function installRequestPath(
     runWhen: () => session.settled,
   });
   const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
-  for (const handler of handlers?.slice(before) ?? []) ours.add(handler);
+  ours = new Set(handlers?.slice(before));
   return [settledId, requestId];
 }
 
@@ -336,9 +336,12 @@ function createResponsePath(
   const resend: Resend = (error, config, why, state) => {
     const { method, url } = describeRequest(config);
     if (isOneShot(config.data)) {
-      const message = `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`;
-      const details = { cause: error, status: error.response?.status, config };
-      fail(new TokenRefreshError('REQUEST_NOT_REPLAYABLE', message, details), config, redact);
+      const notReplayable = new TokenRefreshError(
+        'REQUEST_NOT_REPLAYABLE',
+        `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`,
+        { cause: error, status: error.response?.status, config },
+      );
+      fail(notReplayable, config, redact);
     }
     if (state) {
       const replays = state.replays + 1;

@@ -73,6 +73,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
 
+/** logout's option. */
+const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
+
 /** getAccessToken's option. */
 const accessTokenRules: readonly Rule[] = [['minValidityMs', 'a finite number >= 0', isNumberFrom(0)]];
 
@@ -190,10 +193,8 @@ export class Session implements TokenSessionMethods {
 
   /** {@inheritDoc TokenSession.logout} */
   logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
-    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
-    if (options.revoke !== undefined && typeof options.revoke !== 'boolean') {
-      throw new TypeError(expected('revoke', 'a boolean', options.revoke));
-    }
+    checkObject(options);
+    checkOptions(options, logoutRules);
     // A second call while one runs (a double click on "Sign out") joins it: one revocation, one `tokens` event.
     this.#loggingOut ??= this.#logout(options.revoke !== false).finally(() => {
       this.#loggingOut = undefined;
@@ -636,6 +637,9 @@ export class Session implements TokenSessionMethods {
 
   async #fly(version: number, reason: RefreshReason, flight: Flight): Promise<void> {
     const started = Date.now();
+    const end = (outcome: 'ok' | 'adopted' | TokenRefreshError['code']): void => {
+      if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
+    };
     if (this.#debug) this.report({ type: 'refresh:start', reason, version });
     let outcome: 'ok' | 'adopted' = 'ok';
     try {
@@ -649,14 +653,13 @@ export class Session implements TokenSessionMethods {
       );
     } catch (thrown) {
       const error = this.#scrub(classifyRefreshFailure(thrown));
-      if (this.#debug)
-        this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
+      end(error.code);
       if (flight.superseded) throw error;
       if (error.code === 'SESSION_EXPIRED') await this.#announceEnd(error, version);
       else this.#emit('refreshError', error);
       throw error;
     }
-    if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
+    end(outcome);
   }
 
   /**
