@@ -336,12 +336,8 @@ function createResponsePath(
   const resend: Resend = (error, config, why, state) => {
     const { method, url } = describeRequest(config);
     if (isOneShot(config.data)) {
-      const notReplayable = new TokenRefreshError(
-        'REQUEST_NOT_REPLAYABLE',
-        `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`,
-        { cause: error, status: error.response?.status, config },
-      );
-      fail(notReplayable, config, redact);
+      const message = `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`;
+      fail(refusal('REQUEST_NOT_REPLAYABLE', message, error, config), config, redact);
     }
     if (state) {
       const replays = state.replays + 1;
@@ -361,9 +357,9 @@ function createResponsePath(
       session.markRefused(state.version);
       return fail(error, config, redact);
     }
-    // Step 3: no tokens to refresh: the server's own 401, or `SESSION_EXPIRED` once the session has ended.
+    // Step 3: no tokens to refresh.
     if (session.getTokens() === null && state.version === session.version)
-      return fail(session.ended ? sessionEnded(error, config) : error, config, redact);
+      return fail(noTokensError(session, error, config), config, redact);
     try {
       await session.refreshFor(state.version, 'unauthorized', config);
     } catch (refreshError) {
@@ -374,12 +370,21 @@ function createResponsePath(
   return { resend, onResponseError };
 }
 
-function sessionEnded(error: AxiosError, config: InternalAxiosRequestConfig): TokenRefreshError {
-  return new TokenRefreshError('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', {
-    cause: error,
-    status: error.response?.status,
-    config,
-  });
+/** When there are no tokens to refresh: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
+function noTokensError(session: Session, error: AxiosError, config: InternalAxiosRequestConfig): unknown {
+  return session.ended
+    ? refusal('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', error, config)
+    : error;
+}
+
+/** Our error for a request the server refused, with its response's status. */
+function refusal(
+  code: 'REQUEST_NOT_REPLAYABLE' | 'SESSION_EXPIRED',
+  message: string,
+  error: AxiosError,
+  config: InternalAxiosRequestConfig,
+): TokenRefreshError {
+  return new TokenRefreshError(code, message, { cause: error, status: error.response?.status, config });
 }
 
 /**
