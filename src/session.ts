@@ -71,6 +71,56 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
+/** Waits for `promise`, unless the request is cancelled first: that stops this wait, never the refresh it waits for. */
+function untilCanceled<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> {
+  const signal = cancel?.signal;
+  const cancelToken = cancel?.cancelToken;
+  if (!signal && !cancelToken) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const canceled = (): void => {
+      cleanup();
+      reject(new CanceledError());
+    };
+    const cleanup = (): void => {
+      if (signal && typeof signal.removeEventListener === 'function') {
+        (signal.removeEventListener as (t: string, l: () => void) => void)('abort', canceled);
+      }
+    };
+    if (signal?.aborted) {
+      canceled();
+      return;
+    }
+    if (signal && typeof signal.addEventListener === 'function') {
+      (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
+    }
+    cancelToken?.promise.then(canceled, () => undefined);
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * When requests start refreshing before they are sent: `leewayMs` before the expiry, at most half the token's
+ * lifetime; never (Infinity) when the expiry is unknown. `fromApp`: not fresh from this session's refresh.
+ */
+function refreshPoint(tokens: TokenSet | null, fromApp: boolean, leewayMs: number): number {
+  const expiresAt = tokens?.expiresAt;
+  if (expiresAt === undefined) return Number.POSITIVE_INFINITY;
+  const lifetime = expiresAt - Date.now();
+  // Fresh tokens that are already expired can't be trusted for timing (clock skew, a bad server): rely on 401s,
+  // or every request would refresh.
+  if (lifetime <= 0) return fromApp ? expiresAt : Number.POSITIVE_INFINITY;
+  return expiresAt - Math.min(leewayMs, lifetime / 2);
+}
+
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
 
 /** logout's option. */
@@ -601,7 +651,8 @@ export class Session implements TokenSessionMethods {
       if (isTokenRefreshError(error) && this.#version > flight.version && this.#tokens !== null) return;
       throw error;
     });
-    return this.#wait(Promise.race([outcome, flight.released]), cancel);
+    if (this.#debug) this.report({ type: 'request:wait' });
+    return untilCanceled(Promise.race([outcome, flight.released]), cancel);
   }
 
   #reasonToRefresh(): RefreshReason | undefined {
@@ -909,7 +960,7 @@ export class Session implements TokenSessionMethods {
       version: stored.version,
       authorization: access ? `${tokens?.tokenType ?? 'Bearer'} ${access}` : undefined,
     };
-    this.#refreshAt = this.#computeRefreshAt(tokens, fromApp);
+    this.#refreshAt = refreshPoint(tokens, fromApp, this.#leewayMs);
   }
 
   /** Adopts a record another tab or process wrote; a session ended or logged out there ends here too. */
@@ -972,16 +1023,6 @@ export class Session implements TokenSessionMethods {
     this.#adoptFromElsewhere(stored);
   }
 
-  #computeRefreshAt(tokens: TokenSet | null, fromApp: boolean): number {
-    const expiresAt = tokens?.expiresAt;
-    if (expiresAt === undefined) return Number.POSITIVE_INFINITY;
-    const lifetime = expiresAt - Date.now();
-    // Fresh tokens that are already expired can't be trusted for timing (clock skew, a bad server): rely on 401s,
-    // or every request would refresh.
-    if (lifetime <= 0) return fromApp ? expiresAt : Number.POSITIVE_INFINITY;
-    return expiresAt - Math.min(this.#leewayMs, lifetime / 2);
-  }
-
   #ready(): Promise<void> {
     if (!this.#loader) return Promise.resolve();
     this.#loading ??= this.#loader().finally(() => {
@@ -1016,42 +1057,6 @@ export class Session implements TokenSessionMethods {
     if (stored.version >= this.#version) this.#adopt(stored, true);
     this.#ended = stored.tokens === null && stored.ended !== undefined;
     this.#loader = undefined;
-  }
-
-  #wait<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> {
-    const signal = cancel?.signal;
-    const cancelToken = cancel?.cancelToken;
-    if (this.#debug) this.report({ type: 'request:wait' });
-    if (!signal && !cancelToken) return promise;
-    return new Promise<T>((resolve, reject) => {
-      const canceled = (): void => {
-        cleanup();
-        reject(new CanceledError());
-      };
-      const cleanup = (): void => {
-        if (signal && typeof signal.removeEventListener === 'function') {
-          (signal.removeEventListener as (t: string, l: () => void) => void)('abort', canceled);
-        }
-      };
-      if (signal?.aborted) {
-        canceled();
-        return;
-      }
-      if (signal && typeof signal.addEventListener === 'function') {
-        (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
-      }
-      cancelToken?.promise.then(canceled, () => undefined);
-      promise.then(
-        (value) => {
-          cleanup();
-          resolve(value);
-        },
-        (error: unknown) => {
-          cleanup();
-          reject(error);
-        },
-      );
-    });
   }
 
   #emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
