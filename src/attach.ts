@@ -4,7 +4,7 @@ import { TokenRefreshError, isTokenRefreshError } from './errors.js';
 import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods } from './options.js';
 import { createRedirectGuard } from './redirect-guard.js';
 import { createSendGuard } from './send-guard.js';
-import { answeredInScope, createScope } from './scope.js';
+import { answeredInScope, createScope, type Scope } from './scope.js';
 import { Session, type RequestTokens } from './session.js';
 import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
 
@@ -77,6 +77,9 @@ const sessionKeys = [
   'dpop',
 ];
 
+/** The per-instance options' defaults (`allowedOrigins` has none: the instance's own origin is always in scope). */
+const instanceDefaults = { statusCodes: [401], maxReplays: 1, redactAuthorization: true };
+
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
   if (
@@ -102,6 +105,17 @@ const instanceRules: readonly Rule[] = [
   ['maxReplays', 'an integer >= 0', isCount],
   ['redactAuthorization', 'a boolean', isBoolean],
 ];
+
+function checkAttachOptions(options: unknown): asserts options is AttachRefreshOptions {
+  checkObject(options);
+  const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`,
+    );
+  }
+  checkOptions(options, instanceRules);
+}
 
 function claim(instance: AxiosInstance): void {
   if ((instance as unknown as Record<symbol, unknown>)[ATTACHED] === true) {
@@ -155,6 +169,224 @@ function getHeader(config: InternalAxiosRequestConfig): unknown {
   return typeof headers?.get === 'function' ? headers.get('Authorization') : headers?.['Authorization'];
 }
 
+function describeRequest(config: InternalAxiosRequestConfig): { method: string; url: string } {
+  return { method: (config.method ?? 'get').toUpperCase(), url: config.url ?? '' };
+}
+
+/** Replaces the token we attached with `[REDACTED]` (its scheme kept), so that a logged config shows no secret. */
+function redactConfig(config: InternalAxiosRequestConfig | undefined, redact: boolean): void {
+  if (!redact || config?.[STATE_KEY]?.attached !== true) return;
+  const value = getHeader(config);
+  const scheme = typeof value === 'string' && value.includes(' ') ? value.slice(0, value.indexOf(' ')) : 'Bearer';
+  setHeader(config, `${scheme} ${REDACTED}`);
+}
+
+/** The one way a request is rejected: its token redacted in the config, our errors bound to this request. */
+function fail(error: unknown, config: InternalAxiosRequestConfig | undefined, redact: boolean): never {
+  redactConfig(config, redact);
+  throw isTokenRefreshError(error) && config !== undefined ? error.forRequest(config) : error;
+}
+
+/** The Node request object keeps the raw request headers (the token), and `console.log(error)` prints it. */
+function hideRequest(error: AxiosError): void {
+  for (const holder of [error, error.response]) {
+    if (holder !== undefined && holder !== null && Object.prototype.propertyIsEnumerable.call(holder, 'request')) {
+      Object.defineProperty(holder, 'request', { enumerable: false });
+    }
+  }
+}
+
+/** Leaves a request alone (skipAuthRefresh, or not for the instance's origins); true when it did. */
+function leftAlone(config: InternalAxiosRequestConfig, session: Session, inScope: Scope): boolean {
+  if (config.skipAuthRefresh !== true && inScope(config)) return false;
+  if (session.debugging) {
+    session.report({
+      type: 'request:skip',
+      ...describeRequest(config),
+      why: config.skipAuthRefresh ? 'skip' : 'origin',
+    });
+  }
+  // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
+  if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
+  delete config[STATE_KEY];
+  return true;
+}
+
+/**
+ * The request path's last step: attaches the token of `snapshot` (guarding redirects, and the send when other
+ * interceptors run after ours) and records the request's state.
+ */
+function createApply(
+  session: Session,
+  inScope: Scope,
+  othersIntercept: () => boolean,
+): (config: InternalAxiosRequestConfig, snapshot: RequestTokens) => InternalAxiosRequestConfig {
+  const guardRedirects = createRedirectGuard(inScope);
+  const guardSend = createSendGuard(inScope);
+  let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
+  return (config, snapshot) => {
+    const previous = config[STATE_KEY];
+    const value = snapshot.authorization;
+    const attached = value !== undefined;
+    // A replay after logout must not carry the header we attached to its first attempt.
+    if (attached || previous?.attached === true) setHeader(config, value);
+    if (attached) {
+      guardRedirects(config);
+      // Only another request interceptor can move a request after this one decided (the send guard costs a step).
+      if (othersIntercept()) guardSend(config);
+    } else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
+    const replays = previous?.replays ?? 0;
+    if (replays > 0) config[STATE_KEY] = { version: snapshot.version, replays, attached };
+    else {
+      // First attempts of one token version share one frozen state object: nothing to allocate per request.
+      if (lastState.version !== snapshot.version || lastState.attached !== attached) {
+        lastState = Object.freeze({ version: snapshot.version, replays: 0, attached });
+      }
+      config[STATE_KEY] = lastState;
+    }
+    return config;
+  };
+}
+
+/**
+ * Installs the two request interceptors, exactly one of which runs for each request (axios asks `runWhen` when the
+ * request is sent): a synchronous one while the session is settled, an asynchronous one that may wait otherwise.
+ */
+function installRequestPath(
+  instance: AxiosInstance,
+  session: Session,
+  inScope: Scope,
+  redact: boolean,
+): readonly [settledId: number, requestId: number] {
+  let ours = new Set<unknown>();
+  /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
+  const othersIntercept = (): boolean => {
+    // Read at each request: an app (or axios's clear()) may replace the list. No list: assume others.
+    const list: unknown = instance.interceptors.request.handlers;
+    return !Array.isArray(list) || list.some((handler: unknown) => handler !== null && !ours.has(handler));
+  };
+  const apply = createApply(session, inScope, othersIntercept);
+  const onRequest = (
+    config: InternalAxiosRequestConfig,
+  ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
+    if (leftAlone(config, session, inScope)) return config;
+    const snapshot = session.prepare(config);
+    if (!(snapshot instanceof Promise)) return apply(config, snapshot);
+    return snapshot.then(
+      (ready) => apply(config, ready),
+      (error: unknown) => fail(error, config, redact),
+    );
+  };
+  /**
+   * The request interceptor for a settled session (tokens loaded, no refresh in flight, none needed first), when
+   * `prepare` would answer at once anyway. Flagged synchronous, so that axios skips a promise hop per request when
+   * every request interceptor is. Should the session unsettle between axios's `runWhen` and this call (the refresh
+   * point passes in between, or an async interceptor of the app's awaited meanwhile), it does not wait: the request
+   * goes out with the tokens in use, and a 401 joins the refresh and is replayed like any other.
+   */
+  const onSettledRequest = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig =>
+    leftAlone(config, session, inScope) ? config : apply(config, session.current);
+
+  const handlers = instance.interceptors.request.handlers;
+  const before = handlers?.length ?? 0;
+  const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
+    synchronous: true,
+    runWhen: () => session.settled,
+  });
+  const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
+  ours = new Set(handlers?.slice(before));
+  return [settledId, requestId];
+}
+
+type Resend = (
+  error: AxiosError,
+  config: InternalAxiosRequestConfig,
+  why: string,
+  state?: RequestRefreshState,
+) => Promise<AxiosResponse>;
+
+/**
+ * The 401 path, in steps: (1) is it a refusal a new token may cure, for a request we attached a token to? (2) are
+ * replays left? (3) are there tokens to refresh? then refresh for the version the request carried (joining a
+ * refresh in flight, or none at all when newer tokens already exist) and (4) replay, if the body can be sent again.
+ */
+function createResponsePath(
+  instance: AxiosInstance,
+  session: Session,
+  inScope: Scope,
+  options: InstanceOptions,
+  redact: boolean,
+): { resend: Resend; onResponseError: (error: AxiosError) => Promise<AxiosResponse> } {
+  const statusCodes = new Set(options.statusCodes ?? instanceDefaults.statusCodes);
+  const shouldRefresh =
+    options.shouldRefresh ??
+    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
+  const maxReplays = options.maxReplays ?? instanceDefaults.maxReplays;
+
+  /** Step 1: a refused token (a refreshable status and challenge), answered from within the scope. */
+  const isRefusal = (error: AxiosError): boolean => {
+    const status = error?.response?.status;
+    // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
+    return (
+      status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error.request)
+    );
+  };
+
+  /** Step 4: sends the request again; with `state`, as a replay after a refresh (counted). DPoP's nonce retry too. */
+  const resend: Resend = (error, config, why, state) => {
+    const { method, url } = describeRequest(config);
+    if (isOneShot(config.data)) {
+      const message = `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`;
+      fail(refusal('REQUEST_NOT_REPLAYABLE', message, error, config), config, redact);
+    }
+    if (state) {
+      const replays = state.replays + 1;
+      if (session.debugging) session.report({ type: 'request:replay', method, url, replay: replays });
+      config[STATE_KEY] = { ...state, replays };
+    }
+    return instance.request(config);
+  };
+
+  const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
+    const config = error?.config;
+    const state = config?.[STATE_KEY];
+    if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
+    if (config === undefined || state === undefined || !isRefusal(error)) return fail(error, config, redact);
+    if (state.replays >= maxReplays) {
+      // Step 2: not replayed, but the token is refused all the same: the next request refreshes before it is sent.
+      session.markRefused(state.version);
+      return fail(error, config, redact);
+    }
+    // Step 3: no tokens to refresh.
+    if (session.getTokens() === null && state.version === session.version)
+      return fail(noTokensError(session, error, config), config, redact);
+    try {
+      await session.refreshFor(state.version, 'unauthorized', config);
+    } catch (refreshError) {
+      return fail(refreshError, config, redact);
+    }
+    return resend(error, config, 'after the token refresh', state);
+  };
+  return { resend, onResponseError };
+}
+
+/** When there are no tokens to refresh: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
+function noTokensError(session: Session, error: AxiosError, config: InternalAxiosRequestConfig): unknown {
+  return session.ended
+    ? refusal('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', error, config)
+    : error;
+}
+
+/** Our error for a request the server refused, with its response's status. */
+function refusal(
+  code: 'REQUEST_NOT_REPLAYABLE' | 'SESSION_EXPIRED',
+  message: string,
+  error: AxiosError,
+  config: InternalAxiosRequestConfig,
+): TokenRefreshError {
+  return new TokenRefreshError(code, message, { cause: error, status: error.response?.status, config });
+}
+
 /**
  * Attaches single-flight token refresh to an axios instance: the request interceptor adds
  * `Authorization: <tokenType> <accessToken>` to requests for the instance's own origin (waiting while a refresh is in
@@ -177,208 +409,22 @@ function getHeader(config: InternalAxiosRequestConfig): unknown {
  */
 export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOptions): AttachedRefresh {
   checkInstance(instance);
-  checkObject(options);
-  const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
-  if (unknown !== undefined) {
-    throw new TypeError(
-      `Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`,
-    );
-  }
-  checkOptions(options, instanceRules);
+  checkAttachOptions(options);
   const inScope = createScope(instance.defaults, options.allowedOrigins);
   const session = resolveSession(options);
   claim(instance);
-  const statusCodes = new Set(options.statusCodes ?? [401]);
-  const shouldRefresh =
-    options.shouldRefresh ??
-    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
-  const maxReplays = options.maxReplays ?? 1;
-  const redact = options.redactAuthorization ?? true;
-
-  const guardRedirects = createRedirectGuard(inScope);
-  const guardSend = createSendGuard(inScope);
-  let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
-
-  const apply = (config: InternalAxiosRequestConfig, snapshot: RequestTokens): InternalAxiosRequestConfig => {
-    const previous = config[STATE_KEY];
-    const value = snapshot.authorization;
-    // A replay after logout must not carry the header we attached to its first attempt.
-    if (value !== undefined || previous?.attached === true) setHeader(config, value);
-    if (value !== undefined) {
-      guardRedirects(config);
-      // Only another request interceptor can move a request after this one decided (the send guard costs a step).
-      if (othersIntercept()) guardSend(config);
-    } else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
-    const replays = previous?.replays ?? 0;
-    if (replays === 0) {
-      // First attempts of one token version share one frozen state object: nothing to allocate per request.
-      if (lastState.version !== snapshot.version || lastState.attached !== (value !== undefined)) {
-        lastState = Object.freeze({ version: snapshot.version, replays: 0, attached: value !== undefined });
-      }
-      config[STATE_KEY] = lastState;
-    } else {
-      config[STATE_KEY] = { version: snapshot.version, replays, attached: value !== undefined };
-    }
-    return config;
-  };
-
-  const describeRequest = (config: InternalAxiosRequestConfig): { method: string; url: string } => ({
-    method: (config.method ?? 'get').toUpperCase(),
-    url: config.url ?? '',
-  });
-
-  const redactConfig = (config: InternalAxiosRequestConfig | undefined): void => {
-    if (!redact || config?.[STATE_KEY]?.attached !== true) return;
-    const value = getHeader(config);
-    const scheme = typeof value === 'string' && value.includes(' ') ? value.slice(0, value.indexOf(' ')) : 'Bearer';
-    setHeader(config, `${scheme} ${REDACTED}`);
-  };
-
-  /** The one way a request is rejected: its token redacted in the config, our errors bound to this request. */
-  const fail = (error: unknown, config: InternalAxiosRequestConfig | undefined): never => {
-    redactConfig(config);
-    throw isTokenRefreshError(error) && config !== undefined ? error.forRequest(config) : error;
-  };
-
-  /** Leaves a request alone (skipAuthRefresh, or not for the instance's origins); true when it did. */
-  const leftAlone = (config: InternalAxiosRequestConfig): boolean => {
-    if (config.skipAuthRefresh !== true && inScope(config)) return false;
-    if (session.debugging) {
-      session.report({
-        type: 'request:skip',
-        ...describeRequest(config),
-        why: config.skipAuthRefresh ? 'skip' : 'origin',
-      });
-    }
-    // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
-    if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
-    delete config[STATE_KEY];
-    return true;
-  };
-
-  const onRequest = (
-    config: InternalAxiosRequestConfig,
-  ): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> => {
-    if (leftAlone(config)) return config;
-    const snapshot = session.prepare(config);
-    if (!(snapshot instanceof Promise)) return apply(config, snapshot);
-    return snapshot.then(
-      (ready) => apply(config, ready),
-      (error: unknown) => fail(error, config),
-    );
-  };
-
-  /**
-   * The request interceptor for a settled session (tokens loaded, no refresh in flight, none needed first), when
-   * `prepare` would answer at once anyway. Flagged synchronous, so that axios skips a promise hop per request when
-   * every request interceptor is. Should the session unsettle between axios's `runWhen` and this call (the refresh
-   * point passes in between, or an async interceptor of the app's awaited meanwhile), it does not wait: the request
-   * goes out with the tokens in use, and a 401 joins the refresh and is replayed like any other.
-   */
-  const onSettledRequest = (config: InternalAxiosRequestConfig): InternalAxiosRequestConfig =>
-    leftAlone(config) ? config : apply(config, session.current);
-
-  /** The Node request object keeps the raw request headers (the token), and `console.log(error)` prints it. */
-  const hideRequest = (error: AxiosError): void => {
-    for (const holder of [error, error.response]) {
-      if (holder !== undefined && holder !== null && Object.prototype.propertyIsEnumerable.call(holder, 'request')) {
-        Object.defineProperty(holder, 'request', { enumerable: false });
-      }
-    }
-  };
-
-  /** Step 1: whether a failed response means "the token was refused, and a new one may help". */
-  const isRefusal = (error: AxiosError): boolean => {
-    const status = error?.response?.status;
-    // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
-    return (
-      status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error.request)
-    );
-  };
-
-  /** Step 3, when the tokens are gone: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
-  const noTokensError = (error: AxiosError, config: InternalAxiosRequestConfig): unknown =>
-    session.ended
-      ? new TokenRefreshError('SESSION_EXPIRED', 'Request refused: the session has ended; log in again', {
-          cause: error,
-          status: error.response?.status,
-          config,
-        })
-      : error;
-
-  /**
-   * Step 4: sends the request again, unless its body was a stream already consumed; with `state`, as a replay after a
-   * refresh (counted). DPoP's nonce retry (see DpopResend) uses it without.
-   */
-  const resend = (error: AxiosError, config: InternalAxiosRequestConfig, why: string, state?: RequestRefreshState) => {
-    const { method, url } = describeRequest(config);
-    if (isOneShot(config.data)) {
-      fail(
-        new TokenRefreshError(
-          'REQUEST_NOT_REPLAYABLE',
-          `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`,
-          { cause: error, status: error.response?.status, config },
-        ),
-        config,
-      );
-    }
-    if (state) {
-      const replays = state.replays + 1;
-      if (session.debugging) session.report({ type: 'request:replay', method, url, replay: replays });
-      config[STATE_KEY] = { ...state, replays };
-    }
-    return instance.request(config);
-  };
-
-  /**
-   * The 401 path, in steps: (1) is it a refusal a new token may cure, for a request we attached a token to? (2) are
-   * replays left? (3) are there tokens to refresh? then refresh for the version the request carried (joining a
-   * refresh in flight, or none at all when newer tokens already exist) and (4) replay.
-   */
-  const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
-    const config = error?.config;
-    const state = config?.[STATE_KEY];
-    if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
-    if (config === undefined || state === undefined || !isRefusal(error)) return fail(error, config);
-    if (state.replays >= maxReplays) {
-      // Not replayed, but the token is refused all the same: the next request refreshes before it is sent.
-      session.markRefused(state.version);
-      return fail(error, config);
-    }
-    if (session.getTokens() === null && state.version === session.version)
-      return fail(noTokensError(error, config), config);
-    try {
-      await session.refreshFor(state.version, 'unauthorized', config);
-    } catch (refreshError) {
-      return fail(refreshError, config);
-    }
-    return resend(error, config, 'after the token refresh', state);
-  };
-
+  const redact = options.redactAuthorization ?? instanceDefaults.redactAuthorization;
+  const { resend, onResponseError } = createResponsePath(instance, session, inScope, options, redact);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
-  const handlers = instance.interceptors.request.handlers;
-  const before = handlers?.length ?? 0;
   const uninstallDpop = session.dpop?.install(instance, resend);
-  // Two request interceptors, exactly one of which runs for each request (`runWhen` is asked when it is sent).
-  const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
-    synchronous: true,
-    runWhen: () => session.settled,
-  });
-  const requestId = instance.interceptors.request.use(onRequest, undefined, { runWhen: () => !session.settled });
-  const ours = new Set(handlers?.slice(before));
-  /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
-  const othersIntercept = (): boolean => {
-    // Read at each request: an app (or axios's clear()) may replace the list. No list: assume others.
-    const list: unknown = instance.interceptors.request.handlers;
-    return !Array.isArray(list) || list.some((handler: unknown) => handler !== null && !ours.has(handler as never));
-  };
-  const responseId = instance.interceptors.response.use(undefined, onResponseError);
+  const request = installRequestPath(instance, session, inScope, redact);
+  const response = instance.interceptors.response.use(undefined, onResponseError);
   let detached = false;
 
   return {
     session: session as unknown as TokenSession,
-    interceptors: { request: [settledId, requestId], response: responseId },
+    interceptors: { request, response },
     getTokens: () => session.getTokens(),
     setTokens: (tokens) => session.setTokens(tokens),
     refresh: () => session.refresh(),
@@ -389,9 +435,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     detach: () => {
       if (detached) return;
       detached = true;
-      instance.interceptors.request.eject(settledId);
-      instance.interceptors.request.eject(requestId);
-      instance.interceptors.response.eject(responseId);
+      for (const id of request) instance.interceptors.request.eject(id);
+      instance.interceptors.response.eject(response);
       uninstallDpop?.();
       delete (instance as unknown as Record<symbol, unknown>)[ATTACHED];
     },

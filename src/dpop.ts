@@ -299,15 +299,7 @@ export async function deleteDpopKey(name: string): Promise<void> {
  * ```
  */
 export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop> {
-  checkObject(options);
-  checkOptions(options, rules);
-  const sources = (['keyPair', 'privateJwk', 'persist'] as const).filter((name) => options[name] !== undefined);
-  if (sources.length > 1) {
-    throw new TypeError(`Expected one of \`keyPair\`, \`privateJwk\`, \`persist\`, got ${sources.join(' and ')}`);
-  }
-  if (options.extractable !== undefined && (options.keyPair !== undefined || options.persist !== undefined)) {
-    throw new TypeError('Expected `extractable` only for a new key or `privateJwk`, not with `keyPair` or `persist`');
-  }
+  checkDpopOptions(options);
   /** What proofs are signed with; replaced as a whole by `reload()`. */
   let key = await describeKey(await loadKeyPair(options));
   const nonces = new Map<string, string>();
@@ -337,10 +329,8 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
     },
     async proof(request) {
       checkObject(request);
+      checkOptions(request, proofRules);
       const { method, accessToken } = request;
-      if (typeof method !== 'string' || !METHOD.test(method)) {
-        throw new TypeError(expected('method', "an HTTP method such as 'POST'", method));
-      }
       const htu = target(request.url);
       // A token request presents the refresh token (or a code): it must be signed with the key it is bound to.
       if (accessToken === undefined) await dpop.reload();
@@ -353,10 +343,7 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
         ...(accessToken === undefined ? {} : { ath: await sha256(accessToken) }),
         ...(nonce === undefined ? {} : { nonce }),
       };
-      const { header, keyPair } = key;
-      const input = `${header}.${base64url(utf8(JSON.stringify(claims)))}`;
-      const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keyPair.privateKey, utf8(input));
-      return `${input}.${base64url(new Uint8Array(signature))}`;
+      return sign(key, claims);
     },
     async exportPrivateJwk() {
       if (!key.keyPair.privateKey.extractable) {
@@ -370,6 +357,32 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
   };
   return dpop;
 }
+
+function checkDpopOptions(options: CreateDpopOptions): void {
+  checkObject(options);
+  checkOptions(options, rules);
+  const sources = (['keyPair', 'privateJwk', 'persist'] as const).filter((name) => options[name] !== undefined);
+  if (sources.length > 1) {
+    throw new TypeError(`Expected one of \`keyPair\`, \`privateJwk\`, \`persist\`, got ${sources.join(' and ')}`);
+  }
+  if (options.extractable !== undefined && (options.keyPair !== undefined || options.persist !== undefined)) {
+    throw new TypeError('Expected `extractable` only for a new key or `privateJwk`, not with `keyPair` or `persist`');
+  }
+}
+
+/** A proof's check of its request (the rest is checked where it is read). */
+const proofRules: readonly Rule[] = [
+  ['method', "an HTTP method such as 'POST'", (method) => typeof method === 'string' && METHOD.test(method), true],
+];
+
+/** The compact JWS of `claims`, signed with the key. */
+async function sign(key: Key, claims: object): Promise<string> {
+  const input = `${key.header}.${base64url(utf8(JSON.stringify(claims)))}`;
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.keyPair.privateKey, utf8(input));
+  return `${input}.${base64url(new Uint8Array(signature))}`;
+}
+
+type Key = Awaited<ReturnType<typeof describeKey>>;
 
 /** A key pair with what every proof repeats: its public JWK, its thumbprint and the encoded JWS header. */
 async function describeKey(keyPair: CryptoKeyPair) {
@@ -394,47 +407,49 @@ function answeredBy(response: AxiosResponse): string {
   return typeof url === 'string' && url !== '' ? url : requestUrl(response.config);
 }
 
+/** Signs a request the plugin attached a token to: a proof for its method, URL and access token. */
+async function signRequest(dpop: Dpop, config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+  if (config[STATE_KEY]?.attached !== true) return config;
+  const authorization = header(config.headers, 'Authorization');
+  if (typeof authorization === 'string' && !/^dpop /i.test(authorization)) {
+    // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
+    throw new TokenRefreshError(
+      'CONFIGURATION_ERROR',
+      "Request not sent: the session has a DPoP key but its tokens are not DPoP-bound (`tokenType` is not 'DPoP'); " +
+        'ask the server for DPoP tokens (a proof at the token request), or remove `dpop`',
+      { config },
+    );
+  }
+  const accessToken =
+    typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
+  const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
+  (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
+  return config;
+}
+
+/**
+ * Remembers the response's nonce under the origin that answered; true when it had one from the origin the request
+ * was sent to (only then does a new proof for that request carry it). Never throws: it runs on every response.
+ */
+function remember(dpop: Dpop, response: AxiosResponse | undefined): boolean {
+  const nonce = header(response?.headers, 'DPoP-Nonce');
+  if (response?.config === undefined || typeof nonce !== 'string' || nonce === '') return false;
+  try {
+    const from = target(answeredBy(response));
+    dpop.rememberNonce(from, nonce);
+    return dpop.nonce(from) === nonce && from.origin === target(requestUrl(response.config)).origin;
+  } catch {
+    return false;
+  }
+}
+
 function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () => void {
-  // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
-  const onRequest = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
-    if (config[STATE_KEY]?.attached !== true) return config;
-    const authorization = header(config.headers, 'Authorization');
-    if (typeof authorization === 'string' && !/^dpop /i.test(authorization)) {
-      // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
-      throw new TokenRefreshError(
-        'CONFIGURATION_ERROR',
-        "Request not sent: the session has a DPoP key but its tokens are not DPoP-bound (`tokenType` is not 'DPoP'); " +
-          'ask the server for DPoP tokens (a proof at the token request), or remove `dpop`',
-        { config },
-      );
-    }
-    const accessToken =
-      typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
-    const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
-    (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
-    return config;
-  };
-  /**
-   * Remembers the response's nonce under the origin that answered; true when it had one from the origin the request
-   * was sent to (only then does a new proof for that request carry it). Never throws: it runs on every response.
-   */
-  const remember = (response: AxiosResponse | undefined): boolean => {
-    const nonce = header(response?.headers, 'DPoP-Nonce');
-    if (response?.config === undefined || typeof nonce !== 'string' || nonce === '') return false;
-    try {
-      const from = target(answeredBy(response));
-      dpop.rememberNonce(from, nonce);
-      return dpop.nonce(from) === nonce && from.origin === target(requestUrl(response.config)).origin;
-    } catch {
-      return false;
-    }
-  };
   // Runs before the plugin's response interceptor (response interceptors run first-registered-first).
   const onError = (error: AxiosError): Promise<AxiosResponse> => {
     const { response, config } = error ?? {};
     const state = config?.[STATE_KEY];
     if (
-      remember(response) &&
+      remember(dpop, response) &&
       config !== undefined &&
       response?.status === 401 &&
       state?.attached === true &&
@@ -447,9 +462,10 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
     }
     return Promise.reject(error);
   };
-  const requestId = instance.interceptors.request.use(onRequest);
+  // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
+  const requestId = instance.interceptors.request.use((config) => signRequest(dpop, config));
   const responseId = instance.interceptors.response.use((response) => {
-    remember(response);
+    remember(dpop, response);
     return response;
   }, onError);
   return () => {

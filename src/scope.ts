@@ -150,6 +150,29 @@ function plainAbsoluteOrigin(base: unknown): string | undefined {
   }
 }
 
+/** A path: `/` then neither a second `/` nor what a URL parser reads as one (`\`, or a tab or newline it drops). */
+function isPath(url: unknown): boolean {
+  if (typeof url !== 'string' || url.charCodeAt(0) !== 47) return false;
+  const second = url.charCodeAt(1);
+  return second !== 47 && second !== 92 && second !== 9 && second !== 10 && second !== 13;
+}
+
+/**
+ * The common case, decided without parsing (the full check would say yes as well): a path (which axios never takes
+ * for absolute) joined onto the instance's own plain absolute baseURL stays on that origin (see plainAbsoluteOrigin).
+ * And without a page (no `window`, as axios itself decides) and without any baseURL, a path has no origin: Node's
+ * adapter cannot send it anywhere (`new URL` of it throws), so it counts as the instance's own.
+ */
+function ownPath(
+  config: InternalAxiosRequestConfig,
+  instanceBase: string | undefined,
+  plainOrigin: string | undefined,
+): boolean {
+  if (!isPath(config.url)) return false;
+  if (plainOrigin !== undefined && config.baseURL === instanceBase) return true;
+  return !instanceBase && !config.baseURL && typeof (globalThis as { window?: unknown }).window === 'undefined';
+}
+
 /**
  * Builds the scope check. A request gets the token when the URL it will really be sent to (axios's join of
  * `baseURL` and `url`, resolved like the browser or Node's adapter does) has the instance's own origin (its
@@ -191,25 +214,8 @@ export function createScope(
       cachedBase = instanceBase;
       plainOrigin = plainAbsoluteOrigin(instanceBase);
     }
-    const url = config.url;
-    // The common case decides without parsing: a path (`/` then anything but a second `/`, which axios never takes
-    // for absolute) joined onto the instance's own plain absolute baseURL stays on that origin (see
-    // plainAbsoluteOrigin), so the full check below would say yes as well.
-    const second = typeof url === 'string' && url.charCodeAt(0) === 47 ? url.charCodeAt(1) : 47;
-    // A path: `/` then neither a second `/` nor what a URL parser reads as one (`\`, or a tab or newline it drops).
-    const path = second !== 47 && second !== 92 && second !== 9 && second !== 10 && second !== 13;
-    if (path && plainOrigin !== undefined && config.baseURL === instanceBase) return true;
-    // Without a page (no `window`, as axios itself decides) and without any baseURL, such a path has no origin: Node's
-    // adapter cannot send it anywhere (`new URL` of it throws), so the full check below would call it own as well.
-    if (
-      path &&
-      !instanceBase &&
-      !config.baseURL &&
-      typeof (globalThis as { window?: unknown }).window === 'undefined'
-    ) {
-      return true;
-    }
-    const targets = requestedURLs(config.baseURL, url, config.allowAbsoluteUrls);
+    if (ownPath(config, instanceBase, plainOrigin)) return true;
+    const targets = requestedURLs(config.baseURL, config.url, config.allowAbsoluteUrls);
     if (targets === undefined) return false;
     const page = currentPage();
     const own = plainOrigin ?? (instanceBase ? destination(instanceBase, page) : undefined);

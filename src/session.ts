@@ -71,7 +71,63 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
+/** Waits for `promise`, unless the request is cancelled first: that stops this wait, never the refresh it waits for. */
+function untilCanceled<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> {
+  const signal = cancel?.signal;
+  const cancelToken = cancel?.cancelToken;
+  if (!signal && !cancelToken) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const canceled = (): void => {
+      cleanup();
+      reject(new CanceledError());
+    };
+    const cleanup = (): void => {
+      if (signal && typeof signal.removeEventListener === 'function') {
+        (signal.removeEventListener as (t: string, l: () => void) => void)('abort', canceled);
+      }
+    };
+    if (signal?.aborted) {
+      canceled();
+      return;
+    }
+    if (signal && typeof signal.addEventListener === 'function') {
+      (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
+    }
+    cancelToken?.promise.then(canceled, () => undefined);
+    promise.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * When requests start refreshing before they are sent: `leewayMs` before the expiry, at most half the token's
+ * lifetime; never (Infinity) when the expiry is unknown. `fromApp`: not fresh from this session's refresh.
+ */
+function refreshPoint(tokens: TokenSet | null, fromApp: boolean, leewayMs: number): number {
+  const expiresAt = tokens?.expiresAt;
+  if (expiresAt === undefined) return Number.POSITIVE_INFINITY;
+  const lifetime = expiresAt - Date.now();
+  // Fresh tokens that are already expired can't be trusted for timing (clock skew, a bad server): rely on 401s,
+  // or every request would refresh.
+  if (lifetime <= 0) return fromApp ? expiresAt : Number.POSITIVE_INFINITY;
+  return expiresAt - Math.min(leewayMs, lifetime / 2);
+}
+
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
+
+/** logout's option. */
+const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
+
+/** getAccessToken's option. */
+const accessTokenRules: readonly Rule[] = [['minValidityMs', 'a finite number >= 0', isNumberFrom(0)]];
 
 /** The session options' checks, in the order the README's bad-input table lists them. */
 const sessionRules: readonly Rule[] = [
@@ -187,10 +243,8 @@ export class Session implements TokenSessionMethods {
 
   /** {@inheritDoc TokenSession.logout} */
   logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
-    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
-    if (options.revoke !== undefined && typeof options.revoke !== 'boolean') {
-      throw new TypeError(expected('revoke', 'a boolean', options.revoke));
-    }
+    checkObject(options);
+    checkOptions(options, logoutRules);
     // A second call while one runs (a double click on "Sign out") joins it: one revocation, one `tokens` event.
     this.#loggingOut ??= this.#logout(options.revoke !== false).finally(() => {
       this.#loggingOut = undefined;
@@ -206,7 +260,7 @@ export class Session implements TokenSessionMethods {
     await this.#ready().catch(() => undefined);
     let result: LogoutResult = { revoked: false };
     const clear = async (): Promise<void> => {
-      const stored = await this.#storeOp(this.#store.read(), 'read').catch(() => undefined);
+      const stored = await this.#read().catch(() => undefined);
       const tokens = stored?.tokens ?? (stored === undefined ? this.#tokens : null);
       result = await this.#revoke(revoke ? tokens : null);
       await this.#clearForLogout(stored, loggedOut);
@@ -252,61 +306,35 @@ export class Session implements TokenSessionMethods {
    */
   async #clearForLogout(stored: StoredTokens | undefined, loggedOut: TokenRefreshError): Promise<void> {
     if (stored === undefined) return this.#clearLocally(loggedOut);
-    const written = await this.#storeOp(this.#store.write(null, stored.version, 'logout'), 'write').catch(
-      () => undefined,
-    );
+    const written = await this.#write(null, stored.version, 'logout').catch(() => undefined);
     if (written === undefined) return this.#clearLocally(loggedOut);
-    if (written === null) {
-      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
-      return;
-    }
-    this.#adopt(written, true);
-    this.#ended = true;
-    this.#endError = loggedOut;
+    if (written === null) return this.#catchUp();
+    this.#adoptOwn(written, true, loggedOut);
     this.#supersede(loggedOut);
-    const failure = await this.#persist(null);
-    this.#emitTokens(null, written.version);
-    if (failure) this.#emit('refreshError', failure);
+    this.#reportError(await this.#settle(null, written.version));
   }
 
   /** Logs this session out when the store cannot be written: no request here carries the tokens any more. */
   async #clearLocally(loggedOut: TokenRefreshError): Promise<void> {
     if (this.#tokens === null) return;
-    this.#adopt({ tokens: null, version: this.#version }, true);
-    this.#ended = true;
-    this.#endError = loggedOut;
+    this.#adoptOwn({ tokens: null, version: this.#version }, true, loggedOut);
     this.#supersede(loggedOut);
-    const failure = await this.#persist(null);
-    this.#emit('tokens', null);
-    if (failure) this.#emit('refreshError', failure);
+    this.#reportError(await this.#settle(null, this.#version));
   }
 
   /** {@inheritDoc TokenSession.getAccessToken} */
   async getAccessToken(options: { readonly minValidityMs?: number } = {}): Promise<string> {
-    if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
-    const min = options.minValidityMs;
-    if (min !== undefined && !isNumberFrom(0)(min)) {
-      throw new TypeError(expected('minValidityMs', 'a finite number >= 0', min));
-    }
-    let refreshed = false;
-    for (;;) {
+    checkObject(options);
+    checkOptions(options, accessTokenRules);
+    for (let refreshed = false; ; refreshed = true) {
       await this.#ready();
       if (this.#flight) {
         await this.#join(this.#flight);
-        refreshed = true;
         continue;
       }
-      const tokens = this.#tokens;
-      const access = tokens?.accessToken;
-      const expiresAt = tokens?.expiresAt;
-      const refused = this.#staleVersion === this.#version;
-      const now = Date.now();
-      // By default the same rule as requests (leewayMs, at most half the token's lifetime); after one refresh, a
-      // token shorter-lived than asked is still the best there is, as long as it is valid.
-      const fresh = min === undefined ? now < this.#refreshAt : expiresAt === undefined || expiresAt - now > min;
-      const valid = expiresAt === undefined || now < expiresAt;
-      if (access && !refused && (fresh || (refreshed && valid))) return access;
-      if (tokens === null && !this.#canMint) {
+      const access = this.#accessFor(options.minValidityMs, refreshed);
+      if (access !== undefined) return access;
+      if (this.#tokens === null && !this.#canMint) {
         throw this.#endError?.code === 'SESSION_EXPIRED'
           ? this.#endError
           : new TokenRefreshError('SESSION_EXPIRED', 'No access token: there are no tokens (not logged in)');
@@ -314,9 +342,24 @@ export class Session implements TokenSessionMethods {
       if (refreshed) {
         throw new TokenRefreshError('REFRESH_FAILED', 'No valid access token: the refresh did not produce one');
       }
-      await this.refreshFor(this.#version, access ? (refused ? 'stale' : 'expired') : 'missing');
-      refreshed = true;
+      // The same reasons as requests', plus one: a token valid for less than `minValidityMs` counts as expired.
+      await this.refreshFor(this.#version, this.#reasonToRefresh() ?? 'expired');
     }
+  }
+
+  /**
+   * The access token in use, when it serves a caller that needs it valid for `min` ms more. By default the same rule
+   * as requests (leewayMs, at most half the token's lifetime); after one refresh, a token shorter-lived than asked is
+   * still the best there is, as long as it is valid. A token a 401 refused never serves.
+   */
+  #accessFor(min: number | undefined, refreshed: boolean): string | undefined {
+    const access = this.#tokens?.accessToken;
+    const expiresAt = this.#tokens?.expiresAt;
+    if (!access || this.#staleVersion === this.#version) return undefined;
+    const now = Date.now();
+    const fresh = min === undefined ? now < this.#refreshAt : expiresAt === undefined || expiresAt - now > min;
+    const valid = expiresAt === undefined || now < expiresAt;
+    return fresh || (refreshed && valid) ? access : undefined;
   }
 
   /** {@inheritDoc TokenSession.refresh} */
@@ -502,15 +545,11 @@ export class Session implements TokenSessionMethods {
    * Writes tokens the app chose (a login, a logout), whatever is in flight: they win over every refresh. Returns
    * `onTokens`' failure, since the tokens are in use all the same.
    */
-  async #replace(
-    tokens: TokenSet | null,
-    ended?: EndReason,
-    error?: TokenRefreshError,
-  ): Promise<TokenRefreshError | undefined> {
+  async #replace(tokens: TokenSet | null): Promise<TokenRefreshError | undefined> {
     this.#replacing += 1;
     let adopted = false;
     try {
-      return await this.#replaceCounted(tokens, ended, error, () => {
+      return await this.#replaceCounted(tokens, () => {
         // Counted out as soon as its tokens are adopted: the last of a burst lets the waiters go.
         adopted = true;
         this.#replacing -= 1;
@@ -521,29 +560,20 @@ export class Session implements TokenSessionMethods {
     }
   }
 
-  async #replaceCounted(
-    tokens: TokenSet | null,
-    ended: EndReason | undefined,
-    error: TokenRefreshError | undefined,
-    adopted: () => void,
-  ): Promise<TokenRefreshError | undefined> {
+  async #replaceCounted(tokens: TokenSet | null, adopted: () => void): Promise<TokenRefreshError | undefined> {
     let stored: StoredTokens | null = null;
     // The version check only guards against writers racing us; an explicit login/logout wins over all of them.
     for (let attempt = 0; stored === null && attempt < 10; attempt += 1) {
       const current = (await this.#readOrOwn()).version;
-      stored = await this.#storeOp(this.#store.write(tokens, current, ended), 'write');
+      stored = await this.#write(tokens, current);
     }
     if (stored === null) {
       throw new TokenRefreshError('PERSIST_FAILED', 'setTokens could not write: the store kept changing under it');
     }
-    this.#adopt(stored, true);
-    this.#ended = tokens === null && ended !== undefined;
-    this.#endError = error;
+    this.#adoptOwn(stored, true);
     adopted();
-    this.#supersede(error);
-    const failure = await this.#persist(tokens);
-    this.#emitTokens(tokens, stored.version);
-    return failure;
+    this.#supersede();
+    return this.#settle(tokens, stored.version);
   }
 
   /**
@@ -560,6 +590,19 @@ export class Session implements TokenSessionMethods {
     }).catch((error: unknown) => {
       throw this.#storeError(error, what);
     });
+  }
+
+  #read(): Promise<StoredTokens> {
+    return this.#storeOp(this.#store.read(), 'read');
+  }
+
+  #write(tokens: TokenSet | null, version: number, ended?: EndReason): Promise<StoredTokens | null> {
+    return this.#storeOp(this.#store.write(tokens, version, ended), 'write');
+  }
+
+  /** Someone else wrote the store first: adopts what they wrote (newer than ours by definition). */
+  async #catchUp(): Promise<void> {
+    this.#adoptFromElsewhere(await this.#read());
   }
 
   /** What a store threw, as `STORE_FAILED` naming the store (a TokenRefreshError of the store's own passes through). */
@@ -581,7 +624,7 @@ export class Session implements TokenSessionMethods {
    */
   async #readOrOwn(): Promise<StoredTokens> {
     try {
-      return await this.#storeOp(this.#store.read(), 'read');
+      return await this.#read();
     } catch (error) {
       if (!isMalformedRecord(error)) throw error;
       this.#emit('refreshError', error as TokenRefreshError);
@@ -608,7 +651,8 @@ export class Session implements TokenSessionMethods {
       if (isTokenRefreshError(error) && this.#version > flight.version && this.#tokens !== null) return;
       throw error;
     });
-    return this.#wait(Promise.race([outcome, flight.released]), cancel);
+    if (this.#debug) this.report({ type: 'request:wait' });
+    return untilCanceled(Promise.race([outcome, flight.released]), cancel);
   }
 
   #reasonToRefresh(): RefreshReason | undefined {
@@ -644,44 +688,15 @@ export class Session implements TokenSessionMethods {
 
   async #fly(version: number, reason: RefreshReason, flight: Flight): Promise<void> {
     const started = Date.now();
+    const end = (outcome: 'ok' | 'adopted' | TokenRefreshError['code']): void => {
+      if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
+    };
     if (this.#debug) this.report({ type: 'refresh:start', reason, version });
     let outcome: 'ok' | 'adopted' = 'ok';
     try {
       await this.#store.withLock(
         async (lock) => {
-          let stored = await this.#readOrOwn();
-          if (flight.superseded) return;
-          let expected = version;
-          if (stored.version < version && version === this.#version && this.#tokens !== null) {
-            if (stored.tokens !== null || stored.version !== 0) {
-              // A record we never saw, below our version: written after the store was reset (a login after the
-              // token file was deleted, after a Redis restart). The store's record wins, as a login always does.
-              outcome = 'adopted';
-              this.#adoptReset(stored);
-              if (stored.tokens === null && this.#endError) throw this.#endError;
-              return;
-            }
-            // The store lost what it held (Redis restarted empty, the file deleted): it gets our tokens back, and the
-            // refresh goes on from there.
-            stored = await this.#restore(stored);
-            expected = stored.version;
-          }
-          if (stored.version !== expected) {
-            // Someone sharing the store refreshed (or logged in/out, or the server ended the session) meanwhile.
-            outcome = 'adopted';
-            this.#adoptFromElsewhere(stored);
-            if (stored.tokens === null && this.#endError) throw this.#endError;
-            if (stored.tokens === null && this.#canMint) throw new TokenRefreshError('REFRESH_FAILED', 'No tokens yet');
-            return;
-          }
-          try {
-            await this.#refreshUnderLock(stored, reason, lock.signal, flight);
-          } catch (thrown) {
-            const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
-            // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
-            if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, expected);
-            throw error;
-          }
+          outcome = await this.#underLock(version, reason, flight, lock.signal);
         },
         // The lease covers the refresh and onTokens, each bounded by the timeout. A waiter must outlast a dead
         // holder's whole lease, or a crash would fail every other process instead of handing the lock over.
@@ -689,14 +704,59 @@ export class Session implements TokenSessionMethods {
       );
     } catch (thrown) {
       const error = this.#scrub(classifyRefreshFailure(thrown));
-      if (this.#debug)
-        this.report({ type: 'refresh:end', outcome: error.code, version, durationMs: Date.now() - started });
+      end(error.code);
       if (flight.superseded) throw error;
       if (error.code === 'SESSION_EXPIRED') await this.#announceEnd(error, version);
       else this.#emit('refreshError', error);
       throw error;
     }
-    if (this.#debug) this.report({ type: 'refresh:end', outcome, version, durationMs: Date.now() - started });
+    end(outcome);
+  }
+
+  /**
+   * The flight's work, under the lock: the store's record first. Someone sharing the store may have refreshed (or
+   * logged in or out, or been refused) meanwhile: then their record is adopted ('adopted'). Otherwise the refresh
+   * runs from the record, and a refusal for good is written to the store before the lock is released.
+   */
+  async #underLock(
+    version: number,
+    reason: RefreshReason,
+    flight: Flight,
+    lockSignal: AbortSignal,
+  ): Promise<'ok' | 'adopted'> {
+    let stored = await this.#readOrOwn();
+    if (flight.superseded) return 'ok';
+    if (stored.version < version && version === this.#version && this.#tokens !== null) {
+      if (stored.tokens !== null || stored.version !== 0) {
+        // A record we never saw, below our version: written after the store was reset (a login after the token file
+        // was deleted, after a Redis restart). The store's record wins, as a login always does.
+        this.#adoptReset(stored);
+        return this.#adoptedEnd(stored);
+      }
+      // The store lost what it held (Redis restarted empty, the file deleted): it gets our tokens back, and the
+      // refresh goes on from there.
+      stored = await this.#restore(stored);
+    } else if (stored.version !== version) {
+      this.#adoptFromElsewhere(stored);
+      const outcome = this.#adoptedEnd(stored);
+      if (stored.tokens === null && this.#canMint) throw new TokenRefreshError('REFRESH_FAILED', 'No tokens yet');
+      return outcome;
+    }
+    try {
+      await this.#refreshUnderLock(stored, reason, lockSignal, flight);
+      return 'ok';
+    } catch (thrown) {
+      const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
+      // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
+      if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, stored.version);
+      throw error;
+    }
+  }
+
+  /** An adopted record that ended the session fails the flight with the end's error. */
+  #adoptedEnd(stored: StoredTokens): 'adopted' {
+    if (stored.tokens === null && this.#endError) throw this.#endError;
+    return 'adopted';
   }
 
   async #refreshUnderLock(
@@ -729,33 +789,26 @@ export class Session implements TokenSessionMethods {
   async #commit(next: TokenSet, version: number): Promise<boolean> {
     let written: StoredTokens | null;
     try {
-      written = await this.#storeOp(this.#store.write(next, version), 'write');
+      written = await this.#write(next, version);
     } catch (error) {
       // The old refresh token is spent: the new tokens are the only good ones, so they are used all the same (at the
       // version the store still has), and the next refresh starts from them and writes them.
-      this.#adopt({ tokens: next, version }, false);
-      this.#ended = false;
-      const failure = await this.#persist(next);
-      this.#emit('tokens', next);
-      this.#emit('refreshError', this.#storeError(error, 'write'));
-      if (failure) this.#emit('refreshError', failure);
+      this.#adoptOwn({ tokens: next, version }, false);
+      this.#reportError(await this.#settle(next, version, this.#storeError(error, 'write')));
       return true;
     }
     if (written === null) {
       // setTokens (or another writer) got there first; its tokens are newer than ours by definition.
-      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
+      await this.#catchUp();
       return false;
     }
-    this.#adopt(written, false);
-    this.#ended = false;
-    const failure = await this.#persist(next);
-    this.#emitTokens(next, written.version);
-    if (failure) this.#emit('refreshError', failure);
+    this.#adoptOwn(written, false);
+    this.#reportError(await this.#settle(next, written.version));
     return true;
   }
 
   /** Calls `refresh` bounded by the timeout; a late answer is adopted only if nothing newer happened since. */
-  #callRefresh(
+  async #callRefresh(
     current: TokenSet,
     reason: RefreshReason,
     version: number,
@@ -766,51 +819,36 @@ export class Session implements TokenSessionMethods {
     const abort = (): void => controller.abort(lockSignal.reason);
     lockSignal.addEventListener('abort', abort, { once: true });
     let timedOut = false;
-    return new Promise<TokenSet>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        lockSignal.removeEventListener('abort', abort);
-        controller.signal.removeEventListener('abort', superseded);
-      };
-      // A login or logout aborts the flight: stop waiting for its answer (and free the lock) at once.
-      const superseded = (): void => {
+    const answer = new Promise<TokenSet>((resolve) =>
+      resolve(this.#refresh(current, { signal: controller.signal, reason })),
+    );
+    answer.then(
+      (value) => {
+        if (timedOut && !flight.superseded) void this.#lateAnswer(value, current, version, flight);
+      },
+      () => undefined,
+    );
+    // A login or logout aborts the flight: stop waiting for its answer (and free the lock) at once.
+    const abandoned = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => {
         if (!flight.superseded) return;
-        settle();
         reject(
           new TokenRefreshError('REFRESH_FAILED', 'Token refresh abandoned: setTokens or logout replaced the tokens'),
         );
-      };
-      controller.signal.addEventListener('abort', superseded, { once: true });
-      const timer = setTimeout(() => {
+      });
+    });
+    try {
+      return await within(Promise.race([answer, abandoned]), this.#timeoutMs, () => {
         timedOut = true;
         controller.abort(new Error('refresh timed out'));
-        reject(
-          new TokenRefreshError(
-            'REFRESH_TIMEOUT',
-            `Token refresh timed out: it did not settle within refreshTimeoutMs (${this.#timeoutMs} ms)`,
-          ),
+        return new TokenRefreshError(
+          'REFRESH_TIMEOUT',
+          `Token refresh timed out: it did not settle within refreshTimeoutMs (${this.#timeoutMs} ms)`,
         );
-      }, this.#timeoutMs);
-      let result: TokenSet | Promise<TokenSet>;
-      try {
-        result = this.#refresh(current, { signal: controller.signal, reason });
-      } catch (error) {
-        settle();
-        reject(error);
-        return;
-      }
-      Promise.resolve(result).then(
-        (value) => {
-          settle();
-          if (timedOut && !flight.superseded) void this.#lateAnswer(value, current, version, flight);
-          else resolve(value);
-        },
-        (error: unknown) => {
-          settle();
-          reject(error);
-        },
-      );
-    });
+      });
+    } finally {
+      lockSignal.removeEventListener('abort', abort);
+    }
   }
 
   async #lateAnswer(value: TokenSet, previous: TokenSet, version: number, timedOut: Flight): Promise<void> {
@@ -839,15 +877,10 @@ export class Session implements TokenSessionMethods {
   async #writeEnd(error: TokenRefreshError, version: number): Promise<void> {
     // Newer tokens (a login) are not ended by an older refusal.
     if (this.#version !== version || this.#tokens === null) return;
-    const written = await this.#storeOp(this.#store.write(null, version, 'expired'), 'write');
-    if (written === null) {
-      this.#adoptFromElsewhere(await this.#storeOp(this.#store.read(), 'read'));
-      return;
-    }
-    this.#adopt(written, false);
-    this.#ended = true;
+    const written = await this.#write(null, version, 'expired');
+    if (written === null) return this.#catchUp();
     // Requests whose 401 arrives after the end get the server's own answer (status, oauthError), not a generic one.
-    this.#endError = error;
+    this.#adoptOwn(written, false, error);
     this.#pendingEnd = written.version;
   }
 
@@ -860,22 +893,29 @@ export class Session implements TokenSessionMethods {
       if (this.#version === version) this.#emit('refreshError', error);
       return;
     }
-    const failure = await this.#persist(null);
-    const current = this.#emitTokens(null, endedAt);
-    this.#emit('refreshError', error);
-    if (failure) this.#emit('refreshError', failure);
+    this.#reportError(await this.#settle(null, endedAt, error));
     // A login that happened while onTokens(null) ran must not be followed by "session expired".
-    if (current) this.#emit('sessionExpired', error);
+    if (this.#version === endedAt) this.#emit('sessionExpired', error);
   }
 
   /**
-   * Fires `tokens` unless newer tokens were adopted while `onTokens` ran (their own event comes, or came, instead), so
-   * that the last event always names the tokens in use. Returns whether it fired.
+   * The last step of every change of tokens this session made: `onTokens`, then the `tokens` event unless newer tokens
+   * were adopted while `onTokens` ran (their own event comes, or came, instead: the last event always names the tokens
+   * in use), then `refreshError` for each of `errors`. Returns `onTokens`' failure, for the caller to report or throw.
    */
-  #emitTokens(tokens: TokenSet | null, version: number): boolean {
-    if (this.#version !== version) return false;
-    this.#emit('tokens', tokens);
-    return true;
+  async #settle(
+    tokens: TokenSet | null,
+    version: number,
+    ...errors: TokenRefreshError[]
+  ): Promise<TokenRefreshError | undefined> {
+    const failure = await this.#persist(tokens);
+    if (this.#version === version) this.#emit('tokens', tokens);
+    for (const error of errors) this.#emit('refreshError', error);
+    return failure;
+  }
+
+  #reportError(error: TokenRefreshError | undefined): void {
+    if (error) this.#emit('refreshError', error);
   }
 
   /** Calls `onTokens` bounded by the timeout; returns the failure instead of throwing, since the tokens are in use. */
@@ -900,6 +940,13 @@ export class Session implements TokenSessionMethods {
     }
   }
 
+  /** Adopts tokens this session wrote (or chose): the session is ended exactly when `endError` says why. */
+  #adoptOwn(stored: StoredTokens, fromApp: boolean, endError?: TokenRefreshError): void {
+    this.#adopt(stored, fromApp);
+    this.#ended = endError !== undefined;
+    this.#endError = endError;
+  }
+
   #adopt(stored: StoredTokens, fromApp: boolean): void {
     const { tokens } = stored;
     // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
@@ -913,7 +960,7 @@ export class Session implements TokenSessionMethods {
       version: stored.version,
       authorization: access ? `${tokens?.tokenType ?? 'Bearer'} ${access}` : undefined,
     };
-    this.#refreshAt = this.#computeRefreshAt(tokens, fromApp);
+    this.#refreshAt = refreshPoint(tokens, fromApp, this.#leewayMs);
   }
 
   /** Adopts a record another tab or process wrote; a session ended or logged out there ends here too. */
@@ -941,8 +988,8 @@ export class Session implements TokenSessionMethods {
 
   /** Writes our tokens back into a store that lost them; returns the record now there (ours, or a racing writer's). */
   async #restore(stored: StoredTokens): Promise<StoredTokens> {
-    const restored = await this.#storeOp(this.#store.write(this.#tokens, stored.version), 'write');
-    if (restored === null) return this.#storeOp(this.#store.read(), 'read');
+    const restored = await this.#write(this.#tokens, stored.version);
+    if (restored === null) return this.#read();
     this.#adopt(restored, false);
     return restored;
   }
@@ -951,7 +998,7 @@ export class Session implements TokenSessionMethods {
     if (stored.version < this.#version) {
       // Lower than ours: a delayed message, or a store that lost its data and was written again (a login after a
       // Redis restart). Only the store itself can tell which.
-      void this.#storeOp(this.#store.read(), 'read').then(
+      void this.#read().then(
         (current) => {
           if (current.version < this.#version && current.version === stored.version) this.#adoptReset(current);
         },
@@ -974,16 +1021,6 @@ export class Session implements TokenSessionMethods {
   #adoptReset(stored: StoredTokens): void {
     this.#version = -1;
     this.#adoptFromElsewhere(stored);
-  }
-
-  #computeRefreshAt(tokens: TokenSet | null, fromApp: boolean): number {
-    const expiresAt = tokens?.expiresAt;
-    if (expiresAt === undefined) return Number.POSITIVE_INFINITY;
-    const lifetime = expiresAt - Date.now();
-    // Fresh tokens that are already expired can't be trusted for timing (clock skew, a bad server): rely on 401s,
-    // or every request would refresh.
-    if (lifetime <= 0) return fromApp ? expiresAt : Number.POSITIVE_INFINITY;
-    return expiresAt - Math.min(this.#leewayMs, lifetime / 2);
   }
 
   #ready(): Promise<void> {
@@ -1013,51 +1050,13 @@ export class Session implements TokenSessionMethods {
     // and left for the first write to replace.
     let stored = await this.#readOrOwn();
     if (stored.version === 0 && stored.tokens === null && initial !== null) {
-      stored =
-        (await this.#storeOp(this.#store.write(initial, 0), 'write')) ??
-        (await this.#storeOp(this.#store.read(), 'read'));
+      stored = (await this.#write(initial, 0)) ?? (await this.#read());
     }
     if (this.#loader === undefined) return; // a login replaced the loader meanwhile
     // setTokens may have run while we loaded: only a newer version replaces what we have.
     if (stored.version >= this.#version) this.#adopt(stored, true);
     this.#ended = stored.tokens === null && stored.ended !== undefined;
     this.#loader = undefined;
-  }
-
-  #wait<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> {
-    const signal = cancel?.signal;
-    const cancelToken = cancel?.cancelToken;
-    if (this.#debug) this.report({ type: 'request:wait' });
-    if (!signal && !cancelToken) return promise;
-    return new Promise<T>((resolve, reject) => {
-      const canceled = (): void => {
-        cleanup();
-        reject(new CanceledError());
-      };
-      const cleanup = (): void => {
-        if (signal && typeof signal.removeEventListener === 'function') {
-          (signal.removeEventListener as (t: string, l: () => void) => void)('abort', canceled);
-        }
-      };
-      if (signal?.aborted) {
-        canceled();
-        return;
-      }
-      if (signal && typeof signal.addEventListener === 'function') {
-        (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
-      }
-      cancelToken?.promise.then(canceled, () => undefined);
-      promise.then(
-        (value) => {
-          cleanup();
-          resolve(value);
-        },
-        (error: unknown) => {
-          cleanup();
-          reject(error);
-        },
-      );
-    });
   }
 
   #emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {

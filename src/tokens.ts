@@ -87,6 +87,14 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
 export function tokenSetProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `got ${describe(value)}`;
   const tokens = value as Record<string, unknown>;
+  const problem = stringsProblem(tokens) ?? expiryProblem(tokens['expiresAt']);
+  if (problem === undefined && tokens['accessToken'] === undefined && tokens['refreshToken'] === undefined) {
+    return 'it has neither `accessToken` nor `refreshToken`';
+  }
+  return problem;
+}
+
+function stringsProblem(tokens: Record<string, unknown>): string | undefined {
   for (const key of ['accessToken', 'refreshToken', 'tokenType', 'scope', 'idToken'] as const) {
     const member = tokens[key];
     if (member !== undefined && typeof member !== 'string') {
@@ -95,17 +103,16 @@ export function tokenSetProblem(value: unknown): string | undefined {
       return `\`${key}\` must be a string, got ${what}`;
     }
   }
-  const { expiresAt } = tokens;
-  if (expiresAt !== undefined) {
-    if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
-      return `\`expiresAt\` must be a finite number of epoch milliseconds, got ${describe(expiresAt)}`;
-    }
-    if (expiresAt > 0 && expiresAt < SECONDS_THRESHOLD) {
-      return `\`expiresAt\` (${expiresAt}) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)`;
-    }
+  return undefined;
+}
+
+function expiryProblem(expiresAt: unknown): string | undefined {
+  if (expiresAt === undefined) return undefined;
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
+    return `\`expiresAt\` must be a finite number of epoch milliseconds, got ${describe(expiresAt)}`;
   }
-  if (tokens['accessToken'] === undefined && tokens['refreshToken'] === undefined) {
-    return 'it has neither `accessToken` nor `refreshToken`';
+  if (expiresAt > 0 && expiresAt < SECONDS_THRESHOLD) {
+    return `\`expiresAt\` (${expiresAt}) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)`;
   }
   return undefined;
 }
