@@ -73,12 +73,12 @@ const withoutDpop: Plugin = {
   setup(build) {
     const edits: Record<string, readonly [RegExp | string, string][]> = {
       'attach.ts': [
-        [/\n\s*'dpop',/, ''],
         [/challengeAllowsRefresh\(([^;]*?), session\.dpop\)/, 'challengeAllowsRefresh($1)'],
         [/\n\s*const uninstallDpop = session\.dpop\?\.install\(instance, resend\);/, ''],
         [/\n\s*uninstallDpop\?\.\(\);/, ''],
       ],
       'session.ts': [
+        [/\n\s*'dpop',/, ''],
         [/\n\s*\['dpop', [^\n]*\],/, ''],
         [/this\.dpop = [^;]*;/, ''],
       ],

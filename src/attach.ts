@@ -5,8 +5,17 @@ import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods
 import { createRedirectGuard } from './redirect-guard.js';
 import { createSendGuard } from './send-guard.js';
 import { answeredInScope, createScope, type Scope } from './scope.js';
-import { Session, type RequestTokens } from './session.js';
-import { checkObject, checkOptions, expected, isBoolean, isCount, isFunction, type Rule } from './validate.js';
+import { Session, sessionKeys, type RequestTokens } from './session.js';
+import {
+  checkObject,
+  checkOptions,
+  expected,
+  isBoolean,
+  isCount,
+  isFunction,
+  readOptions,
+  type Rule,
+} from './validate.js';
 
 /** The key under which the plugin keeps its per-request state in the axios request config. */
 export const STATE_KEY = 'axios-token-refresh';
@@ -65,17 +74,6 @@ const REDACTED = '[REDACTED]';
 const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
 const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
-const sessionKeys = [
-  'tokens',
-  'refresh',
-  'onTokens',
-  'store',
-  'refreshTimeoutMs',
-  'leewayMs',
-  'refreshTokenRequired',
-  'debug',
-  'dpop',
-];
 
 /** The per-instance options' defaults (`allowedOrigins` has none: the instance's own origin is always in scope). */
 const instanceDefaults = { statusCodes: [401], maxReplays: 1, redactAuthorization: true };
@@ -106,15 +104,20 @@ const instanceRules: readonly Rule[] = [
   ['redactAuthorization', 'a boolean', isBoolean],
 ];
 
-function checkAttachOptions(options: unknown): asserts options is AttachRefreshOptions {
+/** Checks the options and reads each once (see `readOptions`): what the rest of `attachRefresh` uses. */
+function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions {
   checkObject(options);
-  const unknown = Object.keys(options).find((key) => !instanceKeys.includes(key) && !sessionKeys.includes(key));
+  const unknown = Object.keys(options).find(
+    (key) => !instanceKeys.includes(key) && !(sessionKeys as readonly string[]).includes(key),
+  );
   if (unknown !== undefined) {
     throw new TypeError(
       `Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`,
     );
   }
-  checkOptions(options, instanceRules);
+  const given = readOptions(options, [...sessionKeys, ...instanceKeys] as (keyof AttachRefreshOptions)[]);
+  checkOptions(given, instanceRules);
+  return given;
 }
 
 function claim(instance: AxiosInstance): void {
@@ -409,12 +412,12 @@ function refusal(
  */
 export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOptions): AttachedRefresh {
   checkInstance(instance);
-  checkAttachOptions(options);
-  const inScope = createScope(instance.defaults, options.allowedOrigins);
-  const session = resolveSession(options);
+  const given = checkAttachOptions(options);
+  const inScope = createScope(instance.defaults, given.allowedOrigins);
+  const session = resolveSession(given);
   claim(instance);
-  const redact = options.redactAuthorization ?? instanceDefaults.redactAuthorization;
-  const { resend, onResponseError } = createResponsePath(instance, session, inScope, options, redact);
+  const redact = given.redactAuthorization ?? instanceDefaults.redactAuthorization;
+  const { resend, onResponseError } = createResponsePath(instance, session, inScope, given, redact);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
   const uninstallDpop = session.dpop?.install(instance, resend);

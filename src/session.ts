@@ -16,7 +16,16 @@ import { scrubSecrets } from './redact.js';
 import { warnCallbackError } from './report.js';
 import { isMalformedRecord, MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
 import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
-import { checkObject, checkOptions, expected, isBoolean, isFunction, isNumberFrom, type Rule } from './validate.js';
+import {
+  checkObject,
+  checkOptions,
+  expected,
+  isBoolean,
+  isFunction,
+  isNumberFrom,
+  readOptions,
+  type Rule,
+} from './validate.js';
 import { within } from './within.js';
 
 const defaults = {
@@ -24,6 +33,23 @@ const defaults = {
   leewayMs: 10_000,
   refreshTokenRequired: true,
 };
+
+/** Every option of a session, each read once (see `readOptions`). @internal */
+export const sessionKeys = [
+  'tokens',
+  'refresh',
+  'onTokens',
+  'store',
+  'refreshTimeoutMs',
+  'leewayMs',
+  'refreshTokenRequired',
+  'debug',
+  'dpop',
+] as const satisfies readonly (keyof SessionOptions)[];
+// A new option must be listed above, or it would never be read: this line stops compiling until it is.
+const allSessionOptionsRead: Exclude<keyof SessionOptions, (typeof sessionKeys)[number]> extends never ? true : never =
+  true;
+void allSessionOptionsRead;
 
 /** Something a waiting request can be cancelled by: axios's `signal` (and the legacy `cancelToken`). */
 export interface WaitSignal {
@@ -195,8 +221,9 @@ export class Session implements TokenSessionMethods {
   readonly dpop: DpopHooks | undefined;
 
   /** @param options - see {@link SessionOptions}; validated here. */
-  constructor(options: SessionOptions) {
-    checkObject(options);
+  constructor(input: SessionOptions) {
+    checkObject(input);
+    const options = readOptions(input, sessionKeys);
     checkOptions(options, sessionRules);
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;

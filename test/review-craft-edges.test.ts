@@ -20,8 +20,15 @@ import axios from 'axios';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createBrowserTokenStore, indexedDbStorage } from '../src/browser.js';
 import { createFileTokenStore } from '../src/file.js';
-import { clientCredentialsGrant, discover, isTokenRefreshError, refreshTokenGrant } from '../src/index.js';
-import type { RefreshContext, TokenSet } from '../src/index.js';
+import {
+  attachRefresh,
+  clientCredentialsGrant,
+  createTokenSession,
+  discover,
+  isTokenRefreshError,
+  refreshTokenGrant,
+} from '../src/index.js';
+import type { AttachRefreshOptions, RefreshContext, SessionOptions, TokenSet } from '../src/index.js';
 import { FakeLockRegistry } from './e2e/support/fake-web-locks.js';
 import { listen, readBody, sendJson } from './support/local-server.js';
 import type { LocalServer } from './support/local-server.js';
@@ -254,6 +261,37 @@ describe('each option read once', () => {
     };
     clientCredentialsGrant(options);
     expect(reads).toEqual({ resource: 1, audience: 1 });
+  });
+
+  // Found while fixing the above: the session and attachRefresh checked their options, then read them again.
+  it('attachRefresh and createTokenSession read each session option once, and a getter of a config class counts', async () => {
+    const reads: Record<string, number> = {};
+    const counted = <T>(name: string, value: T): T => {
+      reads[name] = (reads[name] ?? 0) + 1;
+      return value;
+    };
+    class Config {
+      get tokens(): TokenSet {
+        return counted('tokens', { accessToken: 'from-a-getter' });
+      }
+      get refresh(): () => Promise<TokenSet> {
+        return counted('refresh', async () => ({ accessToken: 'refreshed' }));
+      }
+      get refreshTimeoutMs(): number {
+        return counted('refreshTimeoutMs', 1000);
+      }
+      get maxReplays(): number {
+        return counted('maxReplays', 1);
+      }
+    }
+    const server = await serve((req, res) => sendJson(res, 200, { authorization: req.headers.authorization ?? null }));
+    const api = axios.create({ baseURL: server.url });
+    attachRefresh(api, new Config() as AttachRefreshOptions);
+    expect((await api.get('/')).data).toEqual({ authorization: 'Bearer from-a-getter' });
+    expect(reads).toEqual({ tokens: 1, refresh: 1, refreshTimeoutMs: 1, maxReplays: 1 });
+    for (const name of Object.keys(reads)) reads[name] = 0;
+    createTokenSession(new Config() as SessionOptions);
+    expect(reads).toEqual({ tokens: 1, refresh: 1, refreshTimeoutMs: 1, maxReplays: 0 });
   });
 });
 
