@@ -67,6 +67,8 @@ export interface AttachedRefresh extends TokenSessionMethods {
 }
 
 const REDACTED = '[REDACTED]';
+/** What a failed request's stream body becomes in `error.config.data` (see `redactConfig`). */
+const STREAM_REMOVED = '[stream body removed]';
 /**
  * Marks an instance that has the plugin attached, shared by every copy of the package (Symbol.for), so that a second
  * attachment (two sessions refreshing with one refresh token: the server sees reuse and revokes the login) is refused.
@@ -176,12 +178,16 @@ function describeRequest(config: InternalAxiosRequestConfig): { method: string; 
   return { method: (config.method ?? 'get').toUpperCase(), url: config.url ?? '' };
 }
 
-/** Replaces the token we attached with `[REDACTED]` (its scheme kept), so that a logged config shows no secret. */
+/**
+ * Replaces the token we attached with `[REDACTED]` (its scheme kept), so that a logged config shows no secret. A
+ * stream body goes too: once sent, it references Node's request object, which holds the raw header text.
+ */
 function redactConfig(config: InternalAxiosRequestConfig | undefined, redact: boolean): void {
   if (!redact || config?.[STATE_KEY]?.attached !== true) return;
   const value = getHeader(config);
   const scheme = typeof value === 'string' && value.includes(' ') ? value.slice(0, value.indexOf(' ')) : 'Bearer';
   setHeader(config, `${scheme} ${REDACTED}`);
+  if (isOneShot(config.data)) config.data = STREAM_REMOVED;
 }
 
 /** The one way a request is rejected: its token redacted in the config, our errors bound to this request. */
@@ -254,12 +260,15 @@ function createApply(
 /**
  * Installs the two request interceptors, exactly one of which runs for each request (axios asks `runWhen` when the
  * request is sent): a synchronous one while the session is settled, an asynchronous one that may wait otherwise.
+ * `before` is how many request interceptors the instance had before the plugin (and its DPoP signer) installed any:
+ * the ones after it are the plugin's own.
  */
 function installRequestPath(
   instance: AxiosInstance,
   session: Session,
   inScope: Scope,
   redact: boolean,
+  before: number,
 ): readonly [settledId: number, requestId: number] {
   let ours = new Set<unknown>();
   /** Whether the instance has request interceptors besides the plugin's (and its DPoP signer's). */
@@ -291,7 +300,6 @@ function installRequestPath(
     leftAlone(config, session, inScope) ? config : apply(config, session.current);
 
   const handlers = instance.interceptors.request.handlers;
-  const before = handlers?.length ?? 0;
   const settledId = instance.interceptors.request.use(onSettledRequest, undefined, {
     synchronous: true,
     runWhen: () => session.settled,
@@ -420,8 +428,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const { resend, onResponseError } = createResponsePath(instance, session, inScope, given, redact);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
+  // Ours are the interceptors from here on, the DPoP signer's included.
+  const before = instance.interceptors.request.handlers?.length ?? 0;
   const uninstallDpop = session.dpop?.install(instance, resend);
-  const request = installRequestPath(instance, session, inScope, redact);
+  const request = installRequestPath(instance, session, inScope, redact, before);
   const response = instance.interceptors.response.use(undefined, onResponseError);
   let detached = false;
 

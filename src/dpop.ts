@@ -299,11 +299,11 @@ export async function deleteDpopKey(name: string): Promise<void> {
  * ```
  */
 export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop> {
-  checkDpopOptions(options);
+  const given = checkDpopOptions(options);
   /** What proofs are signed with; replaced as a whole by `reload()`. */
-  let key = await describeKey(await loadKeyPair(options));
+  let key = await describeKey(await loadKeyPair(given));
   const nonces = new Map<string, string>();
-  const name = options.persist?.name;
+  const name = given.persist?.name;
 
   const dpop: Dpop = {
     get thumbprint() {
@@ -329,8 +329,8 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
     },
     async proof(request) {
       checkObject(request);
-      checkOptions(request, proofRules);
-      const { method, accessToken } = request;
+      const { method } = checkOptions(request, proofRules);
+      const { accessToken } = request;
       const htu = target(request.url);
       // A token request presents the refresh token (or a code): it must be signed with the key it is bound to.
       if (accessToken === undefined) await dpop.reload();
@@ -358,9 +358,10 @@ export async function createDpop(options: CreateDpopOptions = {}): Promise<Dpop>
   return dpop;
 }
 
-function checkDpopOptions(options: CreateDpopOptions): void {
-  checkObject(options);
-  checkOptions(options, rules);
+/** Checks the options and reads each once (see `readOptions` in src/validate.ts): what `createDpop` then uses. */
+function checkDpopOptions(input: CreateDpopOptions): CreateDpopOptions {
+  checkObject(input);
+  const options = checkOptions(input, rules);
   const sources = (['keyPair', 'privateJwk', 'persist'] as const).filter((name) => options[name] !== undefined);
   if (sources.length > 1) {
     throw new TypeError(`Expected one of \`keyPair\`, \`privateJwk\`, \`persist\`, got ${sources.join(' and ')}`);
@@ -368,6 +369,7 @@ function checkDpopOptions(options: CreateDpopOptions): void {
   if (options.extractable !== undefined && (options.keyPair !== undefined || options.persist !== undefined)) {
     throw new TypeError('Expected `extractable` only for a new key or `privateJwk`, not with `keyPair` or `persist`');
   }
+  return options;
 }
 
 /** A proof's check of its request (the rest is checked where it is read). */

@@ -182,7 +182,8 @@ export interface InstanceOptions {
   readonly maxReplays?: number;
   /**
    * Replace the token in the Authorization header of `error.config` with `[REDACTED]` when a request fails, so logged
-   * errors don't leak it. Retries still work: the plugin attaches the live token to every request it sends.
+   * errors don't leak it (and a stream body in `error.config.data`, which references the sent request, with
+   * `'[stream body removed]'`). Retries still work: the plugin attaches the live token to every request it sends.
    *
    * @default true
    */

@@ -271,9 +271,9 @@ export class Session implements TokenSessionMethods {
   /** {@inheritDoc TokenSession.logout} */
   logout(options: { readonly revoke?: boolean } = {}): Promise<LogoutResult> {
     checkObject(options);
-    checkOptions(options, logoutRules);
+    const { revoke } = checkOptions(options, logoutRules);
     // A second call while one runs (a double click on "Sign out") joins it: one revocation, one `tokens` event.
-    this.#loggingOut ??= this.#logout(options.revoke !== false).finally(() => {
+    this.#loggingOut ??= this.#logout(revoke !== false).finally(() => {
       this.#loggingOut = undefined;
     });
     return this.#loggingOut;
@@ -352,14 +352,14 @@ export class Session implements TokenSessionMethods {
   /** {@inheritDoc TokenSession.getAccessToken} */
   async getAccessToken(options: { readonly minValidityMs?: number } = {}): Promise<string> {
     checkObject(options);
-    checkOptions(options, accessTokenRules);
+    const { minValidityMs } = checkOptions(options, accessTokenRules);
     for (let refreshed = false; ; refreshed = true) {
       await this.#ready();
       if (this.#flight) {
         await this.#join(this.#flight);
         continue;
       }
-      const access = this.#accessFor(options.minValidityMs, refreshed);
+      const access = this.#accessFor(minValidityMs, refreshed);
       if (access !== undefined) return access;
       if (this.#tokens === null && !this.#canMint) {
         throw this.#endError?.code === 'SESSION_EXPIRED'
