@@ -3,28 +3,18 @@
  * redirect, answers are capped at 1 MiB, one caller's abort never cancels a discovery others wait on, and the
  * docs/login.md recipes as now written refresh against a real oidc-provider.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discover, refreshTokenGrant } from '../src/index.js';
 import type { RefreshContext, TokenRefreshError, TokenSet } from '../src/index.js';
-import { listen, readBody, sendJson } from './support/local-server.js';
-import type { LocalServer } from './support/local-server.js';
+import { sendJson, testPool } from './support/local-server.js';
 import { startOidc } from './support/oidc.js';
 
-const servers: LocalServer[] = [];
-const cleanups: Array<() => Promise<void>> = [];
+const pool = testPool();
+const { serve } = pool;
 afterEach(async () => {
-  await Promise.all([...servers.splice(0).map((server) => server.close()), ...cleanups.splice(0).map((f) => f())]);
+  await pool.undo();
 });
-
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<LocalServer> {
-  const server = await listen((req, res) => {
-    void readBody(req).then((body) => handler(req, res, body));
-  });
-  servers.push(server);
-  return server;
-}
 
 const context = (signal = new AbortController().signal): RefreshContext => ({ signal, reason: 'expired' });
 
@@ -121,7 +111,7 @@ describe('a discovery shared by several refreshes', () => {
 describe('docs/login.md recipes as written now (`issuer: as.issuer`)', () => {
   it('refresh against oidc-provider with the issuer oauth4webapi checked', async () => {
     const oidc = await startOidc({ accessTokenTtlSeconds: 60 });
-    cleanups.push(() => oidc.close());
+    pool.later(() => oidc.close());
     const issuer = new URL(oidc.issuer);
     const as = await oauth.processDiscoveryResponse(
       issuer,

@@ -12,7 +12,7 @@
  *   class with getters, `Object.create(base)`, a Proxy with a `get` trap. The checks still read by name, so such an
  *   option is checked and then dropped (and silently replaced by its default, or reported as missing).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,23 +30,15 @@ import {
 } from '../src/index.js';
 import type { AttachRefreshOptions, RefreshContext, SessionOptions, TokenSet } from '../src/index.js';
 import { FakeLockRegistry } from './e2e/support/fake-web-locks.js';
-import { listen, readBody, sendJson } from './support/local-server.js';
+import { sendJson, testPool } from './support/local-server.js';
 import type { LocalServer } from './support/local-server.js';
 
-const servers: LocalServer[] = [];
-const cleanups: Array<() => void | Promise<void>> = [];
+const pool = testPool();
+const { serve } = pool;
 afterEach(async () => {
   vi.unstubAllGlobals();
-  await Promise.all([...servers.splice(0).map((server) => server.close()), ...cleanups.splice(0).map((f) => f())]);
+  await pool.undo();
 });
-
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<LocalServer> {
-  const server = await listen((req, res) => {
-    void readBody(req).then((body) => handler(req, res, body));
-  });
-  servers.push(server);
-  return server;
-}
 
 const context = (): RefreshContext => ({ signal: new AbortController().signal, reason: 'expired' });
 const CURRENT: TokenSet = { accessToken: 'old-access', refreshToken: 'old-refresh', tokenType: 'Bearer' };
@@ -98,7 +90,7 @@ describe('createBrowserTokenStore({ locks: null }): the documented per-tab lock'
     };
     vi.stubGlobal('navigator', { locks });
     const store = createBrowserTokenStore({ name: `locks-null-${Date.now()}`, locks: null });
-    cleanups.push(() => store.close());
+    pool.later(() => store.close());
     const result = await store.withLock(async () => 'ran', { leaseMs: 5000, waitMs: 1000 });
     expect(result).toBe('ran');
     await store.write({ accessToken: 'a', tokenType: 'Bearer' }, 0);
@@ -169,10 +161,10 @@ describe('options on the prototype (a config object of the app’s own class, Ob
   // At 93572f1 the store used `options.path` and worked.
   it('createFileTokenStore works with an inherited path', async () => {
     const directory = mkdtempSync(join(tmpdir(), 'review-craft-edges-'));
-    cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
+    pool.later(() => rmSync(directory, { recursive: true, force: true }));
     const options = Object.create({ path: join(directory, 'tokens.json'), watch: false }) as { path: string };
     const store = createFileTokenStore(options);
-    cleanups.push(() => store.close?.());
+    pool.later(() => store.close?.());
     const written = await store.write({ accessToken: 'a', tokenType: 'Bearer' }, 0);
     expect(written?.version).toBe(1);
     expect((await store.read()).version).toBe(1);

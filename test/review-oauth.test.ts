@@ -17,23 +17,14 @@ import * as oauth from 'oauth4webapi';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachRefresh, isTokenRefreshError, refreshTokenGrant, tokenSetFromResponse } from '../src/index.js';
 import type { RefreshContext, TokenRefreshError, TokenSet } from '../src/index.js';
-import { listen, readBody } from './support/local-server.js';
-import type { LocalServer } from './support/local-server.js';
+import { readBody, testPool } from './support/local-server.js';
 import { startOidc } from './support/oidc.js';
 
-const servers: LocalServer[] = [];
-const cleanups: Array<() => Promise<void>> = [];
+const pool = testPool();
+const { serve } = pool;
 afterEach(async () => {
-  await Promise.all([...servers.splice(0).map((server) => server.close()), ...cleanups.splice(0).map((f) => f())]);
+  await pool.undo();
 });
-
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<LocalServer> {
-  const server = await listen((req, res) => {
-    void readBody(req).then((body) => handler(req, res, body));
-  });
-  servers.push(server);
-  return server;
-}
 
 const context = (): RefreshContext => ({ signal: new AbortController().signal, reason: 'expired' });
 
@@ -155,7 +146,7 @@ describe('discovery: a metadata document that never finishes', () => {
       refresh: refreshTokenGrant({ issuer: server.url, clientId: 'app', timeoutMs: 500 }),
       refreshTimeoutMs: 1_000,
     });
-    cleanups.push(async () => auth.close());
+    pool.later(async () => auth.close());
     const first = await settleWithin(auth.getAccessToken(), 3_000);
     expect(first.settled).toBe(true);
     healthy = true;
@@ -244,7 +235,7 @@ describe('discovery: the issuer as users hold it', () => {
 
   it('docs/login.md Node recipe, followed literally against oidc-provider (issuer without a trailing slash): the first refresh works', async () => {
     const oidc = await startOidc({ accessTokenTtlSeconds: 60 });
-    cleanups.push(() => oidc.close());
+    pool.later(() => oidc.close());
     // As in the recipe; the only addition is the flag oauth4webapi needs for http://127.0.0.1.
     const issuer = new URL(oidc.issuer);
     const client: oauth.Client = { client_id: oidc.clients.post.clientId };
@@ -353,7 +344,7 @@ describe('discovery that fails, then succeeds, under a burst of requests', () =>
       tokens: { accessToken: 'at-1', refreshToken: 'rt-1', expiresAt: Date.now() - 1_000 },
       refresh: refreshTokenGrant({ issuer: server.url, clientId: 'app', timeoutMs: 2_000 }),
     });
-    cleanups.push(async () => auth.close());
+    pool.later(async () => auth.close());
     const burst = await Promise.allSettled(Array.from({ length: 20 }, () => api.get('/me')));
     const codes = burst.map((r) => (r.status === 'rejected' ? (r.reason as TokenRefreshError).code : 'ok'));
     expect(new Set(codes)).toEqual(new Set(['REFRESH_FAILED']));
@@ -368,7 +359,7 @@ describe('discovery over https: a redirect that leaves https', () => {
     // A TLS-terminating proxy in front of an app that thinks it speaks http answers with `Location: http://…`: the
     // metadata then crosses the network in clear text, and whoever sits on the path can swap the token endpoint.
     const dir = mkdtempSync(join(tmpdir(), 'review-oauth-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    pool.later(async () => rmSync(dir, { recursive: true, force: true }));
     execFileSync(
       'openssl',
       [
@@ -424,18 +415,15 @@ describe('discovery over https: a redirect that leaves https', () => {
     ]);
     const httpsPort = (httpsServer.address() as { port: number }).port;
     const plainPort = (plain.address() as { port: number }).port;
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          httpsServer.closeAllConnections();
-          httpsServer.close(() => resolve());
-        }),
-      () =>
-        new Promise<void>((resolve) => {
-          plain.closeAllConnections();
-          plain.close(() => resolve());
-        }),
-    );
+    for (const server of [httpsServer, plain]) {
+      pool.later(
+        () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      );
+    }
     // auth.test resolves to 127.0.0.1 (a test-only DNS); the self-signed certificate is trusted by this instance.
     const lookup = ((_host: string, options: unknown, callback: unknown) => {
       const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all;

@@ -74,3 +74,29 @@ export async function closeAll(servers: import('node:http').Server[]): Promise<v
     ),
   );
 }
+
+/**
+ * What a test file undoes after each test: the servers `serve` started (each handler gets the request body, read) and
+ * the clean-ups given to `later`. Call `undo()` in `afterEach`.
+ */
+export function testPool(): {
+  serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<LocalServer>;
+  later(cleanup: () => void | Promise<void>): void;
+  undo(): Promise<void>;
+} {
+  const servers: LocalServer[] = [];
+  const cleanups: Array<() => void | Promise<void>> = [];
+  return {
+    async serve(handler) {
+      const server = await listen((req, res) => {
+        void readBody(req).then((body) => handler(req, res, body));
+      });
+      servers.push(server);
+      return server;
+    },
+    later: (cleanup) => void cleanups.push(cleanup),
+    undo: async () => {
+      await Promise.all([...servers.splice(0).map((server) => server.close()), ...cleanups.splice(0).map((f) => f())]);
+    },
+  };
+}
