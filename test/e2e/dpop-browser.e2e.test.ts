@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startOidcDpop, type OidcDpopHarness } from '../support/oidc-dpop.js';
+import type { OidcDpopHarness } from '../support/oidc-dpop.js';
 import type { DpopTabConfig, DpopTest } from './browser/dpop-entry.js';
-import { CHROMIUM, launchChromium } from './support/chromium.js';
-import { buildPageBundle } from './support/page-bundle.js';
+import { startDpopPage, type DpopPage } from './support/dpop-page.js';
 
 declare global {
   var dpopTest: DpopTest;
@@ -18,22 +16,11 @@ let oidc: OidcDpopHarness;
 let context: BrowserContext | undefined;
 let runs = 0;
 
+let rig: DpopPage | undefined;
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
-  const script = await buildPageBundle('dpop-entry.ts');
-  // The page is served by the authorization server itself: the token endpoint is same-origin, the API is CORS.
-  oidc = await startOidcDpop({
-    accessTokenTtlSeconds: 2,
-    pages: {
-      '/app': {
-        type: 'text/html',
-        body: '<!doctype html><meta charset="utf-8"><title>dpop</title><script src="/app.js"></script>',
-      },
-      '/app.js': { type: 'text/javascript', body: script },
-    },
-  });
-  browser = await launchChromium();
+  rig = await startDpopPage('dpop-entry.ts', '/app');
+  ({ oidc, browser } = rig);
 });
 
 afterEach(async () => {
@@ -42,8 +29,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await oidc?.close();
+  await rig?.close();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startOidcDpop, type OidcDpopHarness } from '../support/oidc-dpop.js';
+import type { OidcDpopHarness } from '../support/oidc-dpop.js';
 import type { ReviewDpop, ReviewTabConfig } from './browser/review-dpop-entry.js';
-import { CHROMIUM, launchChromium } from './support/chromium.js';
-import { buildPageBundle } from './support/page-bundle.js';
+import { startDpopPage, type DpopPage } from './support/dpop-page.js';
 
 declare global {
   var reviewDpop: ReviewDpop;
@@ -15,21 +13,11 @@ let oidc: OidcDpopHarness;
 let context: BrowserContext | undefined;
 let runs = 0;
 
+let rig: DpopPage | undefined;
+
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`The browser tests drive Debian's Chromium at ${CHROMIUM}, which is missing`);
-  const script = await buildPageBundle('review-dpop-entry.ts');
-  oidc = await startOidcDpop({
-    accessTokenTtlSeconds: 2,
-    pages: {
-      '/review': {
-        type: 'text/html',
-        body: '<!doctype html><meta charset="utf-8"><title>review</title><script src="/review.js"></script>',
-      },
-      '/review.js': { type: 'text/javascript', body: script },
-    },
-  });
-  browser = await launchChromium();
+  rig = await startDpopPage('review-dpop-entry.ts', '/review');
+  ({ oidc, browser } = rig);
 });
 
 afterEach(async () => {
@@ -38,8 +26,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await oidc?.close();
+  await rig?.close();
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
