@@ -198,11 +198,14 @@ export class Session implements TokenSessionMethods {
   #staleVersion = -1;
   #ended = false;
   #endError: TokenRefreshError | undefined;
-  /** What requests are sent with, rebuilt only when the tokens change (the request path allocates nothing). */
+  /**
+   * What requests are sent with, rebuilt at each adoption and only then (the request path allocates nothing); its
+   * identity also tells whether an adoption is still the latest (see `#settle`).
+   */
   #current: RequestTokens = { tokens: null, version: 0, authorization: undefined };
   #flight: Flight | undefined;
-  /** The version `#writeEnd` ended at, until `#announceEnd` has announced it. */
-  #pendingEnd: number | undefined;
+  /** What `#writeEnd` adopted, until `#announceEnd` has announced it. */
+  #pendingEnd: RequestTokens | undefined;
   #loading: Promise<void> | undefined;
   #loader: (() => Promise<void>) | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -288,7 +291,9 @@ export class Session implements TokenSessionMethods {
     let result: LogoutResult = { revoked: false };
     const clear = async (): Promise<void> => {
       const stored = await this.#read().catch(() => undefined);
-      const tokens = stored?.tokens ?? (stored === undefined ? this.#tokens : null);
+      // Revoke the newest tokens: the store's when another process wrote newer ones; else ours (at our version the
+      // store holds our tokens, or older ones when the write of refreshed tokens failed).
+      const tokens = stored === undefined || stored.version <= this.#version ? this.#tokens : stored.tokens;
       result = await this.#revoke(revoke ? tokens : null);
       await this.#clearForLogout(stored, loggedOut);
     };
@@ -335,10 +340,16 @@ export class Session implements TokenSessionMethods {
     if (stored === undefined) return this.#clearLocally(loggedOut);
     const written = await this.#write(null, stored.version, 'logout').catch(() => undefined);
     if (written === undefined) return this.#clearLocally(loggedOut);
-    if (written === null) return this.#catchUp();
+    if (written === null) {
+      // Someone wrote first: a login made meanwhile wins. A store that refused with nothing newer to show breaks the
+      // compare-and-set contract; this session logs out all the same.
+      await this.#catchUp().catch(() => undefined);
+      if (this.#version <= stored.version) await this.#clearLocally(loggedOut);
+      return;
+    }
     this.#adoptOwn(written, true, loggedOut);
     this.#supersede(loggedOut);
-    this.#reportError(await this.#settle(null, written.version));
+    this.#reportError(await this.#settle(null, this.#current));
   }
 
   /** Logs this session out when the store cannot be written: no request here carries the tokens any more. */
@@ -346,7 +357,7 @@ export class Session implements TokenSessionMethods {
     if (this.#tokens === null) return;
     this.#adoptOwn({ tokens: null, version: this.#version }, true, loggedOut);
     this.#supersede(loggedOut);
-    this.#reportError(await this.#settle(null, this.#version));
+    this.#reportError(await this.#settle(null, this.#current));
   }
 
   /** {@inheritDoc TokenSession.getAccessToken} */
@@ -600,7 +611,7 @@ export class Session implements TokenSessionMethods {
     this.#adoptOwn(stored, true);
     adopted();
     this.#supersede();
-    return this.#settle(tokens, stored.version);
+    return this.#settle(tokens, this.#current);
   }
 
   /**
@@ -821,7 +832,7 @@ export class Session implements TokenSessionMethods {
       // The old refresh token is spent: the new tokens are the only good ones, so they are used all the same (at the
       // version the store still has), and the next refresh starts from them and writes them.
       this.#adoptOwn({ tokens: next, version }, false);
-      this.#reportError(await this.#settle(next, version, this.#storeError(error, 'write')));
+      this.#reportError(await this.#settle(next, this.#current, this.#storeError(error, 'write')));
       return true;
     }
     if (written === null) {
@@ -830,7 +841,7 @@ export class Session implements TokenSessionMethods {
       return false;
     }
     this.#adoptOwn(written, false);
-    this.#reportError(await this.#settle(next, written.version));
+    this.#reportError(await this.#settle(next, this.#current));
     return true;
   }
 
@@ -908,35 +919,38 @@ export class Session implements TokenSessionMethods {
     if (written === null) return this.#catchUp();
     // Requests whose 401 arrives after the end get the server's own answer (status, oauthError), not a generic one.
     this.#adoptOwn(written, false, error);
-    this.#pendingEnd = written.version;
+    this.#pendingEnd = this.#current;
   }
 
   /** After the lock: `onTokens(null)`, the `tokens` event, `refreshError` and `sessionExpired`, once per end. */
   async #announceEnd(error: TokenRefreshError, version: number): Promise<void> {
     const endedAt = this.#pendingEnd;
     this.#pendingEnd = undefined;
-    if (endedAt === undefined || this.#version !== endedAt) {
+    if (endedAt === undefined || this.#current !== endedAt) {
       // Nothing of ours ended (newer tokens arrived, or someone else ended it and announced it here already).
       if (this.#version === version) this.#emit('refreshError', error);
       return;
     }
     this.#reportError(await this.#settle(null, endedAt, error));
     // A login that happened while onTokens(null) ran must not be followed by "session expired".
-    if (this.#version === endedAt) this.#emit('sessionExpired', error);
+    if (this.#current === endedAt) this.#emit('sessionExpired', error);
   }
 
   /**
-   * The last step of every change of tokens this session made: `onTokens`, then the `tokens` event unless newer tokens
+   * The last step of every change of tokens this session made: `onTokens`, then the `tokens` event unless other tokens
    * were adopted while `onTokens` ran (their own event comes, or came, instead: the last event always names the tokens
    * in use), then `refreshError` for each of `errors`. Returns `onTokens`' failure, for the caller to report or throw.
+   *
+   * @param adopted - `#current` right after the change was adopted. Every adoption makes a new one, also a change
+   *   that keeps the version (a logout the store could not record), so identity says whether ours is still in use.
    */
   async #settle(
     tokens: TokenSet | null,
-    version: number,
+    adopted: RequestTokens,
     ...errors: TokenRefreshError[]
   ): Promise<TokenRefreshError | undefined> {
     const failure = await this.#persist(tokens);
-    if (this.#version === version) this.#emit('tokens', tokens);
+    if (this.#current === adopted) this.#emit('tokens', tokens);
     for (const error of errors) this.#emit('refreshError', error);
     return failure;
   }
