@@ -489,7 +489,8 @@ class BrowserTokenStore implements SharedTokenStore {
       if (performance.now() > deadline) {
         throw new TokenRefreshError(
           'STORE_FAILED',
-          `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but they did not reach this tab within ${CATCH_UP_MS} ms`,
+          `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but they did not reach this tab ` +
+            `within ${CATCH_UP_MS} ms`,
         );
       }
       this.#channel?.postMessage({ type: 'want', version: newest } satisfies WantMessage);

@@ -121,6 +121,9 @@ const isKeyPair = (value: unknown): value is CryptoKeyPair => {
   );
 };
 
+/** What `privateJwk` must be, when WebCrypto refuses one that passed the shape check. */
+const PRIVATE_JWK_WHAT = 'a private P-256 JWK whose `x` and `y` are the public half of its `d`';
+
 const rules: readonly Rule[] = [
   ['keyPair', 'an ECDSA P-256 CryptoKeyPair', isKeyPair],
   [
@@ -203,7 +206,7 @@ async function loadKeyPair(options: CreateDpopOptions): Promise<CryptoKeyPair> {
     } catch (cause) {
       // WebCrypto's DataError says nothing about which option; the key itself is never shown.
       throw new TypeError(
-        `${expected('privateJwk', 'a private P-256 JWK whose `x` and `y` are the public half of its `d`', options.privateJwk)}: WebCrypto refused to import it`,
+        `${expected('privateJwk', PRIVATE_JWK_WHAT, options.privateJwk)}: WebCrypto refused to import it`,
         { cause },
       );
     }

@@ -348,7 +348,10 @@ class FileTokenStore implements TokenStore {
     return this.#directoryReady;
   }
 
-  /** Takes `lease` or throws: REFRESH_TIMEOUT after `waitMs` (STORE_FAILED for the write lock), the abort reason when closed. */
+  /**
+   * Takes `lease` or throws: REFRESH_TIMEOUT after `waitMs` (STORE_FAILED for the write lock), the abort reason when
+   * closed.
+   */
   async #acquire(lease: FileLease, options: LockOptions, signal: AbortSignal): Promise<LockRecord> {
     const deadline = performance.now() + options.waitMs;
     const backoff = new Backoff(this.#maxLockPollMs);
@@ -428,9 +431,9 @@ class FileTokenStore implements TokenStore {
     const mode = found.mode & 0o7777;
     if ((mode & 0o022) !== 0) {
       this.#warn(
-        `the token directory \`${this.#directory}\` has mode 0${mode.toString(8)}: other users may write there and put ` +
-          'their own tokens or lock files in place of yours. Run `chmod 700` on it, or keep the tokens in a directory of ' +
-          'your own.',
+        `the token directory \`${this.#directory}\` has mode 0${mode.toString(8)}: ` +
+          'other users may write there and put their own tokens or lock files in place of yours. ' +
+          'Run `chmod 700` on it, or keep the tokens in a directory of your own.',
       );
     }
     if (found.uid !== process.getuid?.()) {

@@ -216,7 +216,9 @@ export function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
-/** `clientId:clientSecret` as `client_secret_basic` sends it, each form-encoded first unless `basicAuthEncoding: 'raw'`. */
+/**
+ * `clientId:clientSecret` as `client_secret_basic` sends it, each form-encoded first unless `basicAuthEncoding: 'raw'`.
+ */
 function credentialPair({ clientId, clientSecret = '', basicAuthEncoding }: ClientCredentials): string {
   return basicAuthEncoding === 'form-urlencoded'
     ? `${formEncode(clientId)}:${formEncode(clientSecret)}`

@@ -443,7 +443,8 @@ async function requestTokensWithin(config: GrantConfig, grant: GrantRequest, dea
   for (;;) {
     const { response, sentAt } = await post(client, resolved, grant.params, deadline);
     const { status } = response;
-    // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is safe.
+    // RFC 9449 §8: the server wants a nonce in the proof. The grant was refused before use, so sending it again is
+    // safe.
     if (!nonceRetried && asksForNonce(response, resolved)) {
       nonceRetried = true;
       continue;
@@ -692,7 +693,8 @@ function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promis
       ? timeoutError(options)
       : new TokenRefreshError(
           'REFRESH_FAILED',
-          `Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ${options.where}`,
+          `Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ` +
+            `${options.where}`,
         );
   return untilAborted(waited, deadline.signal, stopped).finally(() => clearTimeout(timer));
 }

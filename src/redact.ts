@@ -52,11 +52,12 @@ function copyKind(value: object): 'class' | 'error' | 'summary' {
 
 /**
  * A copy of `value` with every occurrence of the secrets replaced by `[REDACTED]`, or `value` itself when none occurs
- * in it (and it holds no Node request object, which is left out unscanned). Plain objects, arrays, maps, sets, built-in errors and axios errors are copied with their shape
- * and prototype (so `isAxiosError` and `toJSON()` keep working); any other class instance (an app's own error class,
- * a fetch `Response`, a `URL`) becomes a plain object of its readable data, named by its class, so that printing it
- * never runs code that needs the original. A Node `request`/socket is left out, as the plugin does for its own
- * errors. Nothing deeper than a few levels is kept.
+ * in it (and it holds no Node request object, which is left out unscanned). Plain objects, arrays, maps, sets,
+ * built-in errors and axios errors are copied with their shape and prototype (so `isAxiosError` and `toJSON()` keep
+ * working); an app's own error class keeps its prototype (so `instanceof` holds) with its own `toJSON`/`toString`;
+ * any other class instance (a fetch `Response`, a `URL`) becomes a plain object of its readable data, named by its
+ * class, so that printing it never runs code that needs the original. A Node `request`/socket is left out, as the
+ * plugin does for its own errors. Nothing deeper than a few levels is kept.
  *
  * @param value - anything thrown or kept as a cause.
  * @param secrets - the values to remove (tokens); empty and undefined entries are ignored.

@@ -99,7 +99,9 @@ function refused(
   // RFC 7009 §2.2.1: a server that cannot revoke access tokens says so; the refresh token is what matters.
   if (oauth?.error === 'unsupported_token_type' && hint === 'access_token') return;
   const details = { status, oauthError: oauth?.error, oauthErrorDescription: oauth?.error_description };
-  const answered = `the revocation endpoint ${endpoint.where} answered HTTP ${status}${oauth ? ` (${oauth.error})` : ''} for the ${hint.replace('_', ' ')}`;
+  const answered =
+    `the revocation endpoint ${endpoint.where} answered HTTP ` +
+    `${status}${oauth ? ` (${oauth.error})` : ''} for the ${hint.replace('_', ' ')}`;
   if (isBusy(status) || oauth?.error === 'temporarily_unavailable') {
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${answered}`, details);
   }

@@ -127,7 +127,8 @@ function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
     if (origin === undefined) {
       throw new TypeError(
         `Expected \`allowedOrigins\` entries to be absolute origins like 'https://api.example.com' (http: or https:, ` +
-          `a host and an optional port; no path, query, user name, spaces or backslashes), got ${describe(entry)} at index ${index}`,
+          `a host and an optional port; no path, query, user name, spaces or backslashes), got ${describe(entry)} at ` +
+          `index ${index}`,
       );
     }
     list.add(origin);

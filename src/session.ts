@@ -155,7 +155,7 @@ const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 /** getAccessToken's option. */
 const accessTokenRules: readonly Rule[] = [['minValidityMs', 'a finite number >= 0', isNumberFrom(0)]];
 
-/** The session options' checks, in the order the README's bad-input table lists them. */
+/** The session options' checks, in order: the first one broken is the one reported. */
 const sessionRules: readonly Rule[] = [
   ['refresh', 'a function', isFunction, true],
   ['onTokens', 'a function', isFunction],
@@ -240,7 +240,8 @@ export class Session implements TokenSessionMethods {
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {
       throw new TypeError(
-        'Expected `tokens` to be a TokenSet, a function that loads one, or `null` for "not logged in yet", got `undefined`',
+        'Expected `tokens` to be a TokenSet, a function that loads one, or `null` for "not logged in yet", got ' +
+          '`undefined`',
       );
     }
     this.#canMint = (options.refresh as GrantExtras).needsRefreshToken === false;
@@ -1013,7 +1014,8 @@ export class Session implements TokenSessionMethods {
     if (stored.tokens === null && stored.ended === 'expired') {
       this.#endError = new TokenRefreshError(
         'SESSION_EXPIRED',
-        'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the refresh token); log in again',
+        'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the ' +
+          'refresh token); log in again',
       );
     } else if (stored.tokens === null && stored.ended === 'logout') {
       this.#endError = new TokenRefreshError(

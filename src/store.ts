@@ -90,7 +90,10 @@ export interface ClosableTokenStore extends TokenStore {
  * asynchronous and bounded, and it announces other writers' tokens through `subscribe`.
  */
 export interface SharedTokenStore extends ClosableTokenStore {
-  /** {@inheritDoc TokenStore.read} Rejects with `STORE_FAILED` when the store fails, is slow or holds a malformed record. */
+  /**
+   * {@inheritDoc TokenStore.read} Rejects with `STORE_FAILED` when the store fails, is slow or holds a malformed
+   * record.
+   */
   read(): Promise<StoredTokens>;
   /** {@inheritDoc TokenStore.write} Rejects with `STORE_FAILED` when the store fails or is slow. */
   write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null>;

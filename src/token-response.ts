@@ -38,7 +38,9 @@ export interface ParseContext {
   readonly previousRefreshToken?: string | undefined;
   /** Starts the message of an unusable answer, e.g. `Token refresh got an unusable answer from … (HTTP 200)`. */
   readonly unusable: string;
-  /** Starts the message of an unsupported token type, e.g. `Token refresh misconfigured: the token endpoint … issued`. */
+  /**
+   * Starts the message of an unsupported token type, e.g. `Token refresh misconfigured: the token endpoint … issued`.
+   */
   readonly issued: string;
   /** The HTTP status, when there was one. */
   readonly status?: number | undefined;

@@ -5,7 +5,9 @@ import { describe } from './validate.js';
 export interface TokenSetMembers {
   /** The access token sent as `Authorization: <tokenType> <accessToken>`. Missing: the next request refreshes first. */
   readonly accessToken?: string;
-  /** The refresh token handed to `refresh`. Missing: a refresh ends the session (unless `refreshTokenRequired: false`). */
+  /**
+   * The refresh token handed to `refresh`. Missing: a refresh ends the session (unless `refreshTokenRequired: false`).
+   */
   readonly refreshToken?: string;
   /**
    * When the access token expires, in epoch milliseconds (`Date.now()` units, not Unix seconds). Missing: decoded from
