@@ -5,6 +5,7 @@ import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods
 import { createRedirectGuard } from './redirect-guard.js';
 import { createSendGuard } from './send-guard.js';
 import { answeredInScope, createScope, type Scope } from './scope.js';
+import { REDACTED } from './redact.js';
 import { Session, sessionKeys, type RequestTokens } from './session.js';
 import {
   checkObject,
@@ -66,7 +67,6 @@ export interface AttachedRefresh extends TokenSessionMethods {
   readonly interceptors: { readonly request: readonly number[]; readonly response: number };
 }
 
-const REDACTED = '[REDACTED]';
 /** What a failed request's stream body becomes in `error.config.data` (see `redactConfig`). */
 const STREAM_REMOVED = '[stream body removed]';
 /**
@@ -75,7 +75,16 @@ const STREAM_REMOVED = '[stream body removed]';
  */
 const ATTACHED = Symbol.for('axios-token-refresh.attached');
 
-const instanceKeys = ['session', 'allowedOrigins', 'statusCodes', 'shouldRefresh', 'maxReplays', 'redactAuthorization'];
+const instanceKeys = [
+  'session',
+  'allowedOrigins',
+  'statusCodes',
+  'shouldRefresh',
+  'maxReplays',
+  'redactAuthorization',
+] as const satisfies readonly (keyof InstanceOptions | 'session')[];
+/** Every option `attachRefresh` takes. */
+const optionKeys: readonly string[] = [...sessionKeys, ...instanceKeys];
 
 /** The per-instance options' defaults (`allowedOrigins` has none: the instance's own origin is always in scope). */
 const instanceDefaults = { statusCodes: [401], maxReplays: 1, redactAuthorization: true };
@@ -109,15 +118,14 @@ const instanceRules: readonly Rule[] = [
 /** Checks the options and reads each once (see `readOptions`): what the rest of `attachRefresh` uses. */
 function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions {
   checkObject(options);
-  const unknown = Object.keys(options).find(
-    (key) => !instanceKeys.includes(key) && !(sessionKeys as readonly string[]).includes(key),
-  );
+  const unknown = Object.keys(options).find((key) => !optionKeys.includes(key));
   if (unknown !== undefined) {
-    throw new TypeError(
-      `Unknown option \`${unknown}\`: expected one of ${[...sessionKeys, ...instanceKeys].join(', ')}`,
-    );
+    throw new TypeError(`Unknown option \`${unknown}\`: expected one of ${optionKeys.join(', ')}`);
   }
-  const given = readOptions(options, [...sessionKeys, ...instanceKeys] as (keyof AttachRefreshOptions)[]);
+  const given = readOptions(options as SessionOptions & InstanceOptions & { session?: unknown }, [
+    ...sessionKeys,
+    ...instanceKeys,
+  ]) as AttachRefreshOptions;
   checkOptions(given, instanceRules);
   return given;
 }

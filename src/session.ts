@@ -46,10 +46,6 @@ export const sessionKeys = [
   'debug',
   'dpop',
 ] as const satisfies readonly (keyof SessionOptions)[];
-// A new option must be listed above, or it would never be read: this line stops compiling until it is.
-const allSessionOptionsRead: Exclude<keyof SessionOptions, (typeof sessionKeys)[number]> extends never ? true : never =
-  true;
-void allSessionOptionsRead;
 
 /** Something a waiting request can be cancelled by: axios's `signal` (and the legacy `cancelToken`). */
 export interface WaitSignal {

@@ -7,7 +7,7 @@
 import { TokenRefreshError } from './errors.js';
 import { emitWarning, warnCallbackError } from './report.js';
 import { malformedRecord, type LockOptions, type StoredTokens } from './store.js';
-import { checkOptions, expected, isNumberFrom } from './validate.js';
+import { checkObject, checkOptions, expected, isNumberFrom } from './validate.js';
 
 /** How long a shared store waits for one answer from its backend before failing with `STORE_FAILED`. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 5000;
@@ -36,7 +36,7 @@ export function noop(): void {}
  * @param options - what `withLock` received.
  */
 export function checkLockOptions(options: LockOptions): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(expected('options', 'an object', options));
+  checkObject(options);
   checkOptions(options, [
     ['leaseMs', 'a finite number >= 1', isNumberFrom(1), true],
     ['waitMs', 'a finite number >= 0', isNumberFrom(0), true],

@@ -60,16 +60,21 @@ export type Rule = readonly [name: string, what: string, ok: (value: unknown) =>
  *   secret.
  */
 export function checkOptions<O extends object>(options: O, rules: readonly Rule[], described = describe): O {
-  const given = readOptions(
+  const given = readNamed(
     options,
-    rules.map(([name]) => name as keyof O & string),
+    rules.map(([name]) => name),
   );
   for (const [name, what, ok, required] of rules) {
-    const value = (given as Record<string, unknown>)[name];
+    const value = given[name];
     if ((required || value !== undefined) && !ok(value)) throw new TypeError(expected(name, what, value, described));
   }
-  return given;
+  return given as O;
 }
+
+/** Nothing when `N` names every key of `O`; otherwise a member naming what is missing, so that the call fails to compile. */
+type ListsEvery<O, N extends readonly PropertyKey[]> = [Exclude<keyof O, N[number]>] extends [never]
+  ? unknown
+  : { readonly 'options missing from the list': Exclude<keyof O, N[number]> };
 
 /**
  * The named options, each read exactly once, by name, into a plain object that the checks and the factory then share.
@@ -77,12 +82,20 @@ export function checkOptions<O extends object>(options: O, rules: readonly Rule[
  * getter cannot answer one thing to a check and another to the code.
  *
  * @param options - the options as given.
- * @param names - every option the factory knows.
+ * @param names - every option the factory knows. Given as a literal list, one that misses an option of `O` does not
+ *   compile (an option left out would never be read).
  */
-export function readOptions<O extends object>(options: O, names: readonly (keyof O & string)[]): O {
-  const given: Partial<O> = {};
-  for (const name of names) given[name] = options[name];
-  return given as O;
+export function readOptions<O extends object, const N extends readonly (keyof O & string)[]>(
+  options: O,
+  names: N & ListsEvery<O, N>,
+): O {
+  return readNamed(options, names) as O;
+}
+
+function readNamed(options: object, names: readonly string[]): Record<string, unknown> {
+  const given: Record<string, unknown> = {};
+  for (const name of names) given[name] = (options as Record<string, unknown>)[name];
+  return given;
 }
 
 /**
