@@ -11,7 +11,7 @@ import {
   isSuccess,
   lazyClient,
   oauthError,
-  requestFailure,
+  requestError,
   secretsOf,
   send,
   tooSlow,
@@ -664,16 +664,15 @@ function timeoutError(options: ResolvedOptions, cause?: Error): TokenRefreshErro
   return tooSlow(`Token refresh failed: the token endpoint ${options.where}`, options.timeoutMs, cause);
 }
 
-/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestFailure`). */
+/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestError`). */
 function transportError(error: unknown, options: ResolvedOptions, deadline: Deadline): TokenRefreshError {
-  const { cause, what } = requestFailure(error, deadline, 'the refresh was aborted');
-  if (what === undefined) return timeoutError(options, cause);
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token refresh failed: ${what} at the token endpoint ${options.where}`,
-    {
-      cause,
-    },
+  return requestError(
+    error,
+    deadline,
+    'Token refresh failed',
+    `the token endpoint ${options.where}`,
+    (cause) => timeoutError(options, cause),
+    'the refresh was aborted',
   );
 }
 
@@ -787,16 +786,16 @@ function resolveEndpoints(
   client: () => AxiosInstance,
 ): Pick<GrantConfig, 'tokenEndpoint' | 'revocationEndpoint' | 'discovered'> {
   const { tokenUrl, issuer, revocationUrl, allowInsecureHttp, timeoutMs } = options;
-  const endpoint = (name: string, value: unknown): Endpoint | undefined => {
-    if (value === undefined && name !== 'tokenUrl') return undefined;
-    const checked = checkEndpointUrl(name, value, allowInsecureHttp);
-    if (typeof checked === 'string') {
-      throw new TypeError(name === 'tokenUrl' && value === undefined ? `${checked}, or give \`issuer\`` : checked);
-    }
-    return checked;
-  };
-  const tokenEndpoint = tokenUrl === undefined && issuer !== undefined ? undefined : endpoint('tokenUrl', tokenUrl);
-  const revocationEndpoint = endpoint('revocationUrl', revocationUrl);
+  // Neither `tokenUrl` nor `issuer`: the missing `tokenUrl` is the one named.
+  const orIssuer = (problem: string): Error => new TypeError(`${problem}, or give \`issuer\``);
+  const tokenEndpoint =
+    tokenUrl === undefined
+      ? issuer === undefined
+        ? checkEndpointUrl('tokenUrl', tokenUrl, allowInsecureHttp, orIssuer)
+        : undefined
+      : checkEndpointUrl('tokenUrl', tokenUrl, allowInsecureHttp);
+  const revocationEndpoint =
+    revocationUrl === undefined ? undefined : checkEndpointUrl('revocationUrl', revocationUrl, allowInsecureHttp);
   // A bad `timeoutMs` is refused right after; discovery starts no sooner than the first refresh.
   const discovered =
     issuer === undefined

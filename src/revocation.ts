@@ -7,7 +7,7 @@ import {
   isBusy,
   isSuccess,
   oauthError,
-  requestFailure,
+  requestError,
   secretsOf,
   send,
   tooSlow,
@@ -80,11 +80,14 @@ async function revokeOne(
   try {
     ({ status, data } = await send(config.client(), 'POST', endpoint.url.href, headers, deadline.signal, `${body}`));
   } catch (error) {
-    const { cause, what } = requestFailure(error, deadline, 'it was aborted');
-    if (what === undefined) {
-      throw tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause);
-    }
-    throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
+    throw requestError(
+      error,
+      deadline,
+      'Token revocation failed',
+      endpoint.where,
+      (cause) => tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause),
+      'it was aborted',
+    );
   }
   if (!isSuccess(status)) refused(status, oauthError(jsonObject(parseJson(data)), secrets), endpoint, hint);
 }
