@@ -264,8 +264,8 @@ function checkPublishedIssuer(published: unknown, issuer: Issuer, location: stri
     'CONFIGURATION_ERROR',
     `Discovery misconfigured: the metadata at ${location} names the issuer ` +
       `${typeof published === 'string' ? `\`${printable(published)}\`` : 'nothing'}, ` +
-      `not \`${printable(issuer.text)}\`; ` +
-      'it is refused (RFC 8414 §3.3). Set `issuer` to what the server publishes (a trailing slash after a path counts)',
+      `not \`${printable(issuer.text)}\` (RFC 8414 §3.3); ` +
+      'set `issuer` to what the server publishes (a trailing slash after a path counts)',
   );
 }
 

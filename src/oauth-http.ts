@@ -356,11 +356,14 @@ export const isSuccess = (status: number): boolean => status >= 200 && status < 
 /** A status that says "later": a 5xx or 429. */
 export const isBusy = (status: number): boolean => status >= 500 || status === 429;
 
-/** The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}). */
+/**
+ * The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}), named as the
+ * {@link TokenRefreshError} members that carry them.
+ */
 export interface OAuthError {
-  readonly error: string;
-  readonly error_description: string | undefined;
-  readonly error_uri: string | undefined;
+  readonly oauthError: string;
+  readonly oauthErrorDescription: string | undefined;
+  readonly oauthErrorUri: string | undefined;
 }
 
 /**
@@ -379,9 +382,9 @@ export function oauthError(
   const clean = (text: unknown): string | undefined =>
     typeof text === 'string' ? printable(scrub(text, secrets)) : undefined;
   return {
-    error: clean(error) as string,
-    error_description: clean(body?.['error_description']),
-    error_uri: clean(body?.['error_uri']),
+    oauthError: clean(error) as string,
+    oauthErrorDescription: clean(body?.['error_description']),
+    oauthErrorUri: clean(body?.['error_uri']),
   };
 }
 
