@@ -101,7 +101,7 @@ export function checkEndpointUrl(
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowInsecureHttp) {
     throw fail(
       `Expected \`${name}\` to be an https: URL, got \`${where}\`: plain http: would send the refresh token and ` +
-        'client secret in clear text (it is allowed for localhost, 127.0.0.1 and [::1]; set ' +
+        'client secret in clear text (allowed for localhost, 127.0.0.1 and [::1]; set ' +
         '`allowInsecureHttp: true` only on a development network)',
     );
   }
@@ -179,7 +179,7 @@ export function deadlineSignal(outer: AbortSignal | undefined, ms: number): Dead
       timedOut = true;
       controller.abort(new Error('timeoutMs elapsed'));
     },
-    Math.min(Math.max(ms, 0), 2_147_483_647),
+    Math.min(ms, 2_147_483_647),
   );
   if (outer?.aborted) onAbort();
   else outer?.addEventListener('abort', onAbort, { once: true });
@@ -343,11 +343,9 @@ export function requestError(
  * @param verb - what the endpoint did not do in time.
  */
 export function tooSlow(failed: string, timeoutMs: number, cause?: Error, verb = 'answer'): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`,
-    cause === undefined ? {} : { cause },
-  );
+  return new TokenRefreshError('REFRESH_FAILED', `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`, {
+    cause,
+  });
 }
 
 /** A 2xx status. */

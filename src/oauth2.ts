@@ -276,7 +276,7 @@ function isDpopHooks(value: unknown): boolean {
 /** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. @internal */
 export const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   invalid_client:
-    'the server did not accept the client authentication: check `clientId`, `clientSecret` and `authMethod` ' +
+    'the client authentication was refused: check `clientId`, `clientSecret` and `authMethod` ' +
     "(some servers want 'client_secret_post', or `basicAuthEncoding: 'raw'` for a secret with special characters)",
   unauthorized_client:
     'this client may not use the refresh_token grant: allow it for this client on the authorization server',
