@@ -8,7 +8,7 @@ import {
   isSuccess,
   lazyClient,
   parseUrl,
-  requestFailure,
+  requestError,
   send,
   tooSlow,
   untilAborted,
@@ -125,7 +125,6 @@ export async function discover(
  */
 export function checkIssuer(issuer: unknown, allowInsecureHttp: boolean): Issuer {
   const endpoint = checkEndpointUrl('issuer', issuer, allowInsecureHttp);
-  if (typeof endpoint === 'string') throw new TypeError(endpoint);
   if (endpoint.url.search !== '' || endpoint.url.hash !== '') {
     throw new TypeError('Expected `issuer` to have no query or fragment (RFC 8414 §2)');
   }
@@ -180,14 +179,13 @@ function endpointsOf(
   issuer: Issuer,
   allowInsecureHttp: boolean,
 ): DiscoveredEndpoints {
-  const endpoint = (name: string, value: unknown): Endpoint => {
-    const checked = checkEndpointUrl(name, value, allowInsecureHttp);
-    if (typeof checked !== 'string') return checked;
-    throw new TokenRefreshError(
+  const unusable = (problem: string): Error =>
+    new TokenRefreshError(
       'CONFIGURATION_ERROR',
-      `Discovery misconfigured: the metadata of the issuer ${issuer.where} is unusable: ${checked}`,
+      `Discovery misconfigured: the metadata of the issuer ${issuer.where} is unusable: ${problem}`,
     );
-  };
+  const endpoint = (name: string, value: unknown): Endpoint =>
+    checkEndpointUrl(name, value, allowInsecureHttp, unusable);
   const token = endpoint('token_endpoint', metadata.token_endpoint);
   const revocation =
     metadata.revocation_endpoint === undefined
@@ -255,9 +253,7 @@ async function getMetadata(
     // A redirect, above all one from https: to http:, would let the next hop choose the token endpoint: not followed.
     return await send(client, 'GET', location, { Accept: 'application/json' }, deadline.signal);
   } catch (error) {
-    const { cause, what } = requestFailure(error, deadline);
-    if (what === undefined) throw slow(issuer, timeoutMs, cause);
-    throw new TokenRefreshError('REFRESH_FAILED', `Discovery failed: ${what} at ${location}`, { cause });
+    throw requestError(error, deadline, 'Discovery failed', location, (cause) => slow(issuer, timeoutMs, cause));
   }
 }
 
@@ -268,8 +264,8 @@ function checkPublishedIssuer(published: unknown, issuer: Issuer, location: stri
     'CONFIGURATION_ERROR',
     `Discovery misconfigured: the metadata at ${location} names the issuer ` +
       `${typeof published === 'string' ? `\`${printable(published)}\`` : 'nothing'}, ` +
-      `not \`${printable(issuer.text)}\`; ` +
-      'it is refused (RFC 8414 §3.3). Set `issuer` to what the server publishes (a trailing slash after a path counts)',
+      `not \`${printable(issuer.text)}\` (RFC 8414 §3.3); ` +
+      'set `issuer` to what the server publishes (a trailing slash after a path counts)',
   );
 }
 

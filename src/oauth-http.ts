@@ -75,28 +75,34 @@ function showWithoutCredentials(value: unknown): string {
 
 /**
  * The https/loopback rule of every endpoint: `https:`, or `http:` on a loopback host, or anywhere with
- * `allowInsecureHttp`; no credentials in the URL. Returns the endpoint, or the problem as a sentence in the package's
- * ``Expected `name` …`` form.
+ * `allowInsecureHttp`; no credentials in the URL. Returns the endpoint, or throws `fail(problem)`, the problem a
+ * sentence in the package's ``Expected `name` …`` form.
  *
  * @param name - the option or metadata member, for the message.
  * @param value - the URL.
  * @param allowInsecureHttp - the grant's option.
+ * @param fail - makes the error to throw; a `TypeError` by default (a bad option).
  */
-export function checkEndpointUrl(name: string, value: unknown, allowInsecureHttp: boolean): Endpoint | string {
+export function checkEndpointUrl(
+  name: string,
+  value: unknown,
+  allowInsecureHttp: boolean,
+  fail = (problem: string): Error => new TypeError(problem),
+): Endpoint {
   const url = parseUrl(value);
-  if (!url) return expected(name, 'an absolute URL', value, showWithoutCredentials);
+  if (!url) throw fail(expected(name, 'an absolute URL', value, showWithoutCredentials));
   if (url.username !== '' || url.password !== '') {
-    return `Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``;
+    throw fail(`Expected \`${name}\` to contain no credentials; pass them as \`clientId\` and \`clientSecret\``);
   }
   const where = `${url.origin}${url.pathname}`;
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return `Expected \`${name}\` to be an https: URL, got \`${url.protocol}\` (${where})`;
+    throw fail(`Expected \`${name}\` to be an https: URL, got \`${url.protocol}\` (${where})`);
   }
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowInsecureHttp) {
-    return (
+    throw fail(
       `Expected \`${name}\` to be an https: URL, got \`${where}\`: plain http: would send the refresh token and ` +
-      'client secret in clear text (it is allowed for localhost, 127.0.0.1 and [::1]; set ' +
-      '`allowInsecureHttp: true` only on a development network)'
+        'client secret in clear text (allowed for localhost, 127.0.0.1 and [::1]; set ' +
+        '`allowInsecureHttp: true` only on a development network)',
     );
   }
   return { url, where };
@@ -173,7 +179,7 @@ export function deadlineSignal(outer: AbortSignal | undefined, ms: number): Dead
       timedOut = true;
       controller.abort(new Error('timeoutMs elapsed'));
     },
-    Math.min(Math.max(ms, 0), 2_147_483_647),
+    Math.min(ms, 2_147_483_647),
   );
   if (outer?.aborted) onAbort();
   else outer?.addEventListener('abort', onAbort, { once: true });
@@ -240,26 +246,25 @@ function basicHeader(pair: string): string {
  *
  * @param error - what axios threw.
  */
-export function sanitized(error: unknown): { readonly cause: Error; readonly code: string | undefined } {
+export function sanitized(error: unknown): Error & { code?: string } {
   const source = (typeof error === 'object' && error !== null ? error : {}) as {
     name?: unknown;
     message?: unknown;
     code?: unknown;
     cause?: unknown;
   };
-  const code = typeof source.code === 'string' ? source.code : undefined;
   const underlying = source.cause;
   const keepUnderlying =
     underlying instanceof Error &&
     !(underlying as { isAxiosError?: unknown }).isAxiosError &&
     !('config' in underlying);
-  const copy = new Error(
+  const copy: Error & { code?: string } = new Error(
     typeof source.message === 'string' ? source.message : 'Request failed',
     keepUnderlying ? { cause: underlying } : undefined,
   );
   copy.name = typeof source.name === 'string' ? source.name : 'Error';
-  if (code !== undefined) (copy as Error & { code?: string }).code = code;
-  return { cause: copy, code };
+  if (typeof source.code === 'string') copy.code = source.code;
+  return copy;
 }
 
 /**
@@ -300,25 +305,33 @@ export function send(
 }
 
 /**
- * Why a request did not complete: its cause (a copy holding no secret, see {@link sanitized}) and what happened,
- * `what` undefined when it ran out of time (the deadline, or a socket-level timeout: as much a timeout for the caller).
+ * The `REFRESH_FAILED` for a request that did not complete, ``<failed>: <what happened> at <endpoint>``, its cause a
+ * copy that holds no secret (see {@link sanitized}); `late(cause)` when it ran out of time (the deadline, or a
+ * socket-level timeout: as much a timeout for the caller).
  *
  * @param error - what axios threw; undefined when the call was over before the request was sent.
  * @param deadline - the call's deadline.
+ * @param failed - what failed, e.g. `Token refresh failed`.
+ * @param endpoint - where, e.g. `the token endpoint https://…/token`.
+ * @param late - makes the timeout's error (see {@link tooSlow}).
  * @param aborted - what to say when the caller aborted; without it, an abort reads as any other failure.
  */
-export function requestFailure(
+export function requestError(
   error: unknown,
   deadline: Deadline,
+  failed: string,
+  endpoint: string,
+  late: (cause: Error | undefined) => TokenRefreshError,
   aborted?: string,
-): { readonly cause: Error | undefined; readonly what: string | undefined } {
-  const { cause, code } = error === undefined ? { cause: undefined, code: undefined } : sanitized(error);
-  if (deadline.timedOut() || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return { cause, what: undefined };
+): TokenRefreshError {
+  const cause = error === undefined ? undefined : sanitized(error);
+  const code = cause?.code;
+  if (deadline.timedOut() || code === 'ECONNABORTED' || code === 'ETIMEDOUT') return late(cause);
   const what =
     aborted !== undefined && (code === 'ERR_CANCELED' || deadline.signal.aborted)
       ? aborted
       : `the request did not complete (${code ?? 'network error'})`;
-  return { cause, what };
+  return new TokenRefreshError('REFRESH_FAILED', `${failed}: ${what} at ${endpoint}`, { cause });
 }
 
 /**
@@ -330,11 +343,9 @@ export function requestFailure(
  * @param verb - what the endpoint did not do in time.
  */
 export function tooSlow(failed: string, timeoutMs: number, cause?: Error, verb = 'answer'): TokenRefreshError {
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`,
-    cause === undefined ? {} : { cause },
-  );
+  return new TokenRefreshError('REFRESH_FAILED', `${failed} did not ${verb} within ${timeoutMs} ms (timeoutMs)`, {
+    cause,
+  });
 }
 
 /** A 2xx status. */
@@ -343,11 +354,14 @@ export const isSuccess = (status: number): boolean => status >= 200 && status < 
 /** A status that says "later": a 5xx or 429. */
 export const isBusy = (status: number): boolean => status >= 500 || status === 429;
 
-/** The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}). */
+/**
+ * The RFC 6749 §5.2 members of an error answer, made safe for a message (see {@link oauthError}), named as the
+ * {@link TokenRefreshError} members that carry them.
+ */
 export interface OAuthError {
-  readonly error: string;
-  readonly error_description: string | undefined;
-  readonly error_uri: string | undefined;
+  readonly oauthError: string;
+  readonly oauthErrorDescription: string | undefined;
+  readonly oauthErrorUri: string | undefined;
 }
 
 /**
@@ -366,9 +380,9 @@ export function oauthError(
   const clean = (text: unknown): string | undefined =>
     typeof text === 'string' ? printable(scrub(text, secrets)) : undefined;
   return {
-    error: clean(error) as string,
-    error_description: clean(body?.['error_description']),
-    error_uri: clean(body?.['error_uri']),
+    oauthError: clean(error) as string,
+    oauthErrorDescription: clean(body?.['error_description']),
+    oauthErrorUri: clean(body?.['error_uri']),
   };
 }
 

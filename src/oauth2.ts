@@ -11,7 +11,7 @@ import {
   isSuccess,
   lazyClient,
   oauthError,
-  requestFailure,
+  requestError,
   secretsOf,
   send,
   tooSlow,
@@ -276,7 +276,7 @@ function isDpopHooks(value: unknown): boolean {
 /** What each RFC 6749 §5.2 error that means "the client is set up wrong" asks the developer to fix. @internal */
 export const CONFIGURATION_HINTS: Readonly<Record<string, string>> = {
   invalid_client:
-    'the server did not accept the client authentication: check `clientId`, `clientSecret` and `authMethod` ' +
+    'the client authentication was refused: check `clientId`, `clientSecret` and `authMethod` ' +
     "(some servers want 'client_secret_post', or `basicAuthEncoding: 'raw'` for a secret with special characters)",
   unauthorized_client:
     'this client may not use the refresh_token grant: allow it for this client on the authorization server',
@@ -550,13 +550,7 @@ function interpret(
   // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
   if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
     const [code, message] = verdict(status, oauth, grant, retryAfterMs, answered(status, oauth, options));
-    throw new TokenRefreshError(code, message, {
-      status,
-      oauthError: oauth?.error,
-      oauthErrorDescription: oauth?.error_description,
-      oauthErrorUri: oauth?.error_uri,
-      retryAfterMs,
-    });
+    throw new TokenRefreshError(code, message, { status, ...oauth, retryAfterMs });
   }
   const tokens = parseTokenResponse(json, {
     receivedAt: sentAt,
@@ -571,8 +565,11 @@ function interpret(
 
 /** How messages tell what the token endpoint said: ``the token endpoint … answered HTTP 400 (invalid_grant: …)``. */
 function answered(status: number, oauth: OAuthError | undefined, options: ResolvedOptions): string {
-  const described = oauth?.error_description === undefined ? '' : `: ${oauth.error_description}`;
-  return `the token endpoint ${options.where} answered HTTP ${status}${oauth ? ` (${oauth.error}${described})` : ''}`;
+  const described = oauth?.oauthErrorDescription === undefined ? '' : `: ${oauth.oauthErrorDescription}`;
+  return (
+    `the token endpoint ${options.where} answered HTTP ${status}` +
+    `${oauth ? ` (${oauth.oauthError}${described})` : ''}`
+  );
 }
 
 /** What an answer without tokens means: the error's code and message. @internal */
@@ -586,7 +583,7 @@ function verdict(
   retryAfterMs: number | undefined,
   answered: string,
 ): Verdict {
-  if (isBusy(status) || TRANSIENT_ERRORS.has(oauth?.error)) {
+  if (isBusy(status) || TRANSIENT_ERRORS.has(oauth?.oauthError)) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
@@ -595,7 +592,7 @@ function verdict(
 
 /** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
 function refreshVerdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict {
-  if (oauth?.error === 'invalid_grant') {
+  if (oauth?.oauthError === 'invalid_grant') {
     return [
       'SESSION_EXPIRED',
       `Token refresh refused: ${answered}; the refresh token is expired, revoked or already used`,
@@ -612,8 +609,8 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   if (status >= 300 && status < 400) {
     return [
       'CONFIGURATION_ERROR',
-      `Token refresh misconfigured: ${answered}, a redirect, which is not followed so that the credentials stay ` +
-        'at the configured URL; set `tokenUrl` to the final URL',
+      `Token refresh misconfigured: ${answered}, a redirect, not followed (the credentials stay at the configured ` +
+        'URL); set `tokenUrl` to the final URL',
     ];
   }
   return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
@@ -626,7 +623,7 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
  * @param hints - hints by error code.
  */
 export function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
-  return oauth && Object.hasOwn(hints, oauth.error) ? hints[oauth.error] : undefined;
+  return oauth && Object.hasOwn(hints, oauth.oauthError) ? hints[oauth.oauthError] : undefined;
 }
 
 /** Never a silent change of scheme: the session would send a token the resource server refuses. */
@@ -637,8 +634,8 @@ function checkTokenType(tokens: TokenSet, options: ResolvedOptions, status: numb
     'CONFIGURATION_ERROR',
     dpop
       ? `Token refresh misconfigured: the token endpoint ${options.where} issued a DPoP-bound token, but the grant ` +
-          "has no `dpop`: pass the session's `dpop` (createDpop() of axios-token-refresh/dpop) to the grant as well, " +
-          'or turn DPoP off for this client on the authorization server'
+          "has no `dpop`: pass it the session's (createDpop() of axios-token-refresh/dpop), or turn DPoP off for " +
+          'this client on the authorization server'
       : `Token refresh misconfigured: a DPoP proof was sent, but the token endpoint ${options.where} issued a Bearer ` +
           'token: enable DPoP for this client on the authorization server, or remove `dpop` from the grant and the ' +
           'session',
@@ -664,16 +661,24 @@ function timeoutError(options: ResolvedOptions, cause?: Error): TokenRefreshErro
   return tooSlow(`Token refresh failed: the token endpoint ${options.where}`, options.timeoutMs, cause);
 }
 
-/** Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestFailure`). */
-function transportError(error: unknown, options: ResolvedOptions, deadline: Deadline): TokenRefreshError {
-  const { cause, what } = requestFailure(error, deadline, 'the refresh was aborted');
-  if (what === undefined) return timeoutError(options, cause);
-  return new TokenRefreshError(
-    'REFRESH_FAILED',
-    `Token refresh failed: ${what} at the token endpoint ${options.where}`,
-    {
-      cause,
-    },
+/**
+ * Turns what axios threw into a `REFRESH_FAILED` whose cause holds no secret (see `requestError`).
+ *
+ * @param aborted - what to say when the caller aborted.
+ */
+function transportError(
+  error: unknown,
+  options: ResolvedOptions,
+  deadline: Deadline,
+  aborted = 'the refresh was aborted',
+): TokenRefreshError {
+  return requestError(
+    error,
+    deadline,
+    'Token refresh failed',
+    `the token endpoint ${options.where}`,
+    (cause) => timeoutError(options, cause),
+    aborted,
   );
 }
 
@@ -684,13 +689,7 @@ function sleep(ms: number, deadline: Deadline, options: ResolvedOptions): Promis
     timer = setTimeout(resolve, ms);
   });
   const stopped = (): TokenRefreshError =>
-    deadline.timedOut()
-      ? timeoutError(options)
-      : new TokenRefreshError(
-          'REFRESH_FAILED',
-          `Token refresh failed: the refresh was aborted while waiting for Retry-After from the token endpoint ` +
-            `${options.where}`,
-        );
+    transportError(undefined, options, deadline, 'the refresh was aborted while waiting for its Retry-After');
   return untilAborted(waited, deadline.signal, stopped).finally(() => clearTimeout(timer));
 }
 
@@ -787,16 +786,16 @@ function resolveEndpoints(
   client: () => AxiosInstance,
 ): Pick<GrantConfig, 'tokenEndpoint' | 'revocationEndpoint' | 'discovered'> {
   const { tokenUrl, issuer, revocationUrl, allowInsecureHttp, timeoutMs } = options;
-  const endpoint = (name: string, value: unknown): Endpoint | undefined => {
-    if (value === undefined && name !== 'tokenUrl') return undefined;
-    const checked = checkEndpointUrl(name, value, allowInsecureHttp);
-    if (typeof checked === 'string') {
-      throw new TypeError(name === 'tokenUrl' && value === undefined ? `${checked}, or give \`issuer\`` : checked);
-    }
-    return checked;
-  };
-  const tokenEndpoint = tokenUrl === undefined && issuer !== undefined ? undefined : endpoint('tokenUrl', tokenUrl);
-  const revocationEndpoint = endpoint('revocationUrl', revocationUrl);
+  // Neither `tokenUrl` nor `issuer`: the missing `tokenUrl` is the one named.
+  const orIssuer = (problem: string): Error => new TypeError(`${problem}, or give \`issuer\``);
+  const tokenEndpoint =
+    tokenUrl === undefined
+      ? issuer === undefined
+        ? checkEndpointUrl('tokenUrl', tokenUrl, allowInsecureHttp, orIssuer)
+        : undefined
+      : checkEndpointUrl('tokenUrl', tokenUrl, allowInsecureHttp);
+  const revocationEndpoint =
+    revocationUrl === undefined ? undefined : checkEndpointUrl('revocationUrl', revocationUrl, allowInsecureHttp);
   // A bad `timeoutMs` is refused right after; discovery starts no sooner than the first refresh.
   const discovered =
     issuer === undefined

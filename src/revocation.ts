@@ -7,7 +7,7 @@ import {
   isBusy,
   isSuccess,
   oauthError,
-  requestFailure,
+  requestError,
   secretsOf,
   send,
   tooSlow,
@@ -80,11 +80,14 @@ async function revokeOne(
   try {
     ({ status, data } = await send(config.client(), 'POST', endpoint.url.href, headers, deadline.signal, `${body}`));
   } catch (error) {
-    const { cause, what } = requestFailure(error, deadline, 'it was aborted');
-    if (what === undefined) {
-      throw tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause);
-    }
-    throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${what} at ${endpoint.where}`, { cause });
+    throw requestError(
+      error,
+      deadline,
+      'Token revocation failed',
+      endpoint.where,
+      (cause) => tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause),
+      'it was aborted',
+    );
   }
   if (!isSuccess(status)) refused(status, oauthError(jsonObject(parseJson(data)), secrets), endpoint, hint);
 }
@@ -97,12 +100,12 @@ function refused(
   hint: 'refresh_token' | 'access_token',
 ): void {
   // RFC 7009 §2.2.1: a server that cannot revoke access tokens says so; the refresh token is what matters.
-  if (oauth?.error === 'unsupported_token_type' && hint === 'access_token') return;
-  const details = { status, oauthError: oauth?.error, oauthErrorDescription: oauth?.error_description };
+  if (oauth?.oauthError === 'unsupported_token_type' && hint === 'access_token') return;
+  const details = { status, oauthError: oauth?.oauthError, oauthErrorDescription: oauth?.oauthErrorDescription };
   const answered =
     `the revocation endpoint ${endpoint.where} answered HTTP ` +
-    `${status}${oauth ? ` (${oauth.error})` : ''} for the ${hint.replace('_', ' ')}`;
-  if (isBusy(status) || oauth?.error === 'temporarily_unavailable') {
+    `${status}${oauth ? ` (${oauth.oauthError})` : ''} for the ${hint.replace('_', ' ')}`;
+  if (isBusy(status) || oauth?.oauthError === 'temporarily_unavailable') {
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${answered}`, details);
   }
   throw new TokenRefreshError(
