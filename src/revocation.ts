@@ -101,7 +101,7 @@ function refused(
 ): void {
   // RFC 7009 §2.2.1: a server that cannot revoke access tokens says so; the refresh token is what matters.
   if (oauth?.oauthError === 'unsupported_token_type' && hint === 'access_token') return;
-  const details = { status, oauthError: oauth?.oauthError, oauthErrorDescription: oauth?.oauthErrorDescription };
+  const details = { status, ...oauth };
   const answered =
     `the revocation endpoint ${endpoint.where} answered HTTP ` +
     `${status}${oauth ? ` (${oauth.oauthError})` : ''} for the ${hint.replace('_', ' ')}`;

@@ -411,6 +411,24 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
     expect(everyRendering(error)).not.toMatch(/rt-live|at-live/);
   });
 
+  it('carries the server’s error, description and error_uri on a refusal, as refresh errors do', async () => {
+    const body = { error: 'invalid_client', error_description: 'unknown client', error_uri: 'https://docs.example/e' };
+    const server = await revocationServer(() => ({ status: 401, body }));
+    const refresh = refreshTokenGrant({
+      tokenUrl: `${server.origin}/token`,
+      revocationUrl: `${server.origin}/revoke`,
+      clientId: 'app',
+    });
+    const error = await failureOf(revokeOf(refresh)(tokens, signal()));
+    expect(error).toMatchObject({
+      code: 'CONFIGURATION_ERROR',
+      status: 401,
+      oauthError: 'invalid_client',
+      oauthErrorDescription: 'unknown client',
+      oauthErrorUri: 'https://docs.example/e',
+    });
+  });
+
   it('gives up at the grant’s timeoutMs when the revocation endpoint hangs, with REFRESH_FAILED', async () => {
     const server = await revocationServer(() => ({ hang: true }));
     const refresh = refreshTokenGrant({
