@@ -28,12 +28,6 @@ import {
 } from './validate.js';
 import { within } from './within.js';
 
-const defaults = {
-  refreshTimeoutMs: 30_000,
-  leewayMs: 10_000,
-  refreshTokenRequired: true,
-};
-
 /** Every option of a session, each read once (see `readOptions`). @internal */
 export const sessionKeys = [
   'tokens',
@@ -116,16 +110,8 @@ function untilCanceled<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> 
       (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
     }
     cancelToken?.promise.then(canceled, () => undefined);
-    promise.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (error: unknown) => {
-        cleanup();
-        reject(error);
-      },
-    );
+    promise.then(cleanup, cleanup);
+    promise.then(resolve, reject);
   });
 }
 
@@ -227,9 +213,9 @@ export class Session implements TokenSessionMethods {
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;
     this.#debug = options.debug;
-    this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
-    this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
-    this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
+    this.#timeoutMs = options.refreshTimeoutMs ?? 30_000;
+    this.#leewayMs = options.leewayMs ?? 10_000;
+    this.#refreshTokenRequired = options.refreshTokenRequired ?? true;
     // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too: its tokens are bound to it.
     this.dpop = options.dpop ?? (options.refresh as GrantExtras).dpop;
 
