@@ -141,8 +141,9 @@ export interface TokenRefreshErrorJSON {
 /**
  * Marks the class across copies of the package: a symbol from the global registry on the prototype, so that
  * {@link isTokenRefreshError} recognises an error from another copy without an own field on every instance.
+ * @internal
  */
-const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
+export const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
 Object.defineProperty(TokenRefreshError.prototype, MARK, { value: true });
 
 /**
