@@ -369,7 +369,8 @@ function createResponsePath(
   const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
     const config = error?.config;
     const state = config?.[STATE_KEY];
-    if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
+    // A state means the error is an object: it has a config.
+    if (redact && state?.attached === true) hideRequest(error);
     if (config === undefined || state === undefined || !isRefusal(error)) return fail(error, config, redact);
     if (state.replays >= maxReplays) {
       // Step 2: not replayed, but the token is refused all the same: the next request refreshes before it is sent.

@@ -222,8 +222,7 @@ export class Session implements TokenSessionMethods {
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {
       throw new TypeError(
-        'Expected `tokens` to be a TokenSet, a function that loads one, or `null` for "not logged in yet", got ' +
-          '`undefined`',
+        expected('tokens', 'a TokenSet, a function that loads one, or `null` for "not logged in yet"', source),
       );
     }
     this.#canMint = (options.refresh as GrantExtras).needsRefreshToken === false;
@@ -400,7 +399,9 @@ export class Session implements TokenSessionMethods {
     const listeners = Object.hasOwn(this.#listeners, event)
       ? (this.#listeners[event] as Set<(payload: SessionEvents[E]) => void>)
       : undefined;
-    if (!listeners) throw new TypeError(expected('event', 'one of tokens, refreshError, sessionExpired', event));
+    if (!listeners) {
+      throw new TypeError(expected('event', `one of ${Object.keys(this.#listeners).join(', ')}`, event));
+    }
     if (typeof listener !== 'function') throw new TypeError(expected('listener', 'a function', listener));
     listeners.add(listener);
     return () => listeners.delete(listener);
