@@ -133,10 +133,9 @@ function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions
 function claim(instance: AxiosInstance): void {
   if ((instance as unknown as Record<symbol, unknown>)[ATTACHED] === true) {
     throw new TypeError(
-      'This axios instance already has axios-token-refresh attached: a second attachment would refresh with the same ' +
-        'refresh token twice, and servers that rotate refresh tokens then revoke the login. Call `detach()` on the ' +
-        'first attachment before attaching again, or share one session between instances with ' +
-        '`attachRefresh(other, { session: auth.session })`',
+      'This axios instance already has axios-token-refresh attached: a second attachment would spend the refresh ' +
+        'token twice, and servers that rotate refresh tokens then revoke the login. Call `detach()` on the first ' +
+        'one, or share its session: `attachRefresh(other, { session: auth.session })`',
     );
   }
   Object.defineProperty(instance, ATTACHED, { value: true, configurable: true, enumerable: false });

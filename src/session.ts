@@ -997,8 +997,7 @@ export class Session implements TokenSessionMethods {
     if (stored.tokens === null && stored.ended === 'expired') {
       this.#endError = new TokenRefreshError(
         'SESSION_EXPIRED',
-        'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the ' +
-          'refresh token); log in again',
+        'Request refused: the refresh token was refused in another tab or process sharing the store; log in again',
       );
     } else if (stored.tokens === null && stored.ended === 'logout') {
       this.#endError = new TokenRefreshError(
