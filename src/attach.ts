@@ -84,10 +84,10 @@ const instanceKeys = [
   'redactAuthorization',
 ] as const satisfies readonly (keyof InstanceOptions | 'session')[];
 /** Every option `attachRefresh` takes. */
-const optionKeys: readonly string[] = [...sessionKeys, ...instanceKeys];
+const optionKeys = [...sessionKeys, ...instanceKeys] as const;
 
-/** The per-instance options' defaults (`allowedOrigins` has none: the instance's own origin is always in scope). */
-const instanceDefaults = { statusCodes: [401], maxReplays: 1, redactAuthorization: true };
+// The per-instance options' defaults: `statusCodes` [401], `maxReplays` 1, `redactAuthorization` true, given where
+// they are read (`allowedOrigins` has none: the instance's own origin is always in scope).
 
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
@@ -118,14 +118,14 @@ const instanceRules: readonly Rule[] = [
 /** Checks the options and reads each once (see `readOptions`): what the rest of `attachRefresh` uses. */
 function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions {
   checkObject(options);
-  const unknown = Object.keys(options).find((key) => !optionKeys.includes(key));
+  const unknown = Object.keys(options).find((key) => !(optionKeys as readonly string[]).includes(key));
   if (unknown !== undefined) {
     throw new TypeError(`Unknown option \`${unknown}\`: expected one of ${optionKeys.join(', ')}`);
   }
-  const given = readOptions(options as SessionOptions & InstanceOptions & { session?: unknown }, [
-    ...sessionKeys,
-    ...instanceKeys,
-  ]) as AttachRefreshOptions;
+  const given = readOptions(
+    options as SessionOptions & InstanceOptions & { session?: unknown },
+    optionKeys,
+  ) as AttachRefreshOptions;
   checkOptions(given, instanceRules);
   return given;
 }
@@ -133,10 +133,9 @@ function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions
 function claim(instance: AxiosInstance): void {
   if ((instance as unknown as Record<symbol, unknown>)[ATTACHED] === true) {
     throw new TypeError(
-      'This axios instance already has axios-token-refresh attached: a second attachment would refresh with the same ' +
-        'refresh token twice, and servers that rotate refresh tokens then revoke the login. Call `detach()` on the ' +
-        'first attachment before attaching again, or share one session between instances with ' +
-        '`attachRefresh(other, { session: auth.session })`',
+      'This axios instance already has axios-token-refresh attached: a second attachment would spend the refresh ' +
+        'token twice, and servers that rotate refresh tokens then revoke the login. Call `detach()` on the first ' +
+        'one, or share its session: `attachRefresh(other, { session: auth.session })`',
     );
   }
   Object.defineProperty(instance, ATTACHED, { value: true, configurable: true, enumerable: false });
@@ -335,12 +334,12 @@ function createResponsePath(
   inScope: Scope,
   options: InstanceOptions,
   redact: boolean,
-): { resend: Resend; onResponseError: (error: AxiosError) => Promise<AxiosResponse> } {
-  const statusCodes = new Set(options.statusCodes ?? instanceDefaults.statusCodes);
+): readonly [resend: Resend, onResponseError: (error: AxiosError) => Promise<AxiosResponse>] {
+  const statusCodes = new Set(options.statusCodes ?? [401]);
   const shouldRefresh =
     options.shouldRefresh ??
     ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
-  const maxReplays = options.maxReplays ?? instanceDefaults.maxReplays;
+  const maxReplays = options.maxReplays ?? 1;
 
   /** Step 1: a refused token (a refreshable status and challenge), answered from within the scope. */
   const isRefusal = (error: AxiosError): boolean => {
@@ -369,7 +368,8 @@ function createResponsePath(
   const onResponseError = async (error: AxiosError): Promise<AxiosResponse> => {
     const config = error?.config;
     const state = config?.[STATE_KEY];
-    if (redact && state?.attached === true && typeof error === 'object' && error !== null) hideRequest(error);
+    // A state means the error is an object: it has a config.
+    if (redact && state?.attached === true) hideRequest(error);
     if (config === undefined || state === undefined || !isRefusal(error)) return fail(error, config, redact);
     if (state.replays >= maxReplays) {
       // Step 2: not replayed, but the token is refused all the same: the next request refreshes before it is sent.
@@ -386,7 +386,7 @@ function createResponsePath(
     }
     return resend(error, config, 'after the token refresh', state);
   };
-  return { resend, onResponseError };
+  return [resend, onResponseError];
 }
 
 /** When there are no tokens to refresh: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */
@@ -432,8 +432,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const inScope = createScope(instance.defaults, given.allowedOrigins);
   const session = resolveSession(given);
   claim(instance);
-  const redact = given.redactAuthorization ?? instanceDefaults.redactAuthorization;
-  const { resend, onResponseError } = createResponsePath(instance, session, inScope, given, redact);
+  const redact = given.redactAuthorization ?? true;
+  const [resend, onResponseError] = createResponsePath(instance, session, inScope, given, redact);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
   // Ours are the interceptors from here on, the DPoP signer's included.

@@ -68,23 +68,25 @@ const NAME = 'TokenRefreshError';
  */
 export class TokenRefreshError extends Error {
   override readonly name = NAME;
+  // The members below are `declare`d: the constructor assigns every one, in this order, so class fields would only
+  // repeat them in the bundle.
   /** Stable code; see {@link TokenRefreshErrorCode}. */
-  readonly code: TokenRefreshErrorCode;
+  declare readonly code: TokenRefreshErrorCode;
   /** HTTP status of the refresh call, when it answered. */
-  readonly status: number | undefined;
+  declare readonly status: number | undefined;
   /** OAuth 2.0 `error` from the token endpoint, e.g. `invalid_grant`. */
-  readonly oauthError: string | undefined;
+  declare readonly oauthError: string | undefined;
   /** OAuth 2.0 `error_description` from the token endpoint. */
-  readonly oauthErrorDescription: string | undefined;
+  declare readonly oauthErrorDescription: string | undefined;
   /** OAuth 2.0 `error_uri` from the token endpoint. */
-  readonly oauthErrorUri: string | undefined;
+  declare readonly oauthErrorUri: string | undefined;
   /** Server-requested wait before trying again, in milliseconds (from `Retry-After`). */
-  readonly retryAfterMs: number | undefined;
+  declare readonly retryAfterMs: number | undefined;
   /**
    * The axios request this error rejected (Authorization redacted), so a handler can tell which request it was.
    * Undefined on the error given to `refreshError`/`sessionExpired` listeners and to `refresh()` callers.
    */
-  readonly config: InternalAxiosRequestConfig | undefined;
+  declare readonly config: InternalAxiosRequestConfig | undefined;
 
   /**
    * @param code - what happened; see {@link TokenRefreshErrorCode}.
@@ -108,15 +110,9 @@ export class TokenRefreshError extends Error {
    * @param config - the request the copy rejects.
    */
   forRequest(config: InternalAxiosRequestConfig): TokenRefreshError {
-    return new TokenRefreshError(this.code, this.message, {
-      cause: this.cause,
-      status: this.status,
-      oauthError: this.oauthError,
-      oauthErrorDescription: this.oauthErrorDescription,
-      oauthErrorUri: this.oauthErrorUri,
-      retryAfterMs: this.retryAfterMs,
-      config,
-    });
+    // Its own enumerable members are the options it was built from (status, the OAuth members, retryAfterMs); the
+    // message and the cause are not enumerable.
+    return new TokenRefreshError(this.code, this.message, { ...this, cause: this.cause, config });
   }
 
   /** A plain object for logs: code, message, status and OAuth error. No config, no cause, no token. */
@@ -145,8 +141,9 @@ export interface TokenRefreshErrorJSON {
 /**
  * Marks the class across copies of the package: a symbol from the global registry on the prototype, so that
  * {@link isTokenRefreshError} recognises an error from another copy without an own field on every instance.
+ * @internal
  */
-const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
+export const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
 Object.defineProperty(TokenRefreshError.prototype, MARK, { value: true });
 
 /**
@@ -209,26 +206,25 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
     });
   }
   const code = typeof axiosError.code === 'string' ? ` (${axiosError.code})` : '';
-  if (typeof status === 'number' && status >= 200 && status < 300) {
+  let what: string;
+  let retryAfterMs: number | undefined;
+  if (typeof status !== 'number') {
+    what = axiosError.isAxiosError
+      ? `the refresh call got no answer${code}`
+      : `the refresh function threw ${describeThrown(error)}`;
+  } else if (status >= 200 && status < 300) {
     // The connection broke while the body arrived: a success status is not a success here, and saying "answered
     // HTTP 200" would read as one.
-    return new TokenRefreshError(
-      'REFRESH_FAILED',
-      `Token refresh failed: the refresh call's answer (HTTP ${status}) did not arrive whole${code}`,
-      { cause: error, status },
-    );
+    what = `the refresh call's answer (HTTP ${status}) did not arrive whole${code}`;
+  } else {
+    what = `the refresh call answered HTTP ${status}`;
+    retryAfterMs = parseRetryAfter(headerValue(axiosError.response?.headers, 'retry-after'));
   }
-  if (typeof status === 'number') {
-    return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: the refresh call answered HTTP ${status}`, {
-      cause: error,
-      status,
-      retryAfterMs: parseRetryAfter(headerValue(axiosError.response?.headers, 'retry-after')),
-    });
-  }
-  const what = axiosError.isAxiosError
-    ? `the refresh call got no answer${code}`
-    : `the refresh function threw ${describeThrown(error)}`;
-  return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, { cause: error });
+  return new TokenRefreshError('REFRESH_FAILED', `Token refresh failed: ${what}`, {
+    cause: error,
+    status,
+    retryAfterMs,
+  });
 }
 
 /** Names what was thrown (its class or type), never its message, which may quote a token. */

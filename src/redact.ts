@@ -10,6 +10,8 @@
  * `toJSON()` and the class's own methods keep working on it.
  */
 
+import { MARK } from './errors.js';
+
 /** What replaces a secret. */
 export const REDACTED = '[REDACTED]';
 
@@ -41,7 +43,7 @@ function copyKind(value: object): 'class' | 'error' | 'summary' {
   const proto = Object.getPrototypeOf(value) as object | null;
   if (proto === Object.prototype || proto === null || proto === Error.prototype) return 'class';
   const record = value as Record<PropertyKey, unknown>;
-  if (record['isAxiosError'] === true || record[Symbol.for('axios-token-refresh.TokenRefreshError')] === true) {
+  if (record['isAxiosError'] === true || record[MARK] === true) {
     return 'class';
   }
   if (!(value instanceof Error)) return 'summary';

@@ -8,6 +8,8 @@
  * which may quote a token; the error itself is its `cause`.
  */
 
+import { describeThrown } from './errors.js';
+
 /** Name of the warnings this package emits through `process.emitWarning`. */
 export const WARNING_NAME = 'TokenRefreshWarning';
 
@@ -18,10 +20,10 @@ export const WARNING_NAME = 'TokenRefreshWarning';
  * @param error - what it threw.
  */
 export function warnCallbackError(where: string, error: unknown): void {
-  const kind = error instanceof Error ? error.name : error === null ? 'null' : typeof error;
-  const warning = new Error(`axios-token-refresh: ${where} threw (${kind}); the session carries on. See \`cause\`.`, {
-    cause: error,
-  });
+  const warning = new Error(
+    `axios-token-refresh: ${where} threw ${describeThrown(error)}; the session carries on. See \`cause\`.`,
+    { cause: error },
+  );
   warning.name = WARNING_NAME;
   emitWarning(warning);
 }

@@ -95,33 +95,36 @@ function destination(full: string, page: Page): string | undefined {
   }
 }
 
-/** An `allowedOrigins` entry, or `undefined` when it is anything but a bare http(s) origin written plainly. */
-function parseOrigin(entry: unknown): string | undefined {
-  // Spaces and control characters would be dropped by the URL parser, and quietly so: refuse them instead.
-  if (typeof entry !== 'string' || !ABSOLUTE.test(entry) || /[\u0000-\u0020\\]/.test(entry)) return undefined;
-  let url: URL;
+/**
+ * An http(s) URL written plainly, or `undefined`. Spaces and control characters would be dropped by the URL parser,
+ * and quietly so, and a backslash read as a slash: text that holds any is refused instead.
+ */
+function plainHttpURL(text: unknown): URL | undefined {
+  if (typeof text !== 'string' || /[\u0000-\u0020\\]/.test(text)) return undefined;
   try {
-    url = new URL(entry);
+    const url = new URL(text);
+    return /^https?:$/.test(url.protocol) ? url : undefined;
   } catch {
     return undefined;
   }
-  const bare =
-    url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
-  return bare && !entry.endsWith('?') && !entry.endsWith('#') && /^https?:$/.test(url.protocol)
-    ? url.origin
-    : undefined;
 }
 
-function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
-  list: ReadonlySet<string>;
-  predicate: ((origin: string, config: InternalAxiosRequestConfig) => boolean) | undefined;
-} {
-  if (typeof allowed === 'function') return { list: new Set(), predicate: allowed };
-  if (allowed === undefined) return { list: new Set(), predicate: undefined };
+/** An `allowedOrigins` entry, or `undefined` when it is anything but a bare http(s) origin written plainly. */
+function parseOrigin(entry: unknown): string | undefined {
+  if (typeof entry !== 'string' || !ABSOLUTE.test(entry)) return undefined;
+  const url = plainHttpURL(entry);
+  const bare =
+    url?.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  return bare && !entry.endsWith('?') && !entry.endsWith('#') ? url.origin : undefined;
+}
+
+/** The `allowedOrigins` list as origins (none when it is a function or not given); throws for a bad entry. */
+function parseAllowed(allowed: InstanceOptions['allowedOrigins']): ReadonlySet<string> {
+  const list = new Set<string>();
+  if (typeof allowed === 'function' || allowed === undefined) return list;
   if (!Array.isArray(allowed)) {
     throw new TypeError(expected('allowedOrigins', 'an array of origins or a function', allowed));
   }
-  const list = new Set<string>();
   (allowed as readonly unknown[]).forEach((entry, index) => {
     const origin = parseOrigin(entry);
     if (origin === undefined) {
@@ -133,7 +136,7 @@ function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
     }
     list.add(origin);
   });
-  return { list, predicate: undefined };
+  return list;
 }
 
 /**
@@ -142,13 +145,7 @@ function parseAllowed(allowed: InstanceOptions['allowedOrigins']): {
  * strips (trailing slashes) is never part of the host, because a URL with an empty host does not parse.
  */
 function plainAbsoluteOrigin(base: unknown): string | undefined {
-  if (typeof base !== 'string' || /[\u0000-\u0020\\]/.test(base)) return undefined;
-  try {
-    const url = new URL(base);
-    return /^https?:$/.test(url.protocol) ? url.origin : undefined;
-  } catch {
-    return undefined;
-  }
+  return plainHttpURL(base)?.origin;
 }
 
 /** A path: `/` then neither a second `/` nor what a URL parser reads as one (`\`, or a tab or newline it drops). */
@@ -187,7 +184,8 @@ export function createScope(
   defaults: { readonly baseURL?: string | undefined },
   allowed: InstanceOptions['allowedOrigins'],
 ): Scope {
-  const { list, predicate } = parseAllowed(allowed);
+  const list = parseAllowed(allowed);
+  const predicate = typeof allowed === 'function' ? allowed : undefined;
   let cachedBase: unknown = {};
   let plainOrigin: string | undefined;
 

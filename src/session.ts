@@ -28,12 +28,6 @@ import {
 } from './validate.js';
 import { within } from './within.js';
 
-const defaults = {
-  refreshTimeoutMs: 30_000,
-  leewayMs: 10_000,
-  refreshTokenRequired: true,
-};
-
 /** Every option of a session, each read once (see `readOptions`). @internal */
 export const sessionKeys = [
   'tokens',
@@ -116,16 +110,8 @@ function untilCanceled<T>(promise: Promise<T>, cancel?: WaitSignal): Promise<T> 
       (signal.addEventListener as (t: string, l: () => void, o: unknown) => void)('abort', canceled, { once: true });
     }
     cancelToken?.promise.then(canceled, () => undefined);
-    promise.then(
-      (value) => {
-        cleanup();
-        resolve(value);
-      },
-      (error: unknown) => {
-        cleanup();
-        reject(error);
-      },
-    );
+    promise.then(cleanup, cleanup);
+    promise.then(resolve, reject);
   });
 }
 
@@ -227,17 +213,16 @@ export class Session implements TokenSessionMethods {
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;
     this.#debug = options.debug;
-    this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
-    this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
-    this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
+    this.#timeoutMs = options.refreshTimeoutMs ?? 30_000;
+    this.#leewayMs = options.leewayMs ?? 10_000;
+    this.#refreshTokenRequired = options.refreshTokenRequired ?? true;
     // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too: its tokens are bound to it.
     this.dpop = options.dpop ?? (options.refresh as GrantExtras).dpop;
 
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {
       throw new TypeError(
-        'Expected `tokens` to be a TokenSet, a function that loads one, or `null` for "not logged in yet", got ' +
-          '`undefined`',
+        expected('tokens', 'a TokenSet, a function that loads one, or `null` for "not logged in yet"', source),
       );
     }
     this.#canMint = (options.refresh as GrantExtras).needsRefreshToken === false;
@@ -414,7 +399,9 @@ export class Session implements TokenSessionMethods {
     const listeners = Object.hasOwn(this.#listeners, event)
       ? (this.#listeners[event] as Set<(payload: SessionEvents[E]) => void>)
       : undefined;
-    if (!listeners) throw new TypeError(expected('event', 'one of tokens, refreshError, sessionExpired', event));
+    if (!listeners) {
+      throw new TypeError(expected('event', `one of ${Object.keys(this.#listeners).join(', ')}`, event));
+    }
     if (typeof listener !== 'function') throw new TypeError(expected('listener', 'a function', listener));
     listeners.add(listener);
     return () => listeners.delete(listener);
@@ -1010,8 +997,7 @@ export class Session implements TokenSessionMethods {
     if (stored.tokens === null && stored.ended === 'expired') {
       this.#endError = new TokenRefreshError(
         'SESSION_EXPIRED',
-        'Request refused: the session was ended elsewhere (another tab or process sharing the store was refused the ' +
-          'refresh token); log in again',
+        'Request refused: the refresh token was refused in another tab or process sharing the store; log in again',
       );
     } else if (stored.tokens === null && stored.ended === 'logout') {
       this.#endError = new TokenRefreshError(

@@ -62,7 +62,7 @@ export function checkTokenInput(value: unknown, where: string): TokenSet | null 
  */
 export function normalizeRefreshResult(value: unknown, previous: TokenSet | null): TokenSet {
   const problem =
-    value === null || value === undefined || typeof value !== 'object'
+    typeof value !== 'object' || value === null
       ? `it resolved with ${describe(value)}`
       : (value as TokenSet).accessToken === undefined && 'access_token' in value
         ? '`accessToken` is `undefined`, but `access_token` is there: map the token endpoint’s answer to a TokenSet ' +
