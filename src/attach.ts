@@ -86,8 +86,8 @@ const instanceKeys = [
 /** Every option `attachRefresh` takes. */
 const optionKeys = [...sessionKeys, ...instanceKeys] as const;
 
-// The per-instance options' defaults: `statusCodes` [401], `maxReplays` 1, `redactAuthorization` true, given where
-// they are read (`allowedOrigins` has none: the instance's own origin is always in scope).
+/** The per-instance options' defaults (`allowedOrigins` has none: the instance's own origin is always in scope). */
+const instanceDefaults = { statusCodes: [401], maxReplays: 1, redactAuthorization: true };
 
 function checkInstance(instance: unknown): asserts instance is AxiosInstance {
   const candidate = instance as Partial<AxiosInstance> | null | undefined;
@@ -130,7 +130,8 @@ function checkAttachOptions(options: AttachRefreshOptions): AttachRefreshOptions
   return given;
 }
 
-function claim(instance: AxiosInstance): void {
+/** Refuses an instance that is attached already: checked before a session is built, which may open a subscription. */
+function checkUnclaimed(instance: AxiosInstance): void {
   if ((instance as unknown as Record<symbol, unknown>)[ATTACHED] === true) {
     throw new TypeError(
       'This axios instance already has axios-token-refresh attached: a second attachment would spend the refresh ' +
@@ -138,6 +139,9 @@ function claim(instance: AxiosInstance): void {
         'one, or share its session: `attachRefresh(other, { session: auth.session })`',
     );
   }
+}
+
+function claim(instance: AxiosInstance): void {
   Object.defineProperty(instance, ATTACHED, { value: true, configurable: true, enumerable: false });
 }
 
@@ -335,11 +339,11 @@ function createResponsePath(
   options: InstanceOptions,
   redact: boolean,
 ): readonly [resend: Resend, onResponseError: (error: AxiosError) => Promise<AxiosResponse>] {
-  const statusCodes = new Set(options.statusCodes ?? [401]);
+  const statusCodes = new Set(options.statusCodes ?? instanceDefaults.statusCodes);
   const shouldRefresh =
     options.shouldRefresh ??
     ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
-  const maxReplays = options.maxReplays ?? 1;
+  const maxReplays = options.maxReplays ?? instanceDefaults.maxReplays;
 
   /** Step 1: a refused token (a refreshable status and challenge), answered from within the scope. */
   const isRefusal = (error: AxiosError): boolean => {
@@ -430,9 +434,10 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   checkInstance(instance);
   const given = checkAttachOptions(options);
   const inScope = createScope(instance.defaults, given.allowedOrigins);
+  checkUnclaimed(instance);
   const session = resolveSession(given);
   claim(instance);
-  const redact = given.redactAuthorization ?? true;
+  const redact = given.redactAuthorization ?? instanceDefaults.redactAuthorization;
   const [resend, onResponseError] = createResponsePath(instance, session, inScope, given, redact);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.

@@ -28,6 +28,13 @@ import {
 } from './validate.js';
 import { within } from './within.js';
 
+/** The session options' defaults, in one place. */
+const defaults = {
+  refreshTimeoutMs: 30_000,
+  leewayMs: 10_000,
+  refreshTokenRequired: true,
+};
+
 /** Every option of a session, each read once (see `readOptions`). @internal */
 export const sessionKeys = [
   'tokens',
@@ -213,9 +220,9 @@ export class Session implements TokenSessionMethods {
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;
     this.#debug = options.debug;
-    this.#timeoutMs = options.refreshTimeoutMs ?? 30_000;
-    this.#leewayMs = options.leewayMs ?? 10_000;
-    this.#refreshTokenRequired = options.refreshTokenRequired ?? true;
+    this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
+    this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
+    this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
     // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too: its tokens are bound to it.
     this.dpop = options.dpop ?? (options.refresh as GrantExtras).dpop;
 

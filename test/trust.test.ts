@@ -90,6 +90,30 @@ describe('one instance, one attachment', () => {
     expect(again).toThrow(/\{ session: auth\.session \}/);
   });
 
+  it('refuses a second attachment before it builds a session: nothing subscribes to the store, nothing is left open', () => {
+    const tokens = server.login();
+    const refresh = async (current: TokenSet) => server.refresh(current.refreshToken);
+    const open = new Set<object>();
+    const store = Object.assign(new MemoryTokenStore(tokens), {
+      subscribe: () => {
+        const subscription = {};
+        open.add(subscription);
+        return () => open.delete(subscription);
+      },
+    });
+    attachRefresh(api, { tokens: null, refresh, store });
+    expect(open.size).toBe(1);
+    expect(() => attachRefresh(api, { tokens: null, refresh, store })).toThrow(/already has axios-token-refresh/);
+    expect(open.size).toBe(1);
+  });
+
+  it('leaves the instance free when the attachment is refused for a bad option, so a right one can follow', () => {
+    const tokens = server.login();
+    const refresh = async (current: TokenSet) => server.refresh(current.refreshToken);
+    expect(() => attachRefresh(api, { session: {} as never })).toThrow(/createTokenSession/);
+    expect(() => attachRefresh(api, { tokens, refresh })).not.toThrow();
+  });
+
   it('attaches again after detach(), and the new attachment alone refreshes (one refresh, no spent token reused)', async () => {
     const tokens = server.login();
     const refresh = vi.fn(async (current: TokenSet) => server.refresh(current.refreshToken));
