@@ -35,25 +35,37 @@ export interface ModuleShare {
 }
 
 /**
- * The code with every message emptied: each string or template literal that contains a space becomes `""`. Literals
- * are found with TypeScript's parser, so a quote inside a regular expression literal is not mistaken for one.
+ * The code with every message emptied: the text of each string or template literal that contains a space. A
+ * template's substitutions are code, so they stay (`${describe(value)}`); only its text goes. Literals are found with
+ * TypeScript's parser, so a quote inside a regular expression literal is not mistaken for one. An estimate still: a
+ * literal with a space is taken for a message.
  */
 function withoutMessages(code: string): string {
   const file = ts.createSourceFile('bundle.js', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
-  const spans: [number, number][] = [];
+  const edits: [start: number, end: number, text: string][] = [];
   const visit = (node: ts.Node): void => {
-    const text =
-      ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
-        ? node.text
-        : ts.isTemplateExpression(node)
-          ? node.head.text + node.templateSpans.map((span) => span.literal.text).join('')
-          : undefined;
-    if (text?.includes(' ')) spans.push([node.getStart(file), node.getEnd()]);
-    else ts.forEachChild(node, visit);
+    if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
+      if (node.text.includes(' ')) edits.push([node.getStart(file), node.getEnd(), '""']);
+      return;
+    }
+    if (ts.isTemplateExpression(node)) {
+      const parts = [node.head, ...node.templateSpans.map((span) => span.literal)];
+      if (parts.some((part) => part.text.includes(' '))) {
+        // `text${ → `${, }text${ → }${, }text` → }`
+        edits.push([node.head.getStart(file), node.head.getEnd(), '`${']);
+        for (const span of node.templateSpans) {
+          const tail = ts.isTemplateTail(span.literal);
+          edits.push([span.literal.getStart(file), span.literal.getEnd(), tail ? '}`' : '}${']);
+        }
+      }
+    }
+    ts.forEachChild(node, visit);
   };
   visit(file);
   let stripped = code;
-  for (const [start, end] of spans.reverse()) stripped = `${stripped.slice(0, start)}""${stripped.slice(end)}`;
+  for (const [start, end, text] of edits.sort((a, b) => b[0] - a[0])) {
+    stripped = `${stripped.slice(0, start)}${text}${stripped.slice(end)}`;
+  }
   return stripped;
 }
 
@@ -96,8 +108,9 @@ const withoutDpop: Plugin = {
       ],
       'session.ts': [
         [/\n\s*'dpop',/, ''],
-        [/\n\s*\['dpop', [^\n]*\],/, ''],
         [/this\.dpop = [^;]*;/, ''],
+        [/\n\s*\(options as [^)]*\)\.dpop \?\?= [^;]*;/, ''],
+        [/\n\s*\['dpop', [^\n]*\],/, ''],
       ],
       'redirect-guard.ts': [['/^(authorization|dpop)$/i.test(name)', "name.toLowerCase() === 'authorization'"]],
     };

@@ -198,7 +198,8 @@ export function headerValue(headers: unknown, name: string): unknown {
 export function classifyRefreshFailure(error: unknown): TokenRefreshError {
   if (isTokenRefreshError(error)) return error;
   const axiosError = (typeof error === 'object' && error !== null ? error : {}) as AxiosErrorLike;
-  const status = axiosError.response?.status;
+  const answered = axiosError.response?.status;
+  const status = typeof answered === 'number' ? answered : undefined;
   if (status === 400 || status === 401) {
     return new TokenRefreshError('SESSION_EXPIRED', `Token refresh refused: the refresh call answered HTTP ${status}`, {
       cause: error,
@@ -208,7 +209,7 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
   const code = typeof axiosError.code === 'string' ? ` (${axiosError.code})` : '';
   let what: string;
   let retryAfterMs: number | undefined;
-  if (typeof status !== 'number') {
+  if (status === undefined) {
     what = axiosError.isAxiosError
       ? `the refresh call got no answer${code}`
       : `the refresh function threw ${describeThrown(error)}`;
@@ -229,6 +230,9 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
 
 /** Names what was thrown (its class or type), never its message, which may quote a token. */
 export function describeThrown(error: unknown): string {
-  if (error instanceof Error) return `${/^[aeiou]/i.test(error.name) ? 'an' : 'a'} ${error.name}`;
+  if (error instanceof Error) {
+    const name = typeof error.name === 'string' ? error.name : 'Error';
+    return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+  }
   return error === null ? 'null' : `a value of type ${typeof error}`;
 }

@@ -147,7 +147,7 @@ class Scrubber {
         this.changed = true;
         continue;
       }
-      const descriptor = Object.getOwnPropertyDescriptor(input, key);
+      const descriptor = ownDescriptor(input, key);
       if (descriptor === undefined || !('value' in descriptor)) continue;
       if (!keepClass && !descriptor.enumerable && key !== 'stack' && key !== 'cause') continue;
       descriptor.value = this.copy(descriptor.value, depth + 1);
@@ -167,6 +167,18 @@ class Scrubber {
         // A getter that throws tells us nothing.
       }
     }
+  }
+}
+
+/**
+ * A property's descriptor, or `undefined` when reading it throws (V8 formats an error's `stack` on first read, which
+ * throws for an error whose `name` is a Symbol).
+ */
+function ownDescriptor(input: object, key: PropertyKey): PropertyDescriptor | undefined {
+  try {
+    return Object.getOwnPropertyDescriptor(input, key);
+  } catch {
+    return undefined;
   }
 }
 

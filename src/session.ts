@@ -144,6 +144,11 @@ const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 /** getAccessToken's option. */
 const accessTokenRules: readonly Rule[] = [['minValidityMs', 'a finite number >= 0', isNumberFrom(0)]];
 
+/** A DPoP key from `createDpop()` (what `attachRefresh` installs on every instance of the session). */
+function isDpop(dpop: unknown): dpop is DpopHooks {
+  return typeof (dpop as DpopHooks | null)?.install === 'function';
+}
+
 /** The session options' checks, in order: the first one broken is the one reported. */
 const sessionRules: readonly Rule[] = [
   ['refresh', 'a function', isFunction, true],
@@ -152,7 +157,7 @@ const sessionRules: readonly Rule[] = [
   ['refreshTimeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
   ['leewayMs', 'a finite number >= 0', isNumberFrom(0)],
   ['refreshTokenRequired', 'a boolean', isBoolean],
-  ['dpop', 'the result of createDpop()', (dpop) => typeof (dpop as DpopHooks | null)?.install === 'function'],
+  ['dpop', 'the result of createDpop()', isDpop],
   [
     'store',
     'a TokenStore (read, write, withLock)',
@@ -216,6 +221,9 @@ export class Session implements TokenSessionMethods {
   constructor(input: SessionOptions) {
     checkObject(input);
     const options = readOptions(input, sessionKeys);
+    // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too, checked as its own: the
+    // grant's tokens are bound to it.
+    (options as { dpop?: DpopHooks | undefined }).dpop ??= (options.refresh as GrantExtras | undefined)?.dpop;
     checkOptions(options, sessionRules);
     this.#refresh = options.refresh;
     this.#onTokens = options.onTokens;
@@ -223,8 +231,7 @@ export class Session implements TokenSessionMethods {
     this.#timeoutMs = options.refreshTimeoutMs ?? defaults.refreshTimeoutMs;
     this.#leewayMs = options.leewayMs ?? defaults.leewayMs;
     this.#refreshTokenRequired = options.refreshTokenRequired ?? defaults.refreshTokenRequired;
-    // A key given only to the grant (refreshTokenGrant({ dpop })) is the session's too: its tokens are bound to it.
-    this.dpop = options.dpop ?? (options.refresh as GrantExtras).dpop;
+    this.dpop = options.dpop;
 
     const source = options.tokens;
     if (source === undefined && options.store === undefined) {
@@ -444,7 +451,7 @@ export class Session implements TokenSessionMethods {
     try {
       this.#debug(event);
     } catch (error) {
-      warnCallbackError('the `debug` hook', error);
+      warnCallbackError('the `debug` hook', this.#scrub(error));
     }
   }
 
@@ -1004,7 +1011,7 @@ export class Session implements TokenSessionMethods {
     if (stored.tokens === null && stored.ended === 'expired') {
       this.#endError = new TokenRefreshError(
         'SESSION_EXPIRED',
-        'Request refused: the refresh token was refused in another tab or process sharing the store; log in again',
+        'Request refused: the session was ended in another tab or process sharing the store; log in again',
       );
     } else if (stored.tokens === null && stored.ended === 'logout') {
       this.#endError = new TokenRefreshError(
@@ -1096,17 +1103,22 @@ export class Session implements TokenSessionMethods {
       try {
         const returned = listener(payload);
         // An async listener's rejection is an error of the same listener, not an unhandled rejection.
-        if (returned instanceof Promise) returned.catch((error: unknown) => this.#listenerFailed(event, error));
+        if (returned instanceof Promise)
+          returned.catch((error: unknown) => this.#listenerFailed(event, error, payload));
       } catch (error) {
-        this.#listenerFailed(event, error);
+        this.#listenerFailed(event, error, payload);
       }
     }
   }
 
-  /** A listener's bug must not break the refresh, the other listeners, or the process (see src/report.ts). */
-  #listenerFailed(event: SessionEventName, error: unknown): void {
-    if (this.#debug) this.report({ type: 'listener:error', event, error: this.#scrub(error) });
-    else warnCallbackError(`a \`${event}\` listener`, error);
+  /**
+   * A listener's bug must not break the refresh, the other listeners, or the process (see src/report.ts). What it
+   * threw is scrubbed of the tokens this session knows and, for a `tokens` listener, of the tokens it was given.
+   */
+  #listenerFailed(event: SessionEventName, error: unknown, payload: unknown): void {
+    const scrubbed = this.#scrub(error, event === 'tokens' ? (payload as TokenSet | null) : undefined);
+    if (this.#debug) this.report({ type: 'listener:error', event, error: scrubbed });
+    else warnCallbackError(`a \`${event}\` listener`, scrubbed);
   }
 }
 /**
