@@ -93,7 +93,7 @@ function thisBoot(): string {
 }
 
 /** The machine's monotonic clock in milliseconds (since boot on Linux); immune to wall-clock steps. */
-export function monotonicNow(): number {
+function monotonicNow(): number {
   const [seconds, nanoseconds] = process.hrtime();
   return seconds * 1000 + nanoseconds / 1e6;
 }

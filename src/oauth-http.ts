@@ -218,7 +218,7 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal, onAbor
  *
  * @param value - the value.
  */
-export function formEncode(value: string): string {
+function formEncode(value: string): string {
   return new URLSearchParams([['', value]]).toString().slice(1);
 }
 
@@ -246,7 +246,7 @@ function basicHeader(pair: string): string {
  *
  * @param error - what axios threw.
  */
-export function sanitized(error: unknown): Error & { code?: string } {
+function sanitized(error: unknown): Error & { code?: string } {
   const source = (typeof error === 'object' && error !== null ? error : {}) as {
     name?: unknown;
     message?: unknown;

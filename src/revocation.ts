@@ -80,12 +80,13 @@ async function revokeOne(
   try {
     ({ status, data } = await send(config.client(), 'POST', endpoint.url.href, headers, deadline.signal, `${body}`));
   } catch (error) {
+    const where = `the revocation endpoint ${endpoint.where}`;
     throw requestError(
       error,
       deadline,
       'Token revocation failed',
-      endpoint.where,
-      (cause) => tooSlow(`Token revocation failed: the revocation endpoint ${endpoint.where}`, config.timeoutMs, cause),
+      where,
+      (cause) => tooSlow(`Token revocation failed: ${where}`, config.timeoutMs, cause),
       'it was aborted',
     );
   }

@@ -243,7 +243,7 @@ export function jsonObject(json: unknown): Record<string, unknown> | undefined {
  * @param value - the member.
  * @param secret - a token member (`access_token`, `refresh_token`, `id_token`): described by type only, even a number.
  */
-export function describeMember(value: unknown, secret = false): string {
+function describeMember(value: unknown, secret = false): string {
   if (value === undefined) return 'missing';
   // Only `expires_in` may be a string of the wrong form; token members of the wrong type are never strings.
   if (isNonEmptyString(value)) return 'a string that is not a number';

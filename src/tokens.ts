@@ -131,7 +131,7 @@ function withDecodedExpiry(tokens: TokenSet): TokenSet {
  *
  * @param token - an access token.
  */
-export function jwtExpiry(token: string): number | undefined {
+function jwtExpiry(token: string): number | undefined {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
   if (first < 1 || second < 0 || token.indexOf('.', second + 1) >= 0) return undefined;

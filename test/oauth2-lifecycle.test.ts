@@ -411,6 +411,19 @@ describe('revocation (RFC 7009): the grant’s revoke(tokens, { signal })', () =
     expect(everyRendering(error)).not.toMatch(/rt-live|at-live/);
   });
 
+  it('names the revocation endpoint when the request does not complete, as a timeout does', async () => {
+    const refresh = refreshTokenGrant({
+      tokenUrl: 'http://127.0.0.1:1/token',
+      revocationUrl: 'http://127.0.0.1:1/revoke',
+      clientId: 'app',
+    });
+    const error = await failureOf(revokeOf(refresh)(tokens, signal()));
+    expect(error.code).toBe('REFRESH_FAILED');
+    expect(error.message).toMatch(
+      /^Token revocation failed: the request did not complete \(\w+\) at the revocation endpoint http:\/\/127\.0\.0\.1:1\/revoke$/,
+    );
+  });
+
   it('carries the server’s error, description and error_uri on a refusal, as refresh errors do', async () => {
     const body = { error: 'invalid_client', error_description: 'unknown client', error_uri: 'https://docs.example/e' };
     const server = await revocationServer(() => ({ status: 401, body }));
