@@ -6,7 +6,6 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { build, type Plugin } from 'esbuild';
-import ts from 'typescript';
 
 export interface BundleResult {
   readonly id: BundleId;
@@ -40,10 +39,12 @@ export interface ModuleShare {
  * TypeScript's parser, so a quote inside a regular expression literal is not mistaken for one. An estimate still: a
  * literal with a space is taken for a message.
  */
-function withoutMessages(code: string): string {
+async function withoutMessages(code: string): Promise<string> {
+  // Loaded here, not at the top: the timing scenarios run in the same process, and a loaded compiler weighs on them.
+  const ts = (await import('typescript')).default;
   const file = ts.createSourceFile('bundle.js', code, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
   const edits: [start: number, end: number, text: string][] = [];
-  const visit = (node: ts.Node): void => {
+  const visit = (node: import('typescript').Node): void => {
     if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
       if (node.text.includes(' ')) edits.push([node.getStart(file), node.getEnd(), '""']);
       return;
@@ -243,7 +244,7 @@ async function measure(spec: BundleSpec): Promise<BundleResult> {
     .filter(([path, input]) => path.startsWith('src/') && input.bytesInOutput > 0)
     .map(([path, input]) => ({ module: path, minBytes: input.bytesInOutput }))
     .sort((a, b) => b.minBytes - a.minBytes);
-  const stripped = withoutMessages(new TextDecoder().decode(code));
+  const stripped = await withoutMessages(new TextDecoder().decode(code));
   return { ...result, modules, gzipBytesWithoutMessages: gzipSync(stripped, { level: 9 }).byteLength };
 }
 

@@ -59,9 +59,6 @@ async function main(): Promise<void> {
   }
   const all = Object.values(contenders);
 
-  progress('bundle sizes');
-  const bundle = await bundleSizes();
-
   progress(`happy path: ${all.length} contenders, ${settings.happy.rounds} rounds`);
   const happy = await happyPath(all, settings.happy);
 
@@ -99,6 +96,10 @@ async function main(): Promise<void> {
   progress('sharing modes');
   const sharing = await sharingModes(settings.sharing.contexts, settings.sharing.perContext);
   for (const row of sharing) if ('skipped' in row) progress(`sharing: ${row.mode}: skipped: ${row.skipped}`);
+
+  // Last, after every timed scenario: bundling and parsing the bundles leave a heap the timings should not share.
+  progress('bundle sizes');
+  const bundle = await bundleSizes();
 
   const meta: Meta = {
     date: new Date().toISOString(),
