@@ -199,7 +199,7 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
   if (isTokenRefreshError(error)) return error;
   const axiosError = (typeof error === 'object' && error !== null ? error : {}) as AxiosErrorLike;
   const answered = axiosError.response?.status;
-  const status = typeof answered === 'number' ? answered : undefined;
+  const status = Number.isInteger(answered) ? (answered as number) : undefined;
   if (status === 400 || status === 401) {
     return new TokenRefreshError('SESSION_EXPIRED', `Token refresh refused: the refresh call answered HTTP ${status}`, {
       cause: error,
@@ -230,9 +230,14 @@ export function classifyRefreshFailure(error: unknown): TokenRefreshError {
 
 /** Names what was thrown (its class or type), never its message, which may quote a token. */
 export function describeThrown(error: unknown): string {
-  if (error instanceof Error) {
-    const name = typeof error.name === 'string' ? error.name : 'Error';
-    return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+  try {
+    if (error instanceof Error) {
+      const name = typeof error.name === 'string' ? error.name : 'Error';
+      return `${/^[aeiou]/i.test(name) ? 'an' : 'a'} ${name}`;
+    }
+  } catch {
+    // A revoked Proxy, a `name` getter that throws: nothing to name, and describing must not throw.
+    return 'a value that cannot be read';
   }
   return error === null ? 'null' : `a value of type ${typeof error}`;
 }

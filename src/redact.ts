@@ -68,10 +68,19 @@ export function scrubSecrets<T>(value: T, secrets: readonly (string | undefined)
   const patterns = secrets.filter((secret): secret is string => typeof secret === 'string' && secret.length >= 4);
   if (patterns.length === 0) return value;
   const scrubber = new Scrubber(patterns.flatMap(spellings));
-  const result = scrubber.copy(value, 0) as T;
+  let result: unknown;
+  try {
+    result = scrubber.copy(value, 0);
+  } catch {
+    // Something in it cannot be read (a revoked Proxy, a trap that throws): what cannot be checked is not kept.
+    return new Error(UNREADABLE) as T;
+  }
   // When nothing was replaced or left out, the original is handed back (its identity and methods intact).
-  return scrubber.changed ? result : value;
+  return scrubber.changed ? (result as T) : value;
 }
+
+/** What stands for a value the scrubber could not read through. */
+const UNREADABLE = '[removed: a value that could not be read safely]';
 
 /** Keys left out unscanned: a Node request or socket (raw headers, the token) and nothing a handler needs. */
 const SKIPPED = new Set<PropertyKey>(['request', 'socket', '_currentRequest']);
@@ -148,7 +157,19 @@ class Scrubber {
         continue;
       }
       const descriptor = ownDescriptor(input, key);
-      if (descriptor === undefined || !('value' in descriptor)) continue;
+      if (descriptor === undefined) continue;
+      if (!('value' in descriptor)) {
+        // An own getter may return anything, a token too: left out. `stack` is V8's own getter on Node 22 and later;
+        // its text is kept, scrubbed.
+        if (key !== 'stack') {
+          this.changed = true;
+          continue;
+        }
+        descriptor.value = readStack(input);
+        delete descriptor.get;
+        delete descriptor.set;
+        if (descriptor.value === undefined) continue;
+      }
       if (!keepClass && !descriptor.enumerable && key !== 'stack' && key !== 'cause') continue;
       descriptor.value = this.copy(descriptor.value, depth + 1);
       Object.defineProperty(output, key, { ...descriptor, configurable: true, writable: true });
@@ -167,6 +188,16 @@ class Scrubber {
         // A getter that throws tells us nothing.
       }
     }
+  }
+}
+
+/** An error's `stack` read through its getter, or `undefined` when the getter throws or gives no string. */
+function readStack(input: object): string | undefined {
+  try {
+    const stack: unknown = (input as { stack?: unknown }).stack;
+    return typeof stack === 'string' ? stack : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,7 +5,7 @@
  * otherwise, or when the hook itself throws, to the platform's own channel for "something went wrong but nothing
  * crashed": `process.emitWarning` in Node (printed to stderr, `process.on('warning')` to observe), `reportError` in a
  * browser (the console and `window.onerror`). The warning names the callback and the error's class, never its message,
- * which may quote a token; the error itself is its `cause`.
+ * which may quote a token; the error, scrubbed of the tokens the caller knows, is its `cause`.
  */
 
 import { describeThrown } from './errors.js';

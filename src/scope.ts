@@ -1,6 +1,7 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import type { InstanceOptions } from './options.js';
-import { warnCallbackError } from './report.js';
+import { scrubSecrets } from './redact.js';
+import { emitWarning, warnCallbackError } from './report.js';
 import { describe, expected } from './validate.js';
 
 /**
@@ -171,6 +172,42 @@ function ownPath(
   return !instanceBase && !config.baseURL && typeof (globalThis as { window?: unknown }).window === 'undefined';
 }
 
+/** The `allowedOrigins` functions already warned about answering with a promise. */
+const warnedAsync = new WeakSet<object>();
+
+/**
+ * Asks the app's `allowedOrigins` function. Only `true` sends the token. A function that throws is a no, reported
+ * without the token the config may carry by now (the send guard asks again after it was attached). A promise (an
+ * async function) would be truthy whatever it resolves to: it is a no, said once per function.
+ */
+function askAllowedOrigins(
+  predicate: (origin: string, config: InternalAxiosRequestConfig) => boolean,
+  origin: string,
+  config: InternalAxiosRequestConfig,
+): boolean {
+  let answer: unknown;
+  try {
+    answer = predicate(origin, config);
+  } catch (error) {
+    const sent = (config.headers as Record<string, unknown> | undefined)?.['Authorization'];
+    warnCallbackError('the `allowedOrigins` function', scrubSecrets(error, [String(sent).split(' ').pop()]));
+    return false;
+  }
+  if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {
+    Promise.resolve(answer).catch(() => undefined);
+    if (!warnedAsync.has(predicate)) {
+      warnedAsync.add(predicate);
+      emitWarning(
+        new TypeError(
+          'axios-token-refresh: the `allowedOrigins` function returned a promise; it must answer `true` or `false` ' +
+            'at once (an async function cannot). No token was sent.',
+        ),
+      );
+    }
+  }
+  return answer === true;
+}
+
 /**
  * Builds the scope check. A request gets the token when the URL it will really be sent to (axios's join of
  * `baseURL` and `url`, resolved like the browser or Node's adapter does) has the instance's own origin (its
@@ -197,14 +234,7 @@ export function createScope(
   ) => {
     if (origin === undefined || origin === 'null') return false;
     if (origin === PATH_ONLY || origin === own || origin === page.origin || list.has(origin)) return true;
-    if (predicate === undefined) return false;
-    try {
-      return Boolean(predicate(origin, config));
-    } catch (error) {
-      // The app's callback failed: no token (the safe answer), and the error goes where callback errors go.
-      warnCallbackError('the `allowedOrigins` function', error);
-      return false;
-    }
+    return predicate !== undefined && askAllowedOrigins(predicate, origin, config);
   };
 
   return (config) => {

@@ -214,6 +214,12 @@ export class Session implements TokenSessionMethods {
   /** The grant can get tokens from nothing (client credentials): no tokens means "get some", not "logged out". */
   readonly #canMint: boolean;
 
+  /**
+   * The tokens in use before the current ones (rotated out, or ended by a logout or refusal): an error the app's code
+   * throws about them just after the change is scrubbed of them too.
+   */
+  #replaced: TokenSet | null = null;
+
   /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
   readonly dpop: DpopHooks | undefined;
 
@@ -448,10 +454,13 @@ export class Session implements TokenSessionMethods {
   /** Reports to the debug hook, if any. A hook that throws is reported as a warning, never to the caller. */
   report(event: DebugEvent): void {
     if (!this.#debug) return;
+    const failed = (error: unknown) => warnCallbackError('the `debug` hook', this.#scrub(error));
     try {
-      this.#debug(event);
+      // An async hook's rejection is the hook's error too, never an unhandled rejection.
+      const returned: unknown = this.#debug(event);
+      if (returned instanceof Promise) returned.catch(failed);
     } catch (error) {
-      warnCallbackError('the `debug` hook', this.#scrub(error));
+      failed(error);
     }
   }
 
@@ -668,9 +677,9 @@ export class Session implements TokenSessionMethods {
     }
   }
 
-  /** Removes the tokens this session knows (now, and `also`) from an error the app's code threw. */
+  /** Removes the tokens this session knows (now, the ones before, and `also`) from an error the app's code threw. */
   #scrub<T>(error: T, also?: TokenSet | null): T {
-    const known = [this.#tokens, also].flatMap((tokens) => [
+    const known = [this.#tokens, this.#replaced, also].flatMap((tokens) => [
       tokens?.refreshToken,
       tokens?.accessToken,
       tokens?.idToken,
@@ -989,7 +998,10 @@ export class Session implements TokenSessionMethods {
   #adopt(stored: StoredTokens, fromApp: boolean): void {
     const { tokens } = stored;
     // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
-    if (tokens !== this.#tokens) this.#staleVersion = -1;
+    if (tokens !== this.#tokens) {
+      this.#staleVersion = -1;
+      this.#replaced = this.#tokens ?? this.#replaced;
+    }
     this.#tokens = tokens;
     this.#version = stored.version;
     if (tokens !== null) this.#endError = undefined;

@@ -5,6 +5,7 @@
  * src/store.ts so that it never lands in that bundle.
  */
 import { TokenRefreshError } from './errors.js';
+import { scrubSecrets } from './redact.js';
 import { emitWarning, warnCallbackError } from './report.js';
 import { malformedRecord, type LockOptions, type StoredTokens } from './store.js';
 import { checkObject, checkOptions, expected, isNumberFrom } from './validate.js';
@@ -130,13 +131,21 @@ export class Listeners {
     };
   }
 
-  /** Calls every listener with a record another writer made. */
+  /**
+   * Calls every listener with a record another writer made. What a listener throws, or its promise rejects with, is
+   * reported without the record's tokens.
+   */
   tell(stored: StoredTokens): void {
+    const failed = (error: unknown) => {
+      const { accessToken, refreshToken, idToken } = stored.tokens ?? {};
+      warnCallbackError(`a subscriber of ${this.#where}`, scrubSecrets(error, [accessToken, refreshToken, idToken]));
+    };
     for (const listener of [...this.#listeners]) {
       try {
-        listener(stored);
+        const returned: unknown = listener(stored);
+        if (returned instanceof Promise) returned.catch(failed);
       } catch (error) {
-        warnCallbackError(`a subscriber of ${this.#where}`, error);
+        failed(error);
       }
     }
   }

@@ -14,7 +14,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { createDpop } from '../src/dpop.js';
 import { createFileTokenStore } from '../src/file.js';
 import { attachRefresh, createTokenSession, type TokenRefreshError, type TokenSet } from '../src/index.js';
 
@@ -298,20 +297,6 @@ describe('allowedOrigins fails closed', () => {
     captureWarnings();
     await api.get('https://evil.example/steal').catch(() => undefined);
     expect(seen).toEqual([undefined]);
-  });
-});
-
-describe('a grant’s dpop is the session’s', () => {
-  // Finding (LOW, configuration): `options.dpop ??= refresh.dpop` checks the grant's key only when the session has
-  // none. Given one key to the session and another to the grant (docs/api.md: "Give the same key"), the token
-  // endpoint binds the tokens to the grant's key while every API request is signed with the session's: each is
-  // refused (invalid_dpop_proof / invalid_token), refreshed, refused again. Two different keys are a mistake that
-  // can be refused when the session is made, as the grant's bad key now is.
-  it('refuses a session whose `dpop` is not the grant’s', async () => {
-    const own = await createDpop();
-    const grants = await createDpop();
-    const refresh = Object.assign(async () => tokens, { dpop: grants });
-    expect(() => createTokenSession({ tokens, refresh, dpop: own })).toThrow(TypeError);
   });
 });
 
