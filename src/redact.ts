@@ -159,16 +159,9 @@ class Scrubber {
       const descriptor = ownDescriptor(input, key);
       if (descriptor === undefined) continue;
       if (!('value' in descriptor)) {
-        // An own getter may return anything, a token too: left out. `stack` is V8's own getter on Node 22 and later;
-        // its text is kept, scrubbed.
-        if (key !== 'stack') {
-          this.changed = true;
-          continue;
-        }
-        descriptor.value = readStack(input);
-        delete descriptor.get;
-        delete descriptor.set;
-        if (descriptor.value === undefined) continue;
+        // An own getter may return anything, a token too: left out.
+        this.changed = true;
+        continue;
       }
       if (!keepClass && !descriptor.enumerable && key !== 'stack' && key !== 'cause') continue;
       descriptor.value = this.copy(descriptor.value, depth + 1);
@@ -191,23 +184,17 @@ class Scrubber {
   }
 }
 
-/** An error's `stack` read through its getter, or `undefined` when the getter throws or gives no string. */
-function readStack(input: object): string | undefined {
-  try {
-    const stack: unknown = (input as { stack?: unknown }).stack;
-    return typeof stack === 'string' ? stack : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * A property's descriptor, or `undefined` when reading it throws (V8 formats an error's `stack` on first read, which
- * throws for an error whose `name` is a Symbol).
+ * A property's descriptor, or `undefined` when reading it throws. `stack` comes as data: V8 makes it an own getter on
+ * Node 22 and later, whose text is kept (and scrubbed); it formats the stack on first read, which throws for an error
+ * whose `name` is a Symbol.
  */
 function ownDescriptor(input: object, key: PropertyKey): PropertyDescriptor | undefined {
   try {
-    return Object.getOwnPropertyDescriptor(input, key);
+    const descriptor = Object.getOwnPropertyDescriptor(input, key);
+    if (key !== 'stack' || descriptor === undefined || 'value' in descriptor) return descriptor;
+    const stack: unknown = (input as { stack?: unknown }).stack;
+    return typeof stack === 'string' ? { value: stack, enumerable: descriptor.enumerable === true } : undefined;
   } catch {
     return undefined;
   }

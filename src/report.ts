@@ -14,6 +14,23 @@ import { describeThrown } from './errors.js';
 export const WARNING_NAME = 'TokenRefreshWarning';
 
 /**
+ * Calls an app callback so that nothing it does escapes into the caller: what it throws, or what its promise rejects
+ * with (an async callback), goes to `failed`, never up the stack and never unhandled.
+ *
+ * @param callback - the app's function.
+ * @param value - what it is called with.
+ * @param failed - what to do with its error; must not throw.
+ */
+export function callApp<V>(callback: (value: V) => unknown, value: V, failed: (error: unknown) => void): void {
+  try {
+    const returned = callback(value);
+    if (returned instanceof Promise) returned.catch(failed);
+  } catch (error) {
+    failed(error);
+  }
+}
+
+/**
  * Reports an error thrown by an app callback where a developer can see it, without throwing.
  *
  * @param where - which callback threw, e.g. `a 'tokens' listener`.

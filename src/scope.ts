@@ -190,7 +190,8 @@ function askAllowedOrigins(
     answer = predicate(origin, config);
   } catch (error) {
     const sent = (config.headers as Record<string, unknown> | undefined)?.['Authorization'];
-    warnCallbackError('the `allowedOrigins` function', scrubSecrets(error, [String(sent).split(' ').pop()]));
+    const token = typeof sent === 'string' ? sent.slice(sent.indexOf(' ') + 1) : undefined;
+    warnCallbackError('the `allowedOrigins` function', scrubSecrets(error, [token]));
     return false;
   }
   if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {

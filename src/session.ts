@@ -13,7 +13,7 @@ import type {
   TokenSnapshot,
 } from './options.js';
 import { scrubSecrets } from './redact.js';
-import { warnCallbackError } from './report.js';
+import { callApp, warnCallbackError } from './report.js';
 import { isMalformedRecord, MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
 import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
 import {
@@ -144,11 +144,6 @@ const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 /** getAccessToken's option. */
 const accessTokenRules: readonly Rule[] = [['minValidityMs', 'a finite number >= 0', isNumberFrom(0)]];
 
-/** A DPoP key from `createDpop()` (what `attachRefresh` installs on every instance of the session). */
-function isDpop(dpop: unknown): dpop is DpopHooks {
-  return typeof (dpop as DpopHooks | null)?.install === 'function';
-}
-
 /** The session options' checks, in order: the first one broken is the one reported. */
 const sessionRules: readonly Rule[] = [
   ['refresh', 'a function', isFunction, true],
@@ -157,7 +152,7 @@ const sessionRules: readonly Rule[] = [
   ['refreshTimeoutMs', 'a finite number > 0', isNumberFrom(0, true)],
   ['leewayMs', 'a finite number >= 0', isNumberFrom(0)],
   ['refreshTokenRequired', 'a boolean', isBoolean],
-  ['dpop', 'the result of createDpop()', isDpop],
+  ['dpop', 'the result of createDpop()', (dpop) => typeof (dpop as DpopHooks | null)?.install === 'function'],
   [
     'store',
     'a TokenStore (read, write, withLock)',
@@ -454,14 +449,7 @@ export class Session implements TokenSessionMethods {
   /** Reports to the debug hook, if any. A hook that throws is reported as a warning, never to the caller. */
   report(event: DebugEvent): void {
     if (!this.#debug) return;
-    const failed = (error: unknown) => warnCallbackError('the `debug` hook', this.#scrub(error));
-    try {
-      // An async hook's rejection is the hook's error too, never an unhandled rejection.
-      const returned: unknown = this.#debug(event);
-      if (returned instanceof Promise) returned.catch(failed);
-    } catch (error) {
-      failed(error);
-    }
+    callApp(this.#debug, event, (error) => warnCallbackError('the `debug` hook', this.#scrub(error)));
   }
 
   /**
@@ -1112,14 +1100,7 @@ export class Session implements TokenSessionMethods {
 
   #emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {
     for (const listener of this.#listeners[event] as Set<(payload: SessionEvents[E]) => unknown>) {
-      try {
-        const returned = listener(payload);
-        // An async listener's rejection is an error of the same listener, not an unhandled rejection.
-        if (returned instanceof Promise)
-          returned.catch((error: unknown) => this.#listenerFailed(event, error, payload));
-      } catch (error) {
-        this.#listenerFailed(event, error, payload);
-      }
+      callApp(listener, payload, (error) => this.#listenerFailed(event, error, payload));
     }
   }
 

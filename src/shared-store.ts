@@ -6,7 +6,7 @@
  */
 import { TokenRefreshError } from './errors.js';
 import { scrubSecrets } from './redact.js';
-import { emitWarning, warnCallbackError } from './report.js';
+import { callApp, emitWarning, warnCallbackError } from './report.js';
 import { malformedRecord, type LockOptions, type StoredTokens } from './store.js';
 import { checkObject, checkOptions, expected, isNumberFrom } from './validate.js';
 
@@ -140,14 +140,7 @@ export class Listeners {
       const { accessToken, refreshToken, idToken } = stored.tokens ?? {};
       warnCallbackError(`a subscriber of ${this.#where}`, scrubSecrets(error, [accessToken, refreshToken, idToken]));
     };
-    for (const listener of [...this.#listeners]) {
-      try {
-        const returned: unknown = listener(stored);
-        if (returned instanceof Promise) returned.catch(failed);
-      } catch (error) {
-        failed(error);
-      }
-    }
+    for (const listener of [...this.#listeners]) callApp(listener, stored, failed);
   }
 
   /** Removes them all (the store closed). */
@@ -348,7 +341,7 @@ export function reportStoreError(
 
 /**
  * Passes `problem` to the user's `handler` when given, otherwise to the platform's warning channel; a handler that
- * throws is reported like any callback error. Never throws.
+ * throws (or rejects) is reported like any callback error. Never throws.
  *
  * @param name - names the handler in that report, e.g. ``a token store's `onError` ``.
  */
@@ -357,9 +350,5 @@ export function reportTo<E extends Error>(handler: ((problem: E) => void) | unde
     emitWarning(problem);
     return;
   }
-  try {
-    handler(problem);
-  } catch (thrown) {
-    warnCallbackError(name, thrown);
-  }
+  callApp(handler, problem, (thrown) => warnCallbackError(name, thrown));
 }

@@ -16,6 +16,7 @@ import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createFileTokenStore } from '../src/file.js';
 import { attachRefresh, createTokenSession, type TokenRefreshError, type TokenSet } from '../src/index.js';
+import { captureWarnings } from './support/warnings.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'review-fixes-'));
@@ -27,14 +28,6 @@ const tokens: TokenSet = {
   refreshToken: 'rt-secret-8101',
   expiresAt: Date.now() + 3_600_000,
 };
-
-function captureWarnings(): Error[] {
-  const warnings: Error[] = [];
-  vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error) => {
-    if (warning instanceof Error) warnings.push(warning);
-  });
-  return warnings;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -105,6 +98,31 @@ describe('callbacks whose promise rejects (docs/errors.md: never an unhandled re
       await a.write({ accessToken: at, refreshToken: rt }, 0);
       await new Promise((resolve) => setTimeout(resolve, 500));
       await Promise.all([a.close(), b.close()]);
+      console.log('survived');
+    `);
+    expect(stderr).not.toMatch(SECRET);
+    expect(stdout).toContain('survived');
+    expect(status).toBe(0);
+  });
+
+  // Found while reading the change again: a store's `onError`/`onWarning` handler went through `reportTo`, which had
+  // the same gap as the subscribers (a synchronous catch only). All app callbacks now go through one `callApp`.
+  it('an async `onWarning` handler of the file store that rejects neither kills the process nor prints the token', () => {
+    const path = join(scratch, 'async-on-warning', 'tokens.json');
+    const { status, stdout, stderr } = runNode(`
+      const { chmodSync } = await import('node:fs');
+      const { createFileTokenStore } = await import(src + '/file.ts');
+      const seed = createFileTokenStore({ path: ${JSON.stringify(path)} });
+      await seed.write({ accessToken: at, refreshToken: rt }, 0);
+      await seed.close();
+      chmodSync(${JSON.stringify(path)}, 0o640);
+      const store = createFileTokenStore({
+        path: ${JSON.stringify(path)},
+        onWarning: async () => { throw new Error('alerting failed while ' + rt + ' was in use'); },
+      });
+      await store.read();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await store.close();
       console.log('survived');
     `);
     expect(stderr).not.toMatch(SECRET);
@@ -246,6 +264,25 @@ describe('what reaches a warning is scrubbed', () => {
   // case) asks it again after the token was attached. A predicate that throws an error holding the config it was
   // given (a logger's or validator's error, a snapshot of the request) prints `Authorization: Bearer <token>`.
   // Realism very low (the guard then strips the header, so the request itself is safe).
+  // Found while reading the change again: with no token attached yet, the scrub was asked to remove the text
+  // "undefined" (String(undefined)), and an app message holding that word came out with [REDACTED] in it.
+  it('an `allowedOrigins` function that throws before a token is attached keeps its message whole', async () => {
+    const warnings = captureWarnings();
+    const api = axios.create({
+      adapter: async (config) => ({ data: 'ok', status: 200, statusText: 'OK', headers: {}, config }),
+    });
+    attachRefresh(api, {
+      tokens,
+      refresh: async () => tokens,
+      allowedOrigins: () => {
+        throw new Error('rule for this origin is undefined');
+      },
+    });
+    await api.get('https://files.example/a');
+    expect(warnings).toHaveLength(1);
+    expect((warnings[0]?.cause as Error | undefined)?.message).toBe('rule for this origin is undefined');
+  });
+
   it('an `allowedOrigins` function that throws with the config it was given does not print the token', async () => {
     const warnings = captureWarnings();
     const adapter: AxiosAdapter = async (config) => ({

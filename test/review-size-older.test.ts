@@ -8,20 +8,13 @@ import axios from 'axios';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { inspect } from 'node:util';
 import { attachRefresh, createTokenSession, type TokenSet } from '../src/index.js';
+import { captureWarnings } from './support/warnings.js';
 
 const tokens: TokenSet = {
   accessToken: 'at-secret-4711',
   refreshToken: 'rt-secret-4711',
   expiresAt: Date.now() + 3_600_000,
 };
-
-function captureWarnings(): Error[] {
-  const warnings: Error[] = [];
-  vi.spyOn(process, 'emitWarning').mockImplementation((warning: string | Error) => {
-    if (warning instanceof Error) warnings.push(warning);
-  });
-  return warnings;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
