@@ -1092,10 +1092,13 @@ export class Session implements TokenSessionMethods {
       stored = (await this.#write(initial, 0)) ?? (await this.#read());
     }
     if (this.#loader === undefined) return; // a login replaced the loader meanwhile
-    // setTokens may have run while we loaded: only a newer version replaces what we have.
-    if (stored.version >= this.#version) this.#adopt(stored, true);
+    // A record another tab or process wrote may have come in (and been announced) while we loaded: only a newer one
+    // replaces it, and is announced too, so that the last `tokens` event names the tokens in use.
+    const announced = this.#version;
+    if (stored.version >= announced) this.#adopt(stored, true);
     this.#ended = stored.tokens === null && stored.ended !== undefined;
     this.#loader = undefined;
+    if (announced > 0 && stored.version > announced) this.#emit('tokens', stored.tokens);
   }
 
   #emit<E extends SessionEventName>(event: E, payload: SessionEvents[E]): void {

@@ -15,7 +15,14 @@ import { inspect } from 'node:util';
 import axios, { type AxiosAdapter, type InternalAxiosRequestConfig } from 'axios';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { createFileTokenStore } from '../src/file.js';
-import { attachRefresh, createTokenSession, type TokenRefreshError, type TokenSet } from '../src/index.js';
+import {
+  attachRefresh,
+  createTokenSession,
+  MemoryTokenStore,
+  type StoredTokens,
+  type TokenRefreshError,
+  type TokenSet,
+} from '../src/index.js';
 import { captureWarnings } from './support/warnings.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -366,5 +373,30 @@ describe('docs/errors.md, followed literally', () => {
     const paragraph = docs.slice(docs.indexOf('**Errors thrown by your callbacks.**'));
     const end = paragraph.indexOf('\n\n');
     expect(paragraph.slice(0, end)).toMatch(/scrubbed|\[REDACTED\]|a copy/);
+  });
+});
+
+describe('a tab that loads after another tab refreshed', () => {
+  // Found by the Chromium suite (a rare race, while reading the change again): a session whose tokens loader ran after
+  // it had adopted (and announced) a record from another tab, and after that tab had refreshed, adopted the newer
+  // record without a `tokens` event; the broadcast of that record then came in at the same version and was ignored.
+  // The tab's last `tokens` event named tokens no longer in use.
+  it('announces the newer record its loader read, so the last `tokens` event names the tokens in use', async () => {
+    const store = new MemoryTokenStore();
+    let deliver: ((stored: StoredTokens) => void) | undefined;
+    const shared = Object.assign(store, {
+      subscribe: (listener: (stored: StoredTokens) => void) => {
+        deliver = listener;
+        return () => undefined;
+      },
+    });
+    const session = createTokenSession({ tokens: null, store: shared, refresh: async () => tokens });
+    const events: (string | undefined)[] = [];
+    session.on('tokens', (given) => events.push(given?.accessToken));
+    const login = store.write({ accessToken: 'at-login-0001', refreshToken: 'rt-login-0001' }, 0);
+    deliver?.(login as StoredTokens);
+    store.write({ accessToken: 'at-rotated-0002', refreshToken: 'rt-rotated-0002' }, 1);
+    await expect(session.getAccessToken()).resolves.toBe('at-rotated-0002');
+    expect(events).toEqual(['at-login-0001', 'at-rotated-0002']);
   });
 });
