@@ -483,10 +483,20 @@ class RedisTokenStore implements SharedTokenStore {
   /** The connection that subscribes: the one given, or our own, made on first use. */
   #subscriberConnection(): Redis {
     if (this.#subscriber !== undefined) return this.#subscriber;
-    const subscriber = this.#givenSubscriber ?? this.#redis.duplicate();
+    // Our own connection subscribes again itself after a reconnect: ioredis's own resubscription is a promise nobody
+    // can catch, and closing the store while it is in flight would be an unhandled rejection (a crash, in Node).
+    const subscriber = this.#givenSubscriber ?? this.#redis.duplicate({ autoResubscribe: false });
     if (subscriber !== this.#givenSubscriber) {
-      // Our own connection: its errors have nowhere to go, and ioredis would print them.
+      // Its errors have nowhere to go, and ioredis would print them.
       subscriber.on('error', noop);
+      let connected = false;
+      subscriber.on('ready', () => {
+        if (connected && this.#subscriber === subscriber) {
+          this.#subscribed = undefined;
+          this.#ensureSubscribed().catch(noop);
+        }
+        connected = true;
+      });
     }
     this.#subscriber = subscriber;
     subscriber.on('message', this.#onMessage);

@@ -213,3 +213,36 @@ describe('createRedisTokenStore() when Redis fails (real redis-server, the READM
     expect((await timed(store.close())).ms).toBeLessThan(CLOSE_BOUND_MS);
   });
 });
+
+describe('the store’s own subscriber connection across a Redis restart', () => {
+  // The store subscribes again itself after a reconnect (ioredis's autoResubscribe left an uncatchable promise that a
+  // close() during the reconnect turned into an unhandled rejection): another store's write still reaches it.
+  it('hears another store’s write after redis-server restarts, and closes at once', async () => {
+    const own = await startOwnRedis();
+    cleanups.push(() => own.dispose());
+    const key = `resubscribe-${randomUUID()}`;
+    const writer = createRedisTokenStore({ redis: readmeClient(own.url), key, prefix });
+    const listener = createRedisTokenStore({ redis: readmeClient(own.url), key, prefix });
+    cleanups.push(
+      () => writer.close(),
+      () => listener.close(),
+    );
+    const heard: (string | undefined)[] = [];
+    listener.subscribe((stored) => heard.push(stored.tokens?.accessToken));
+    await listener.read(); // subscribed from here on
+    await writer.write({ accessToken: 'before-restart' }, 0);
+    await expect.poll(() => heard).toEqual(['before-restart']);
+
+    await own.stop();
+    await own.start();
+    const deadline = Date.now() + 10_000;
+    while (!heard.includes('after-restart') && Date.now() < deadline) {
+      const current = await writer.read().catch(() => undefined);
+      if (current !== undefined)
+        await writer.write({ accessToken: 'after-restart' }, current.version).catch(() => null);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(heard).toContain('after-restart');
+    expect((await timed(listener.close())).ms).toBeLessThan(CLOSE_BOUND_MS);
+  });
+});
