@@ -1,4 +1,4 @@
-import { secretsOf } from './oauth-http.js';
+import { isSuccess, secretsOf } from './oauth-http.js';
 import type { OAuthError } from './oauth-http.js';
 import type { RefreshContext, RefreshFunction } from './options.js';
 import { CONFIGURATION_HINTS, hintFor, requestTokens, resolveOptions, withRevoke } from './oauth2.js';
@@ -106,7 +106,7 @@ export function clientCredentialsGrant(options: ClientCredentialsGrantOptions): 
  * as for the refresh token grant (whose only `SESSION_EXPIRED` outside 400/401/2xx is `invalid_grant`).
  */
 function verdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict | undefined {
-  if (status !== 400 && status !== 401 && status >= 300 && oauth?.oauthError !== 'invalid_grant') return undefined;
+  if (status !== 400 && status !== 401 && !isSuccess(status) && oauth?.oauthError !== 'invalid_grant') return undefined;
   if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
   const hint =
     hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??

@@ -274,6 +274,13 @@ function sanitized(error: unknown): Error & { code?: string } {
  * {@link MAX_RESPONSE_BYTES}, and flagged for this package's interceptors (when the caller's instance is the one the
  * plugin is attached to).
  *
+ * The instance's own URL and credential settings stay off it: `url` is absolute and used as it is (whatever the
+ * instance's `baseURL` and `allowAbsoluteUrls`), and the instance's `params` and `auth` (an API key, an API password)
+ * are not sent to the authorization server. No redirect is followed in a browser either: XHR, axios's browser default,
+ * follows every redirect and cannot be told not to, so the request goes through axios's fetch adapter there, with
+ * `redirect: 'manual'` (a redirect then answers as status 0: see {@link isRedirect}). An adapter function of the app's
+ * own (a mock, a custom transport) is used as it is.
+ *
  * @param client - the axios instance.
  * @param method - `GET` or `POST`.
  * @param url - the endpoint.
@@ -297,12 +304,35 @@ export function send(
     signal,
     validateStatus: () => true,
     maxRedirects: 0,
+    fetchOptions: { redirect: 'manual' },
+    adapter: withoutXhr(client.defaults.adapter),
+    allowAbsoluteUrls: true,
+    params: null,
+    auth: null,
     maxContentLength: MAX_RESPONSE_BYTES,
     responseType: 'text',
     transformResponse: [(body: unknown) => body],
     skipAuthRefresh: true,
-  } as Parameters<AxiosInstance['request']>[0]);
+  } as unknown as Parameters<AxiosInstance['request']>[0]);
 }
+
+/**
+ * The adapters to send with: the instance's, XHR replaced by fetch (XHR follows redirects). Node keeps its http
+ * adapter (axios's default list there is `['xhr', 'http', 'fetch']`, and XHR is missing).
+ */
+function withoutXhr(adapter: unknown): unknown {
+  if (typeof adapter === 'function') return adapter;
+  const names = (Array.isArray(adapter) ? adapter : [adapter]).filter(
+    (name: unknown) => name !== undefined && String(name).toLowerCase() !== 'xhr',
+  );
+  return names.includes('fetch') ? names : [...names, 'fetch'];
+}
+
+/**
+ * A status that means a redirect, not followed: a 3xx, or the 0 of the opaque answer that `redirect: 'manual'` gives
+ * in a browser.
+ */
+export const isRedirect = (status: number): boolean => status === 0 || (status >= 300 && status < 400);
 
 /**
  * The `REFRESH_FAILED` for a request that did not complete, ``<failed>: <what happened> at <endpoint>``, its cause a

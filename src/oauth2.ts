@@ -8,6 +8,7 @@ import {
   deadlineSignal,
   isAxiosInstance,
   isBusy,
+  isRedirect,
   isSuccess,
   lazyClient,
   oauthError,
@@ -606,7 +607,7 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   if (status === 404 || status === 405) {
     return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; check \`tokenUrl\``];
   }
-  if (status >= 300 && status < 400) {
+  if (isRedirect(status)) {
     return [
       'CONFIGURATION_ERROR',
       `Token refresh misconfigured: ${answered}, a redirect, not followed (the credentials stay at the configured ` +

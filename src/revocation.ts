@@ -5,6 +5,7 @@ import {
   authenticatedForm,
   deadlineSignal,
   isBusy,
+  isRedirect,
   isSuccess,
   oauthError,
   requestError,
@@ -105,7 +106,8 @@ function refused(
   const details = { status, ...oauth };
   const answered =
     `the revocation endpoint ${endpoint.where} answered HTTP ` +
-    `${status}${oauth ? ` (${oauth.oauthError})` : ''} for the ${hint.replace('_', ' ')}`;
+    `${status}${oauth ? ` (${oauth.oauthError})` : ''}${isRedirect(status) ? ', a redirect, not followed,' : ''} for the ` +
+    hint.replace('_', ' ');
   if (isBusy(status) || oauth?.oauthError === 'temporarily_unavailable') {
     throw new TokenRefreshError('REFRESH_FAILED', `Token revocation failed: ${answered}`, details);
   }
