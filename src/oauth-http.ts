@@ -321,11 +321,9 @@ export function send(
  * adapter (axios's default list there is `['xhr', 'http', 'fetch']`, and XHR is missing).
  */
 function withoutXhr(adapter: unknown): unknown {
-  if (typeof adapter === 'function') return adapter;
-  const names = (Array.isArray(adapter) ? adapter : [adapter]).filter(
-    (name: unknown) => name !== undefined && String(name).toLowerCase() !== 'xhr',
-  );
-  return names.includes('fetch') ? names : [...names, 'fetch'];
+  return typeof adapter === 'function'
+    ? adapter
+    : [adapter ?? [], 'fetch'].flat().filter((name) => String(name).toLowerCase() !== 'xhr');
 }
 
 /**
