@@ -139,6 +139,9 @@ function refreshPoint(tokens: TokenSet | null, fromApp: boolean, leewayMs: numbe
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
 
 /** logout's option. */
+/** How many replaced refresh tokens a session remembers, to know an older backup put back (see `#adoptReset`). */
+const SPENT_KEPT = 16;
+
 const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 
 /** getAccessToken's option. */
@@ -214,6 +217,11 @@ export class Session implements TokenSessionMethods {
    * throws about them just after the change is scrubbed of them too.
    */
   #replaced: TokenSet | null = null;
+  /**
+   * The last {@link SPENT_KEPT} refresh tokens this session saw replaced (rotated, or ended): a store record at a lower
+   * version that carries one is an older backup put back, never a new login, and is not adopted.
+   */
+  readonly #spent: string[] = [];
 
   /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
   readonly dpop: DpopHooks | undefined;
@@ -760,14 +768,11 @@ export class Session implements TokenSessionMethods {
     let stored = await this.#readOrOwn();
     if (flight.superseded) return 'ok';
     if (stored.version < version && version === this.#version && this.#tokens !== null) {
-      if (stored.tokens !== null || stored.version !== 0) {
-        // A record we never saw, below our version: written after the store was reset (a login after the token file
-        // was deleted, after a Redis restart). The store's record wins, as a login always does.
-        this.#adoptReset(stored);
-        return this.#adoptedEnd(stored);
-      }
-      // The store lost what it held (Redis restarted empty, the file deleted): it gets our tokens back, and the
-      // refresh goes on from there.
+      // A record we never saw, below our version: written after the store was reset (a login after the token file
+      // was deleted, after a Redis restart). The store's record wins, as a login always does.
+      if ((stored.tokens !== null || stored.version !== 0) && this.#adoptReset(stored)) return this.#adoptedEnd(stored);
+      // The store lost what it held (Redis restarted empty, the file deleted), or got an older backup back (spent
+      // tokens): it gets our tokens back, and the refresh goes on from there.
       stored = await this.#restore(stored);
     } else if (stored.version !== version) {
       this.#adoptFromElsewhere(stored);
@@ -989,6 +994,10 @@ export class Session implements TokenSessionMethods {
     if (tokens !== this.#tokens) {
       this.#staleVersion = -1;
       this.#replaced = this.#tokens ?? this.#replaced;
+      const spent = this.#tokens?.refreshToken;
+      if (spent !== undefined && spent !== tokens?.refreshToken && this.#spent.push(spent) > SPENT_KEPT) {
+        this.#spent.shift();
+      }
     }
     this.#tokens = tokens;
     this.#version = stored.version;
@@ -1056,10 +1065,17 @@ export class Session implements TokenSessionMethods {
     }
   }
 
-  /** Adopts a record at a lower version than ours, which the store confirmed: it was reset and written again. */
-  #adoptReset(stored: StoredTokens): void {
+  /**
+   * Adopts a record at a lower version than ours, which the store confirmed: it was reset and written again. Not one
+   * that carries a refresh token we saw replaced: that is an older backup put back, and the token is spent (presenting
+   * it again gets the login revoked where the server detects reuse). Returns whether it adopted the record.
+   */
+  #adoptReset(stored: StoredTokens): boolean {
+    const refreshToken = stored.tokens?.refreshToken;
+    if (refreshToken !== undefined && this.#spent.includes(refreshToken)) return false;
     this.#version = -1;
     this.#adoptFromElsewhere(stored);
+    return true;
   }
 
   #ready(): Promise<void> {
