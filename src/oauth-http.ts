@@ -278,8 +278,10 @@ function sanitized(error: unknown): Error & { code?: string } {
  * instance's `baseURL` and `allowAbsoluteUrls`), and the instance's `params` and `auth` (an API key, an API password)
  * are not sent to the authorization server. No redirect is followed in a browser either: XHR, axios's browser default,
  * follows every redirect and cannot be told not to, so the request goes through axios's fetch adapter there, with
- * `redirect: 'manual'` (a redirect then answers as status 0: see {@link isRedirect}). An adapter function of the app's
- * own (a mock, a custom transport) is used as it is.
+ * `redirect: 'manual'` (a redirect then answers as status 0: see {@link isRedirect}). Where fetch is missing (jsdom,
+ * axios before 1.7) XHR is the last resort: the request may then have gone on to the redirect's target, but an answer
+ * from another URL is never taken (status 0 too). An adapter function of the app's own (a mock, a custom transport)
+ * is used as it is.
  *
  * @param client - the axios instance.
  * @param method - `GET` or `POST`.
@@ -288,7 +290,7 @@ function sanitized(error: unknown): Error & { code?: string } {
  * @param signal - the deadline's signal.
  * @param data - the form body, for a `POST`.
  */
-export function send(
+export async function send(
   client: AxiosInstance,
   method: 'GET' | 'POST',
   url: string,
@@ -296,7 +298,7 @@ export function send(
   signal: AbortSignal,
   data?: string,
 ): Promise<AxiosResponse<unknown>> {
-  return client.request<unknown>({
+  const response = await client.request<unknown>({
     url,
     method,
     data,
@@ -305,7 +307,7 @@ export function send(
     validateStatus: () => true,
     maxRedirects: 0,
     fetchOptions: { redirect: 'manual' },
-    adapter: withoutXhr(client.defaults.adapter),
+    adapter: xhrLast(client.defaults.adapter),
     allowAbsoluteUrls: true,
     params: null,
     auth: null,
@@ -314,21 +316,39 @@ export function send(
     transformResponse: [(body: unknown) => body],
     skipAuthRefresh: true,
   } as unknown as Parameters<AxiosInstance['request']>[0]);
+  // XHR (where fetch is missing) follows a redirect whatever it is told: an answer from another URL is not taken.
+  const final = (response.request as { responseURL?: unknown } | null | undefined)?.responseURL;
+  return typeof final === 'string' && final !== '' && withoutHash(final, url) !== withoutHash(url, url)
+    ? { ...response, status: 0 }
+    : response;
+}
+
+/** `url` resolved against `base` and serialized (host in lower case, default port dropped), without its fragment. */
+function withoutHash(url: string, base: string): string | undefined {
+  try {
+    return new URL(url, base).href.split('#')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * The adapters to send with: the instance's, XHR replaced by fetch (XHR follows redirects). Node keeps its http
- * adapter (axios's default list there is `['xhr', 'http', 'fetch']`, and XHR is missing).
+ * The adapters to send with: the instance's, with fetch before XHR (XHR follows redirects; fetch can refuse them).
+ * Node keeps its http adapter (axios's default list is `['xhr', 'http', 'fetch']`, and Node has no XHR); XHR stays
+ * the last resort where fetch is missing (jsdom, axios before 1.7). An adapter function is the app's own: kept.
  */
-function withoutXhr(adapter: unknown): unknown {
+function xhrLast(adapter: unknown): unknown {
   return typeof adapter === 'function'
     ? adapter
-    : [adapter ?? [], 'fetch'].flat().filter((name) => String(name).toLowerCase() !== 'xhr');
+    : [adapter ?? [], 'fetch']
+        .flat()
+        .filter((name) => String(name).toLowerCase() !== 'xhr')
+        .concat('xhr');
 }
 
 /**
- * A status that means a redirect, not followed: a 3xx, or the 0 of the opaque answer that `redirect: 'manual'` gives
- * in a browser.
+ * A status that means a redirect, not followed: a 3xx, or 0: the opaque answer that `redirect: 'manual'` gives in a
+ * browser, or an answer XHR fetched from another URL (see {@link send}).
  */
 export const isRedirect = (status: number): boolean => status === 0 || (status >= 300 && status < 400);
 

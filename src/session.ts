@@ -218,8 +218,9 @@ export class Session implements TokenSessionMethods {
    */
   #replaced: TokenSet | null = null;
   /**
-   * The last {@link SPENT_KEPT} refresh tokens this session saw replaced (rotated, or ended): a store record at a lower
-   * version that carries one is an older backup put back, never a new login, and is not adopted.
+   * The last {@link SPENT_KEPT} refresh tokens this session saw replaced by newer tokens (rotated, or a new login): a
+   * store record at a lower version that carries one is an older backup put back, never a new login (see
+   * `#isBackup`). A logout or an end is no replacement: the next login may bring the same refresh token back.
    */
   readonly #spent: string[] = [];
 
@@ -735,14 +736,9 @@ export class Session implements TokenSessionMethods {
     if (this.#debug) this.report({ type: 'refresh:start', reason, version });
     let outcome: 'ok' | 'adopted' = 'ok';
     try {
-      await this.#store.withLock(
-        async (lock) => {
-          outcome = await this.#underLock(version, reason, flight, lock.signal);
-        },
-        // The lease covers the refresh and onTokens, each bounded by the timeout. A waiter must outlast a dead
-        // holder's whole lease, or a crash would fail every other process instead of handing the lock over.
-        { leaseMs: this.#timeoutMs * 2 + 5_000, waitMs: this.#timeoutMs * 3 + 5_000 },
-      );
+      await this.#store.withLock(async (lock) => {
+        outcome = await this.#underLock(version, reason, flight, lock.signal);
+      }, this.#lockOptions());
     } catch (thrown) {
       const error = this.#scrub(classifyRefreshFailure(thrown));
       end(error.code);
@@ -836,9 +832,17 @@ export class Session implements TokenSessionMethods {
       return true;
     }
     if (written === null) {
-      // setTokens (or another writer) got there first; its tokens are newer than ours by definition.
-      await this.#catchUp();
-      return false;
+      // setTokens (or another writer) got there first; its tokens are newer than ours by definition. Unless it is an
+      // older backup put back meanwhile: the new tokens go over it (the old refresh token is spent now).
+      let stored = await this.#read();
+      if (stored.version < version && this.#isBackup(stored)) {
+        written = await this.#write(next, stored.version);
+        if (written === null) stored = await this.#read();
+      }
+      if (written === null) {
+        this.#adoptFromElsewhere(stored);
+        return false;
+      }
     }
     this.#adoptOwn(written, false);
     this.#reportError(await this.#settle(next, this.#current));
@@ -995,8 +999,8 @@ export class Session implements TokenSessionMethods {
       this.#staleVersion = -1;
       this.#replaced = this.#tokens ?? this.#replaced;
       const spent = this.#tokens?.refreshToken;
-      if (spent !== undefined && spent !== tokens?.refreshToken && this.#spent.push(spent) > SPENT_KEPT) {
-        this.#spent.shift();
+      if (tokens !== null && spent !== undefined && spent !== tokens.refreshToken) {
+        if (this.#spent.push(spent) > SPENT_KEPT) this.#spent.shift();
       }
     }
     this.#tokens = tokens;
@@ -1046,12 +1050,14 @@ export class Session implements TokenSessionMethods {
     if (stored.version < this.#version) {
       // Lower than ours: a delayed message, or a store that lost its data and was written again (a login after a
       // Redis restart). Only the store itself can tell which.
-      void this.#read().then(
-        (current) => {
-          if (current.version < this.#version && current.version === stored.version) this.#adoptReset(current);
-        },
-        () => undefined,
-      );
+      // An older backup put back is not adopted: our tokens go back over it (a failure waits for the next refresh).
+      void this.#read()
+        .then((current) => {
+          if (current.version < this.#version && current.version === stored.version && !this.#adoptReset(current)) {
+            return this.#putBack();
+          }
+        })
+        .catch(() => undefined);
       return;
     }
     if (stored.version === this.#version) return;
@@ -1071,11 +1077,42 @@ export class Session implements TokenSessionMethods {
    * it again gets the login revoked where the server detects reuse). Returns whether it adopted the record.
    */
   #adoptReset(stored: StoredTokens): boolean {
-    const refreshToken = stored.tokens?.refreshToken;
-    if (refreshToken !== undefined && this.#spent.includes(refreshToken)) return false;
+    if (this.#isBackup(stored)) return false;
     this.#version = -1;
     this.#adoptFromElsewhere(stored);
     return true;
+  }
+
+  /**
+   * Whether a record below our version is older than our tokens, an older backup put back rather than a login after a
+   * reset: it carries a refresh token we saw replaced, or tokens that expire before ours do.
+   */
+  #isBackup(stored: StoredTokens): boolean {
+    const theirs = stored.tokens;
+    const refreshToken = theirs?.refreshToken;
+    return (
+      (refreshToken !== undefined && this.#spent.includes(refreshToken)) ||
+      (theirs?.expiresAt ?? Infinity) < (this.#tokens?.expiresAt ?? -Infinity)
+    );
+  }
+
+  /**
+   * Writes our tokens back over an older backup a store announced (under the lock, as a refresh would: a refresh in
+   * another process may be writing), so that no process reads its spent refresh token before our next refresh.
+   */
+  async #putBack(): Promise<void> {
+    await this.#store.withLock(async () => {
+      const stored = await this.#read();
+      if (stored.version < this.#version && this.#tokens !== null && this.#isBackup(stored))
+        await this.#restore(stored);
+    }, this.#lockOptions());
+  }
+
+  /** The lock's terms for a refresh (and a put-back): see `#fly`. */
+  #lockOptions(): { leaseMs: number; waitMs: number } {
+    // The lease covers the refresh and onTokens, each bounded by the timeout. A waiter must outlast a dead holder's
+    // whole lease, or a crash would fail every other process instead of handing the lock over.
+    return { leaseMs: this.#timeoutMs * 2 + 5_000, waitMs: this.#timeoutMs * 3 + 5_000 };
   }
 
   #ready(): Promise<void> {

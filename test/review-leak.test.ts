@@ -146,3 +146,43 @@ describe('a request the plugin signed, redirected to another origin, with the fe
     expect(JSON.parse(Buffer.from(proof, 'base64url').toString()).htu).toBe(`${api.url}/items`);
   });
 });
+
+describe('an answer from another URL than the one asked (XHR, the last resort where fetch is missing, follows redirects)', () => {
+  const asked = 'https://AUTH.example.com:443/token';
+  const answer = { access_token: 'at-new', token_type: 'Bearer', expires_in: 300 };
+  const withAdapter = (responseURL: string) =>
+    axios.create({
+      // What axios's XHR adapter hands back: the final URL of the exchange in `request.responseURL`.
+      adapter: async (config) => ({
+        data: JSON.stringify(answer),
+        status: 200,
+        statusText: 'OK',
+        headers: { 'content-type': 'application/json' },
+        config,
+        request: { responseURL },
+      }),
+    });
+
+  it('is taken when it is the URL asked, however it was written (case, default port)', async () => {
+    const refresh = refreshTokenGrant({
+      tokenUrl: asked,
+      clientId: 'app',
+      axios: withAdapter('https://auth.example.com/token'),
+    });
+    const tokens = await refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context());
+    expect(tokens.accessToken).toBe('at-new');
+  });
+
+  it('is refused as a redirect (CONFIGURATION_ERROR) when it came from elsewhere', async () => {
+    const refresh = refreshTokenGrant({
+      tokenUrl: asked,
+      clientId: 'app',
+      axios: withAdapter('https://evil.example/steal'),
+    });
+    const error = await Promise.resolve(refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context())).catch(
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toMatchObject({ code: 'CONFIGURATION_ERROR' });
+    expect(String(error)).toContain('a redirect, not followed');
+  });
+});

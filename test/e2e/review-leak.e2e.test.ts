@@ -170,3 +170,22 @@ describe.each(['xhr', 'fetch'] as const)(
     });
   },
 );
+
+describe('Chromium without fetch (XHR is the last resort: jsdom, old WebViews)', () => {
+  it('a metadata location that redirects: XHR follows it, but the answer from elsewhere is not taken, so the refresh token never goes there', async () => {
+    const bare = await browser.newPage();
+    try {
+      await bare.addInitScript(() => {
+        delete (globalThis as { fetch?: unknown }).fetch;
+      });
+      await bare.goto(`${urls.own}/app`);
+      const outcome = await bare.evaluate(([u]) => globalThis.reviewLeak.discovered(u, 'xhr'), [urls] as const);
+      // XHR went to the look-alike metadata (nothing stops it), and no further.
+      expect(elsewhere.map((arrival) => arrival.url)).toEqual(['/metadata']);
+      expect(received()).not.toContain('rt-browser-secret-2');
+      expect(outcome).toMatch(/^error CONFIGURATION_ERROR .*redirect/);
+    } finally {
+      await bare.close();
+    }
+  });
+});
