@@ -610,8 +610,8 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   if (isRedirect(status)) {
     return [
       'CONFIGURATION_ERROR',
-      `Token refresh misconfigured: ${answered}, a redirect, not followed (the credentials stay at the configured ` +
-        'URL); set `tokenUrl` to the final URL',
+      `Token refresh misconfigured: ${answered}, a redirect, not followed` +
+        `${status ? ' (the credentials stay at the configured URL)' : ''}; set \`tokenUrl\` to the final URL`,
     ];
   }
   return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
