@@ -196,6 +196,8 @@ function readSmallFile(path: string): string | undefined | null {
     const stat = lstatOrUndefined(path);
     if (stat === undefined) return undefined;
     if (!stat.isFile()) return null;
+    // ENOENT, then a regular file: made just after we looked (a lock being taken). No file yet, as far as we know.
+    if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   try {
