@@ -1,10 +1,13 @@
 import {
   closeSync,
+  constants,
+  fstatSync,
   linkSync,
   lstatSync,
   openSync,
   readFileSync,
   readlinkSync,
+  readSync,
   renameSync,
   unlinkSync,
   writeSync,
@@ -51,6 +54,20 @@ export interface LockRecord {
 /** A claim older than this, in milliseconds, is abandoned even when its maker cannot be checked (another machine). */
 export const CLAIM_STALE_MS = 10_000;
 const MAX_CLAIMS = 8;
+/** Lock and claim records are about 200 bytes: a file larger than this is not one, and is never read whole. */
+const MAX_RECORD_BYTES = 4096;
+/**
+ * Random hex digits in the name of a temporary file (48 bits). Each one is created with `O_EXCL` and lives for one
+ * system call or two, so this is plenty; a short name keeps `<claim>.<random>.tmp` within NAME_MAX (255 bytes).
+ */
+const TEMPORARY_ID_LENGTH = 12;
+/**
+ * The most bytes a {@link FileLease} adds to its lock file's name: a claim `.<owner: 32 hex>.claim<k>` (40) and the
+ * temporary file it is made through, `.<12 hex>.tmp` (17). A lock file's name plus this must stay within 255 bytes.
+ */
+export const LEASE_NAME_SUFFIX_BYTES = 57;
+/** Opens without following a symlink and without waiting for a FIFO's writer (where the platform has the flags). */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 
 let hostId: string | undefined;
 
@@ -139,9 +156,14 @@ function unlinkQuietly(path: string): void {
   }
 }
 
+/** A short random name for a temporary file beside `path`. */
+function temporaryName(path: string): string {
+  return `${path}.${randomId().slice(0, TEMPORARY_ID_LENGTH)}.tmp`;
+}
+
 /** Creates `path` with `text` as its whole content, mode 0600, only if `path` does not exist. False on EEXIST. */
 export function createWhole(path: string, text: string): boolean {
-  const temporary = `${path}.${randomId()}.tmp`;
+  const temporary = temporaryName(path);
   const fd = openSync(temporary, 'wx', 0o600);
   try {
     writeSync(fd, text);
@@ -159,22 +181,60 @@ export function createWhole(path: string, text: string): boolean {
   }
 }
 
-/** The JSON object in `path`: undefined when there is no such name, null when it is something else (a dangling
- * symlink included: its name is taken, so it must be treated as a hand-made file, not as no file). */
-function readJson(path: string): Record<string, unknown> | undefined | null {
-  let text: string;
+/**
+ * The text of `path` when it is a regular file of at most {@link MAX_RECORD_BYTES}: undefined when there is no such
+ * name, null when it is anything else. A symlink (a dangling one included), a FIFO, a device or a socket is never
+ * read: its name is taken, so it counts as a hand-made file, and reading one could block or never end. A directory
+ * throws EISDIR.
+ */
+function readSmallFile(path: string): string | undefined | null {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, READ_FLAGS);
   } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-    try {
-      lstatSync(path);
-    } catch (missing) {
-      if (errorCode(missing) === 'ENOENT') return undefined;
-      throw missing;
-    }
-    return null;
+    // ELOOP (a symlink, with O_NOFOLLOW), ENXIO (a socket)…: whatever holds the name but cannot be opened as a file.
+    const stat = lstatOrUndefined(path);
+    if (stat === undefined) return undefined;
+    if (!stat.isFile()) return null;
+    // ENOENT, then a regular file: made just after we looked (a lock being taken). No file yet, as far as we know.
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
   }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) {
+      // As reading it would: a directory is no lock, nor will it ever be taken over (rename cannot replace it).
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), { code: 'EISDIR' });
+    }
+    if (!stat.isFile()) return null;
+    const buffer = Buffer.alloc(MAX_RECORD_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return length > MAX_RECORD_BYTES ? null : buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `lstat` of `path`, undefined when there is no such name. */
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The JSON object in `path`: undefined when there is no such name, null when it is something else (see
+ * {@link readSmallFile}: its name is taken, so it must be treated as a hand-made file, not as no file). */
+function readJson(path: string): Record<string, unknown> | undefined | null {
+  const text = readSmallFile(path);
+  if (typeof text !== 'string') return text;
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : null;
@@ -198,13 +258,8 @@ function readLock(path: string): LockRecord | undefined {
   ) {
     return value as unknown as LockRecord;
   }
-  let stat: Stats;
-  try {
-    stat = lstatSync(path);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const stat = lstatOrUndefined(path);
+  if (stat === undefined) return undefined;
   return { owner: `inode${stat.ino}`, pid: -1, host: '', expiresAt: stat.mtimeMs + CLAIM_STALE_MS };
 }
 
@@ -260,7 +315,7 @@ export class FileLease {
       if (next === null) {
         unlinkSync(this.path);
       } else {
-        const temporary = `${this.path}.${next.owner}.tmp`;
+        const temporary = temporaryName(this.path);
         const fd = openSync(temporary, 'wx', 0o600);
         try {
           writeSync(fd, JSON.stringify(next));

@@ -1,8 +1,8 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants, watch, type FSWatcher } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
-import { errorCode, FileLease, type LockRecord } from './file-lock.js';
+import { errorCode, FileLease, LEASE_NAME_SUFFIX_BYTES, type LockRecord } from './file-lock.js';
 import { WARNING_NAME } from './report.js';
 import {
   Backoff,
@@ -99,6 +99,29 @@ const WRITE_WAIT_MS = 15_000;
 const WALL_CHECK_MS = 250;
 /** `<name>.<128 random bits in hex>.tmp`: the temporary files of token writes (lock files use `<name>.lock.…`). */
 const TEMPORARY = /^\.[0-9a-f]{32}\.tmp$/;
+/** The longest name the store makes beside the file: the write lock's claim's temporary file (see file-lock.ts). */
+const WRITE_LOCK_SUFFIX = '.write-lock';
+/** NAME_MAX of Linux, macOS and Windows filesystems, in bytes (UTF-8 on Linux and macOS). */
+const NAME_MAX = 255;
+/** The longest token file name, in UTF-8 bytes, that leaves room for every name the store appends to it. */
+const MAX_NAME_BYTES = NAME_MAX - WRITE_LOCK_SUFFIX.length - LEASE_NAME_SUFFIX_BYTES;
+/** A token record is a few kilobytes: a larger file is not one, and is never read whole. */
+const MAX_FILE_BYTES = 1024 * 1024;
+/** Opens without waiting for a FIFO's writer (where the platform has the flag); the type is checked before reading. */
+const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+/** How long `close()` waits, at most, for a read of the poll in flight (a stalled filesystem must not hold it). */
+const CLOSE_WAIT_MS = 500;
+/** What to do about an fs error, by its code: said in the store's error messages. */
+const FIXES: Readonly<Record<string, string>> = {
+  EACCES: 'permission denied: owned by another user? Run as the same user, or remove it',
+  EPERM: 'operation not permitted: owned by another user? Run as the same user, or remove it',
+  EISDIR: 'a directory is in the way: remove it',
+  ENOTDIR: 'a part of the path is a file, not a directory: remove it or choose another path',
+  EROFS: 'a read-only filesystem: choose a path on a writable one',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  ENAMETOOLONG: 'a name is too long: choose a shorter path',
+};
 
 const rules: readonly Rule[] = [
   ['path', 'a non-empty string', isNonEmptyString, true],
@@ -138,13 +161,47 @@ const rules: readonly Rule[] = [
  */
 export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTokenStore {
   checkObject(options);
-  return new FileTokenStore(withDefaults(DEFAULTS, checkOptions(options, rules)));
+  const checked = checkOptions(options, rules);
+  checkNameLength(checked.path);
+  return new FileTokenStore(withDefaults(DEFAULTS, checked));
 }
 
-/** An fs error's code only: its message is safe (a path) but the code says all a reader needs. */
+/**
+ * Refuses a token file name too long for the names the store makes beside it (the longest, the temporary file of the
+ * write lock's claim, is 68 bytes longer): with such a name a lock could be taken once, and never released.
+ */
+function checkNameLength(path: string): void {
+  const name = basename(resolve(path));
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes <= MAX_NAME_BYTES) return;
+  throw new TypeError(
+    `Expected \`path\` to end in a file name of at most ${MAX_NAME_BYTES} bytes (UTF-8), got one of ${bytes} bytes ` +
+      `(\`${path}\`): the store names its lock files \`<name>${WRITE_LOCK_SUFFIX}.<owner>.claim<k>.<random>.tmp\`, ` +
+      `${NAME_MAX - MAX_NAME_BYTES} bytes longer, and a file name is limited to ${NAME_MAX} bytes. Choose a shorter ` +
+      'file name.',
+  );
+}
+
+/** An fs error's code only (its message is safe, a path, but the code says all a reader needs), and what to do. */
 function storeFailed(what: string, error: unknown): TokenRefreshError {
+  if (error instanceof TokenRefreshError) return error;
   const code = errorCode(error) ?? (error instanceof Error ? error.name : 'unknown error');
-  return new TokenRefreshError('STORE_FAILED', `${what} failed (${code})`, { cause: error });
+  const fix = FIXES[code];
+  return new TokenRefreshError('STORE_FAILED', `${what} failed (${code}${fix ? `: ${fix}` : ''})`, { cause: error });
+}
+
+/** The text in `handle`, at most `limit` bytes: undefined when the file holds more. */
+async function readAtMost(handle: FileHandle, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length <= limit) {
+    const chunk = Buffer.alloc(Math.min(64 * 1024, limit + 1 - length));
+    const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+    if (bytesRead === 0) break;
+    chunks.push(chunk.subarray(0, bytesRead));
+    length += bytesRead;
+  }
+  return length > limit ? undefined : Buffer.concat(chunks, length).toString('utf8');
 }
 
 class FileTokenStore implements TokenStore {
@@ -329,7 +386,16 @@ class FileTokenStore implements TokenStore {
     this.#pollTimer = undefined;
     this.#watcher?.close();
     this.#watcher = undefined;
-    await this.#checker.running;
+    const running = this.#checker.running;
+    if (running === undefined) return;
+    // A read stuck in the filesystem (a stalled network mount) must not hold close(): its outcome is ignored anyway.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<void>((done) => {
+      timer = setTimeout(done, CLOSE_WAIT_MS);
+      timer.unref?.();
+    });
+    await Promise.race([running, waited]);
+    clearTimeout(timer);
   }
 
   /** Runs the lease checks of this handle's lock tasks: a store call is where a holder acts on its lease. */
@@ -349,18 +415,36 @@ class FileTokenStore implements TokenStore {
   }
 
   /**
+   * Creates the directory again after it was removed (`rm -rf` of the app's folder while it runs): the cached success
+   * is forgotten, the new directory is checked like the first, and the watcher (on the removed one) is replaced.
+   */
+  async #recreateDirectory(): Promise<void> {
+    this.#directoryReady = undefined;
+    this.#directoryChecked = false;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    await this.#ensureDirectory();
+    if (this.#listeners.size > 0) this.#startWatching();
+  }
+
+  /**
    * Takes `lease` or throws: REFRESH_TIMEOUT after `waitMs` (STORE_FAILED for the write lock), the abort reason when
    * closed.
    */
   async #acquire(lease: FileLease, options: LockOptions, signal: AbortSignal): Promise<LockRecord> {
     const deadline = performance.now() + options.waitMs;
     const backoff = new Backoff(this.#maxLockPollMs);
+    let recreated = false;
     for (;;) {
       let held: LockRecord | undefined;
       try {
         held = lease.tryAcquire(options.leaseMs);
       } catch (error) {
-        throw storeFailed(`Taking the lock \`${lease.path}\``, error);
+        if (errorCode(error) !== 'ENOENT' || recreated) throw storeFailed(`Taking the lock \`${lease.path}\``, error);
+        // The directory was removed since it was made: make it again, once.
+        recreated = true;
+        await this.#recreateDirectory();
+        continue;
       }
       if (held !== undefined) {
         if (!signal.aborted) return held;
@@ -385,17 +469,28 @@ class FileTokenStore implements TokenStore {
     }
   }
 
-  /** Reads and checks the file: undefined when there is none. */
+  /**
+   * Reads and checks the file: undefined when there is none. Anything but a regular file (a FIFO, a device, a
+   * directory) is refused unread: reading one could wait for ever, or never end.
+   */
   async #readRecord(): Promise<{ readonly record: StoredTokens } | { readonly problem: string } | undefined> {
-    let text: string;
+    let text: string | undefined;
     try {
-      text = await readFile(this.#path, 'utf8');
+      const handle = await open(this.#path, READ_FLAGS);
+      try {
+        if (!(await handle.stat()).isFile()) {
+          throw new TokenRefreshError('STORE_FAILED', `\`${this.#path}\` is not a regular file; remove it`);
+        }
+        text = await readAtMost(handle, MAX_FILE_BYTES);
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return undefined;
       throw storeFailed(`Reading the token file \`${this.#path}\``, error);
     }
     await this.#checkMode();
-    return parseStoredRecord(text);
+    return text === undefined ? { problem: `larger than ${MAX_FILE_BYTES} bytes` } : parseStoredRecord(text);
   }
 
   /** Reports, once per store, a token file that group or others may read, or that another user owns. */
@@ -473,7 +568,7 @@ class FileTokenStore implements TokenStore {
   /** Temporary file in the same directory, fsync, rename over the file, fsync the directory. */
   async #writeWhole(text: string): Promise<void> {
     const temporary = `${this.#path}.${randomId()}.tmp`;
-    const handle = await open(temporary, 'wx', 0o600);
+    const handle = await this.#createTemporary(temporary);
     try {
       try {
         await handle.writeFile(text, 'utf8');
@@ -487,6 +582,17 @@ class FileTokenStore implements TokenStore {
       throw error;
     }
     await this.#syncDirectory();
+  }
+
+  /** Creates `temporary` (mode 0600, new), making the directory again, once, when it was removed. */
+  async #createTemporary(temporary: string): Promise<FileHandle> {
+    try {
+      return await open(temporary, 'wx', 0o600);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+    await this.#recreateDirectory();
+    return open(temporary, 'wx', 0o600);
   }
 
   /** Makes the rename itself durable. Windows cannot open a directory for this; NTFS journals the rename. */
