@@ -2,7 +2,7 @@
 // refresh tokens and revokes the grant on reuse, real child processes). Every test states what a user relies on; the
 // failing ones are the review's findings (see the branch's report).
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -300,4 +300,34 @@ describe('a lock file that is a symlink to /dev/zero, or a FIFO (docs: "Any othe
     expect(output).not.toContain('killed');
     expect(output).toMatch(/REFRESH_TIMEOUT|STORE_FAILED/);
   }, 20_000);
+});
+
+describe('the boundaries the fixes drew (docs/file-store.md)', () => {
+  it('takes names up to 187 bytes (lock, write, a stale write lock taken over) and refuses 188 with a TypeError naming path and the limit', async () => {
+    const longest = nextPath('a'.repeat(187));
+    const store = createFileTokenStore({ path: longest });
+    cleanups.push(() => store.close());
+    expect(await store.withLock(async () => 'locked', { leaseMs: 300, waitMs: 2000 })).toBe('locked');
+    expect(await store.write({ accessToken: 'first' }, 0)).toMatchObject({ version: 1 });
+    // A write lock left by a writer that died: taken over after its 10 s lease, through the longest names there are.
+    writeFileSync(`${longest}.write-lock`, 'left behind');
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(`${longest}.write-lock`, past, past);
+    expect(await store.write({ accessToken: 'second' }, 1)).toMatchObject({ version: 2 });
+    expect(() => createFileTokenStore({ path: nextPath('a'.repeat(188)) })).toThrow(
+      expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/`path`.*187/s) }),
+    );
+    expect(() => createFileTokenStore({ path: nextPath('ü'.repeat(94)) })).toThrow(TypeError);
+  });
+
+  it('a token file over 1 MiB is no record: read() rejects with STORE_FAILED, and the next write replaces it', async () => {
+    const path = nextPath();
+    await seed(path);
+    writeFileSync(path, `{"version":1,"tokens":{"accessToken":"${'x'.repeat(1_100_000)}"}}`);
+    const store = createFileTokenStore({ path });
+    cleanups.push(() => store.close());
+    await expect(store.read()).rejects.toMatchObject({ code: 'STORE_FAILED' });
+    expect(await store.write({ accessToken: 'fresh' }, 0)).not.toBeNull();
+    expect(await store.read()).toMatchObject({ tokens: { accessToken: 'fresh' } });
+  });
 });
