@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createFileTokenStore } from '../../src/file.js';
 import { parseStoredRecord } from '../../src/store.js';
 import { INITIAL, startTokenApi } from './support/token-api.js';
@@ -231,11 +231,19 @@ describe('createFileTokenStore() shared by 20 Node processes (one file, built pa
     let reads = 0;
     const problems: string[] = [];
     const started = performance.now();
+    // A test that times out must not leave its slots forking writers (one outlived a timed-out run by 25 minutes).
+    let stopped = false;
+    const live = new Set<ChildProcess>();
+    onTestFinished(() => {
+      stopped = true;
+      for (const child of live) child.kill('SIGKILL');
+    });
     const slot = async (): Promise<void> => {
-      while (kills < KILLS) {
+      while (kills < KILLS && !stopped) {
         kills += 1;
         const child = fork(writerFile, [tokenFile], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-        const exited = new Promise((resolve) => child.once('exit', resolve));
+        live.add(child);
+        const exited = new Promise((resolve) => child.once('exit', resolve)).finally(() => live.delete(child));
         // Killed once it has written at least once (so that it holds the write lock at times), 0-10 ms later.
         await Promise.race([new Promise((resolve) => child.once('message', resolve)), exited]);
         await sleep(Math.random() * 10);
