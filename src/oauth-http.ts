@@ -279,9 +279,9 @@ function sanitized(error: unknown): Error & { code?: string } {
  * are not sent to the authorization server. No redirect is followed in a browser either: XHR, axios's browser default,
  * follows every redirect and cannot be told not to, so the request goes through axios's fetch adapter there, with
  * `redirect: 'manual'` (a redirect then answers as status 0: see {@link isRedirect}). Where fetch is missing (jsdom,
- * axios before 1.7) XHR is the last resort: the request may then have gone on to the redirect's target, but an answer
- * from another URL is never taken (status 0 too). An adapter function of the app's own (a mock, a custom transport)
- * is used as it is.
+ * axios before 1.7) XHR is the last resort: the request may then have gone on to the redirect's target, and metadata
+ * from another place (origin and path) is refused (status 0 too). An adapter function of the app's own (a mock, a
+ * custom transport) is used as it is.
  *
  * @param client - the axios instance.
  * @param method - `GET` or `POST`.
@@ -316,17 +316,21 @@ export async function send(
     transformResponse: [(body: unknown) => body],
     skipAuthRefresh: true,
   } as unknown as Parameters<AxiosInstance['request']>[0]);
-  // XHR (where fetch is missing) follows a redirect whatever it is told: an answer from another URL is not taken.
+  // XHR (where fetch is missing) follows a redirect whatever it is told. Metadata from another place is not taken (it
+  // would choose the token endpoint); a POST's answer is (the request got there anyway, and refusing the answer would
+  // lose tokens the server may have rotated).
   const final = (response.request as { responseURL?: unknown } | null | undefined)?.responseURL;
-  return typeof final === 'string' && final !== '' && withoutHash(final, url) !== withoutHash(url, url)
+  const sent = response.config?.url ?? url;
+  return method === 'GET' && typeof final === 'string' && final !== '' && place(final, sent) !== place(sent, url)
     ? { ...response, status: 0 }
     : response;
 }
 
-/** `url` resolved against `base` and serialized (host in lower case, default port dropped), without its fragment. */
-function withoutHash(url: string, base: string): string | undefined {
+/** The origin and path of `url` resolved against `base` (host in lower case, default port dropped); no query. */
+function place(url: string, base: string): string | undefined {
   try {
-    return new URL(url, base).href.split('#')[0];
+    const parsed = new URL(url, base);
+    return parsed.origin + parsed.pathname;
   } catch {
     return undefined;
   }
@@ -348,7 +352,7 @@ function xhrLast(adapter: unknown): unknown {
 
 /**
  * A status that means a redirect, not followed: a 3xx, or 0: the opaque answer that `redirect: 'manual'` gives in a
- * browser, or an answer XHR fetched from another URL (see {@link send}).
+ * browser, or metadata XHR fetched from another place (see {@link send}).
  */
 export const isRedirect = (status: number): boolean => status === 0 || (status >= 300 && status < 400);
 

@@ -1084,16 +1084,13 @@ export class Session implements TokenSessionMethods {
   }
 
   /**
-   * Whether a record below our version is older than our tokens, an older backup put back rather than a login after a
-   * reset: it carries a refresh token we saw replaced, or tokens that expire before ours do.
+   * Whether a record below our version is an older backup put back rather than a login after a reset: it carries a
+   * refresh token we saw replaced. (Expiry times cannot tell: a new login may be shorter-lived, or made on a machine
+   * whose clock is behind.)
    */
   #isBackup(stored: StoredTokens): boolean {
-    const theirs = stored.tokens;
-    const refreshToken = theirs?.refreshToken;
-    return (
-      (refreshToken !== undefined && this.#spent.includes(refreshToken)) ||
-      (theirs?.expiresAt ?? Infinity) < (this.#tokens?.expiresAt ?? -Infinity)
-    );
+    const refreshToken = stored.tokens?.refreshToken;
+    return refreshToken !== undefined && this.#spent.includes(refreshToken);
   }
 
   /**

@@ -147,42 +147,43 @@ describe('a request the plugin signed, redirected to another origin, with the fe
   });
 });
 
-describe('an answer from another URL than the one asked (XHR, the last resort where fetch is missing, follows redirects)', () => {
-  const asked = 'https://AUTH.example.com:443/token';
-  const answer = { access_token: 'at-new', token_type: 'Bearer', expires_in: 300 };
-  const withAdapter = (responseURL: string) =>
+describe('an answer XHR fetched from another place than the one asked (XHR is the last resort where fetch is missing)', () => {
+  /** An instance whose adapter answers `body` with XHR's `request.responseURL` set to `responseURL`. */
+  const answering = (body: unknown, responseURL: (asked: string) => string) =>
     axios.create({
-      // What axios's XHR adapter hands back: the final URL of the exchange in `request.responseURL`.
       adapter: async (config) => ({
-        data: JSON.stringify(answer),
+        data: JSON.stringify(body),
         status: 200,
         statusText: 'OK',
         headers: { 'content-type': 'application/json' },
         config,
-        request: { responseURL },
+        request: { responseURL: responseURL(String(config.url)) },
       }),
     });
+  const issuer = 'https://AUTH.example.com:443';
+  const metadata = { issuer: 'https://auth.example.com', token_endpoint: 'https://auth.example.com/token' };
 
-  it('is taken when it is the URL asked, however it was written (case, default port)', async () => {
-    const refresh = refreshTokenGrant({
-      tokenUrl: asked,
-      clientId: 'app',
-      axios: withAdapter('https://auth.example.com/token'),
-    });
-    const tokens = await refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context());
-    expect(tokens.accessToken).toBe('at-new');
+  it('metadata from the place asked is taken, however the URL was written (case, default port, a query)', async () => {
+    const found = await discover(issuer, { axios: answering(metadata, (asked) => `${asked.toLowerCase()}?x=1`) });
+    expect(found.token_endpoint).toBe('https://auth.example.com/token');
   });
 
-  it('is refused as a redirect (CONFIGURATION_ERROR) when it came from elsewhere', async () => {
-    const refresh = refreshTokenGrant({
-      tokenUrl: asked,
-      clientId: 'app',
-      axios: withAdapter('https://evil.example/steal'),
-    });
-    const error = await Promise.resolve(refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context())).catch(
+  it('metadata from another place is refused (CONFIGURATION_ERROR): it would choose where the refresh token goes', async () => {
+    const error = await discover(issuer, { axios: answering(metadata, () => 'https://evil.example/metadata') }).catch(
       (thrown: unknown) => thrown,
     );
     expect(error).toMatchObject({ code: 'CONFIGURATION_ERROR' });
     expect(String(error)).toContain('a redirect, not followed');
+  });
+
+  it('a token answer is taken wherever XHR got it: the request got there anyway, and its tokens may be the only good ones now', async () => {
+    const tokens = { access_token: 'at-new', refresh_token: 'rt-rotated', token_type: 'Bearer', expires_in: 300 };
+    const refresh = refreshTokenGrant({
+      tokenUrl: 'http://auth.example.com/token',
+      allowInsecureHttp: true,
+      clientId: 'app',
+      axios: answering(tokens, () => 'https://auth.example.com/token'),
+    });
+    expect((await refresh({ accessToken: 'at-1', refreshToken: 'rt-1' }, context())).refreshToken).toBe('rt-rotated');
   });
 });
