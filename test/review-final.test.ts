@@ -108,7 +108,11 @@ describe('review4: a new login after the token file was removed is a login, not 
     });
     const a = attachRefresh(axios.create({ baseURL: 'http://127.0.0.1:9' }), { store: r4store(path), refresh });
     r4cleanups.push(() => a.close());
-    await a.setTokens({ accessToken: 'old-access-0', refreshToken: 'old-refresh-0', expiresAt: Date.now() + 3_600_000 });
+    await a.setTokens({
+      accessToken: 'old-access-0',
+      refreshToken: 'old-refresh-0',
+      expiresAt: Date.now() + 3_600_000,
+    });
     await a.refresh(); // version 2
 
     await r4rmAsync(path, { force: true }); // the operator empties the store (logs everyone out by hand)
@@ -116,7 +120,11 @@ describe('review4: a new login after the token file was removed is a login, not 
     // `mycli login` in another process: a fresh store, a new login whose access token lives 15 minutes.
     const b = attachRefresh(axios.create({ baseURL: 'http://127.0.0.1:9' }), { store: r4store(path), refresh });
     r4cleanups.push(() => b.close());
-    await b.setTokens({ accessToken: 'new-login-access', refreshToken: 'new-login-refresh', expiresAt: Date.now() + 900_000 });
+    await b.setTokens({
+      accessToken: 'new-login-access',
+      refreshToken: 'new-login-refresh',
+      expiresAt: Date.now() + 900_000,
+    });
     await r4sleep(600); // many polls
 
     expect(await r4readFile(path, 'utf8')).toContain('new-login-refresh');
@@ -128,10 +136,18 @@ describe('review4: a new login after the token file was removed is a login, not 
     const path = r4path();
     const a = attachRefresh(axios.create({ baseURL: 'http://127.0.0.1:9' }), {
       store: r4store(path),
-      refresh: async () => ({ accessToken: 'old-access-1', refreshToken: 'old-refresh-1', expiresAt: Date.now() + 3_600_000 }),
+      refresh: async () => ({
+        accessToken: 'old-access-1',
+        refreshToken: 'old-refresh-1',
+        expiresAt: Date.now() + 3_600_000,
+      }),
     });
     r4cleanups.push(() => a.close());
-    await a.setTokens({ accessToken: 'old-access-0', refreshToken: 'old-refresh-0', expiresAt: Date.now() + 3_600_000 });
+    await a.setTokens({
+      accessToken: 'old-access-0',
+      refreshToken: 'old-refresh-0',
+      expiresAt: Date.now() + 3_600_000,
+    });
     await a.refresh(); // version 2, expires in one hour by our clock
 
     await r4rmAsync(path, { force: true });
@@ -142,7 +158,11 @@ describe('review4: a new login after the token file was removed is a login, not 
       refresh: async () => ({ accessToken: 'x', refreshToken: 'y', expiresAt: Date.now() - skew + 3_600_000 }),
     });
     r4cleanups.push(() => b.close());
-    await b.setTokens({ accessToken: 'relogin-access', refreshToken: 'relogin-refresh', expiresAt: Date.now() - skew + 3_600_000 });
+    await b.setTokens({
+      accessToken: 'relogin-access',
+      refreshToken: 'relogin-refresh',
+      expiresAt: Date.now() - skew + 3_600_000,
+    });
     await r4sleep(600);
 
     expect(await r4readFile(path, 'utf8')).toContain('relogin-refresh');

@@ -48,7 +48,9 @@ describe('Chromium: grants through XHR (no fetch) with the app instance', () => 
         if (req.url?.startsWith('/token')) {
           tokenArrivals.push(req.url);
           res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-          res.end(JSON.stringify({ access_token: 'at-2', refresh_token: 'rt-2', token_type: 'Bearer', expires_in: 300 }));
+          res.end(
+            JSON.stringify({ access_token: 'at-2', refresh_token: 'rt-2', token_type: 'Bearer', expires_in: 300 }),
+          );
           return;
         }
         res.writeHead(404).end();
