@@ -30,13 +30,19 @@ describe('Redis store: lease loss and close()', () => {
     const second = createRedisTokenStore({ redis: client(), key });
     let aborted = false;
     let lateWrite: string | undefined;
+    // The late write waits for the other holder's write (not a fixed time, which a loaded machine can outlast: the
+    // clean-clone CI run once had it land before the other holder had even got the lock).
+    let secondWrote = (): void => undefined;
+    const wrote = new Promise<void>((resolve) => {
+      secondWrote = resolve;
+    });
     const slow = first.withLock(
       async ({ signal }) => {
         signal.addEventListener('abort', () => {
           aborted = true;
         });
         const current = await first.read();
-        await new Promise((resolve) => setTimeout(resolve, 600));
+        await Promise.race([wrote, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         lateWrite = await first.write({ accessToken: 'late' }, current.version).then(
           (written) => (written === null ? 'refused' : 'written'),
           (error: { code?: string }) => error.code,
@@ -47,6 +53,7 @@ describe('Redis store: lease loss and close()', () => {
     const taken = await second.withLock(
       async () => {
         await second.write({ accessToken: 'new' }, 0);
+        secondWrote();
         return 'taken';
       },
       { leaseMs: 5_000, waitMs: 2_000 },
