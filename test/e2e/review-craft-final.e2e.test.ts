@@ -38,11 +38,15 @@ describe('Redis store: lease loss and close()', () => {
     });
     const slow = first.withLock(
       async ({ signal }) => {
-        signal.addEventListener('abort', () => {
-          aborted = true;
+        const lost = new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve();
+          });
         });
         const current = await first.read();
-        await Promise.race([wrote, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        // Both, whichever comes first: Redis expires the lease and this handle's own timer tells it, within moments.
+        await Promise.race([Promise.all([wrote, lost]), new Promise((resolve) => setTimeout(resolve, 5_000))]);
         lateWrite = await first.write({ accessToken: 'late' }, current.version).then(
           (written) => (written === null ? 'refused' : 'written'),
           (error: { code?: string }) => error.code,
