@@ -138,10 +138,10 @@ function refreshPoint(tokens: TokenSet | null, fromApp: boolean, leewayMs: numbe
 
 type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => void> };
 
-/** logout's option. */
-/** How many replaced refresh tokens a session remembers, to know an older backup put back (see `#adoptReset`). */
+/** How many replaced refresh tokens a session remembers, to know an older backup put back (see `#isBackup`). */
 const SPENT_KEPT = 16;
 
+/** logout's option. */
 const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 
 /** getAccessToken's option. */

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { attachRefresh, isTokenRefreshError } from '../src/index.js';
+import { attachRefresh } from '../src/index.js';
 import type { TokenSet } from '../src/index.js';
 import { createFileTokenStore } from '../src/file.js';
 import type { ClosableTokenStore } from '../src/store.js';
-import { INITIAL, startTokenApi } from './e2e/support/token-api.js';
+import { INITIAL, refreshAt, startTokenApi, statusOf } from './e2e/support/token-api.js';
 import type { TokenApi } from './e2e/support/token-api.js';
 
 const root = mkdtempSync(join(tmpdir(), 'axios-token-refresh-review-session6-'));
@@ -30,34 +30,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function attachToApi(api: TokenApi, store: ClosableTokenStore) {
   const instance = axios.create({ baseURL: api.url });
-  const tokenEndpoint = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 3000,
-    refresh: async (current, { signal }) => {
-      const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
-        '/token',
-        new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
-        { signal },
-      );
-      return {
-        accessToken: data.access_token,
-        refreshToken: data.refresh_token,
-        expiresAt: Date.now() + data.expires_in * 1000,
-      };
-    },
+    refresh: refreshAt(api),
   });
   cleanups.push(() => attached.close());
   return { instance, attached };
-}
-
-async function status(instance: ReturnType<typeof axios.create>, path: string): Promise<number | string> {
-  try {
-    return (await instance.get(path)).status;
-  } catch (error) {
-    if (axios.isAxiosError(error) && error.response) return error.response.status;
-    return isTokenRefreshError(error) ? error.code : String(error);
-  }
 }
 
 async function seed(path: string, tokens: TokenSet = INITIAL): Promise<void> {
@@ -92,11 +71,11 @@ describe('the token file put back from an older backup (docs/stores.md, the back
     await seed(path);
     const backup = await readFile(path, 'utf8'); // version 1: access-0 / refresh-0
     const { instance } = attachToApi(api, fileStore(path));
-    expect(await status(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, version 2
+    expect(await statusOf(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, version 2
 
     api.expireAccess();
     api.setRefreshDelay(600);
-    const during = status(instance, '/api/during');
+    const during = statusOf(instance, '/api/during');
     await sleep(250); // refresh-1 is at the token endpoint
     await putBack(path, backup);
     const duringStatus = await during;
@@ -121,14 +100,14 @@ describe('the token file put back from an older backup (docs/stores.md, the back
     await seed(path);
     const backup = await readFile(path, 'utf8');
     const { instance } = attachToApi(api, fileStore(path));
-    expect(await status(instance, '/api/first')).toBe(200);
+    expect(await statusOf(instance, '/api/first')).toBe(200);
 
     await putBack(path, backup);
     await sleep(500); // many polls: the running process has heard it
     expect(await readFile(path, 'utf8')).not.toContain('refresh-0');
 
     const { instance: next } = attachToApi(api, fileStore(path)); // the next invocation of the CLI
-    await status(next, '/api/next');
+    await statusOf(next, '/api/next');
     expect(api.revoked()).toBe(false);
   });
 
@@ -145,13 +124,13 @@ describe('the token file put back from an older backup (docs/stores.md, the back
     await seed(path);
     const backup = await readFile(path, 'utf8');
     const { instance: older } = attachToApi(api, fileStore(path));
-    expect(await status(older, '/api/first')).toBe(200); // refresh-0 -> refresh-1
+    expect(await statusOf(older, '/api/first')).toBe(200); // refresh-0 -> refresh-1
     const { instance: younger } = attachToApi(api, fileStore(path)); // loads refresh-1 from the file
-    expect(await status(younger, '/api/younger')).toBe(200);
+    expect(await statusOf(younger, '/api/younger')).toBe(200);
 
     await putBack(path, backup);
     await sleep(500);
-    const after = [await status(younger, '/api/after'), await status(older, '/api/after')];
+    const after = [await statusOf(younger, '/api/after'), await statusOf(older, '/api/after')];
     expect(api.refreshRequests.filter((r) => r.outcome !== 'rotated')).toEqual([]);
     expect(api.revoked()).toBe(false);
     expect(after).toEqual([200, 200]);

@@ -13,7 +13,7 @@ import { attachRefresh, isTokenRefreshError } from '../src/index.js';
 import type { TokenSet } from '../src/index.js';
 import { createFileTokenStore } from '../src/file.js';
 import type { ClosableTokenStore } from '../src/store.js';
-import { INITIAL, startTokenApi } from './e2e/support/token-api.js';
+import { INITIAL, refreshAt, startTokenApi, statusOf } from './e2e/support/token-api.js';
 import type { TokenApi } from './e2e/support/token-api.js';
 
 const root = mkdtempSync(join(tmpdir(), 'axios-token-refresh-review-stores-'));
@@ -34,35 +34,13 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** An axios instance on the token API with attachRefresh and `store`, as a CLI or daemon would have. */
 function attachToApi(api: TokenApi, store: ClosableTokenStore) {
   const instance = axios.create({ baseURL: api.url });
-  const tokenEndpoint = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 2000,
-    refresh: async (current, { signal }) => {
-      const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
-        '/token',
-        new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
-        { signal },
-      );
-      return {
-        accessToken: data.access_token,
-        refreshToken: data.refresh_token,
-        expiresAt: Date.now() + data.expires_in * 1000,
-      };
-    },
+    refresh: refreshAt(api),
   });
   cleanups.push(() => attached.close());
   return { instance, attached };
-}
-
-/** The status of a GET, or the error's code / message when there is no response. */
-async function status(instance: ReturnType<typeof axios.create>, path: string): Promise<number | string> {
-  try {
-    return (await instance.get(path)).status;
-  } catch (error) {
-    if (axios.isAxiosError(error) && error.response) return error.response.status;
-    return isTokenRefreshError(error) ? error.code : String(error);
-  }
 }
 
 async function seed(path: string, tokens: TokenSet = INITIAL): Promise<void> {
@@ -87,14 +65,14 @@ describe('a token file restored from an older backup (Time Machine, a dotfiles s
     cleanups.push(() => store.close());
     const { instance } = attachToApi(api, store);
 
-    expect(await status(instance, '/api/before')).toBe(200); // 401 on access-0, one refresh: refresh-0 is spent
+    expect(await statusOf(instance, '/api/before')).toBe(200); // 401 on access-0, one refresh: refresh-0 is spent
     expect(api.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-0', 'rotated']]);
 
     await writeFile(`${path}.restore`, backup, { mode: 0o600 });
     await rename(`${path}.restore`, path);
     await sleep(300); // several polls: the process has heard the restored file
 
-    const after = await status(instance, '/api/after-restore');
+    const after = await statusOf(instance, '/api/after-restore');
     expect(api.refreshRequests.filter((r) => r.outcome !== 'rotated')).toEqual([]);
     expect(api.revoked()).toBe(false);
     expect(after).toBe(200);
@@ -159,12 +137,12 @@ describe('the token directory removed while a process runs (`rm -rf ~/.config/my
     const store = createFileTokenStore({ path });
     cleanups.push(() => store.close());
     const { instance } = attachToApi(api, store);
-    expect(await status(instance, '/api/before')).toBe(200);
+    expect(await statusOf(instance, '/api/before')).toBe(200);
 
     await rm(join(path, '..'), { recursive: true, force: true });
     api.expireAccess();
 
-    expect(await status(instance, '/api/after-rm')).toBe(200);
+    expect(await statusOf(instance, '/api/after-rm')).toBe(200);
     expect(api.revoked()).toBe(false);
     expect((await stat(join(path, '..'))).mode & 0o777).toBe(0o700);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tokens: { accessToken: 'access-2' } });

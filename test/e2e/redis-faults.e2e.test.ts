@@ -9,7 +9,7 @@ import { DEFAULT_OPERATION_TIMEOUT_MS } from '../../src/shared-store.js';
 import type { SharedTokenStore } from '../../src/store.js';
 import type { TokenSet } from '../../src/tokens.js';
 import { freePort, startOwnRedis, startSilentServer, startTcpProxy } from './support/redis-faults.js';
-import { INITIAL, startTokenApi } from './support/token-api.js';
+import { INITIAL, refreshAt, startTokenApi } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
 
 // What "bounded" allows beyond the documented deadline on a loaded 2-core machine: a bound, not a timing goal.
@@ -71,22 +71,10 @@ async function readyAgain(redis: Redis): Promise<void> {
 /** An axios instance on the token API with attachRefresh and the Redis store, as a service in the fleet would have. */
 function attachToApi(api: TokenApi, store: SharedTokenStore) {
   const instance = axios.create({ baseURL: api.url });
-  const tokenEndpoint = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 2000,
-    refresh: async (current, { signal }) => {
-      const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
-        '/token',
-        new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
-        { signal },
-      );
-      return {
-        accessToken: data.access_token,
-        refreshToken: data.refresh_token,
-        expiresAt: Date.now() + data.expires_in * 1000,
-      };
-    },
+    refresh: refreshAt(api),
   });
   cleanups.push(() => attached.detach());
   return { instance, attached };

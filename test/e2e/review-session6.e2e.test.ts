@@ -12,14 +12,13 @@ import { Redis } from 'ioredis';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
-import { isTokenRefreshError } from '../../src/errors.js';
 import { createRedisTokenStore } from '../../src/redis.js';
 import type { SharedTokenStore } from '../../src/store.js';
 import type { ReviewSession6 } from './browser/review-session6-entry.js';
 import { CHROMIUM, launchChromium } from './support/chromium.js';
 import { buildPageBundle } from './support/page-bundle.js';
 import { startOwnRedis } from './support/redis-faults.js';
-import { INITIAL, startTokenApi } from './support/token-api.js';
+import { INITIAL, refreshAt, startTokenApi, statusOf } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
 
 declare global {
@@ -44,34 +43,13 @@ function client(url: string): Redis {
 /** A service of the fleet: an instance on the token API with attachRefresh, a custom refresh and the Redis store. */
 function attachToApi(api: TokenApi, store: SharedTokenStore) {
   const instance = axios.create({ baseURL: api.url });
-  const tokenEndpoint = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 3000,
-    refresh: async (current, { signal }) => {
-      const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
-        '/token',
-        new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
-        { signal },
-      );
-      return {
-        accessToken: data.access_token,
-        refreshToken: data.refresh_token,
-        expiresAt: Date.now() + data.expires_in * 1000,
-      };
-    },
+    refresh: refreshAt(api),
   });
   cleanups.push(() => attached.close());
   return { instance, attached };
-}
-
-async function status(instance: ReturnType<typeof axios.create>, path: string): Promise<number | string> {
-  try {
-    return (await instance.get(path)).status;
-  } catch (error) {
-    if (axios.isAxiosError(error) && error.response) return error.response.status;
-    return isTokenRefreshError(error) ? error.code : String(error);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,11 +78,11 @@ describe('an older Redis backup put back (docs/stores.md: "never adopted ... wri
     const store = createRedisTokenStore({ redis: client(redis.url), key });
     cleanups.push(() => store.close());
     const { instance } = attachToApi(api, store);
-    expect(await status(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, Redis at version 2
+    expect(await statusOf(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, Redis at version 2
 
     api.expireAccess();
     api.setRefreshDelay(800); // a slow authorization server
-    const during = status(instance, '/api/during');
+    const during = statusOf(instance, '/api/during');
     await sleep(300); // the refresh of refresh-1 is at the server now
     await admin.restore(tokensKey, 0, backup, 'REPLACE');
     const duringStatus = await during;
@@ -116,7 +94,7 @@ describe('an older Redis backup put back (docs/stores.md: "never adopted ... wri
     expect(duringStatus).toBe(200);
 
     api.expireAccess();
-    const after = await status(instance, '/api/after');
+    const after = await statusOf(instance, '/api/after');
     expect(api.refreshRequests.filter((r) => r.outcome !== 'rotated')).toEqual([]);
     expect(api.revoked()).toBe(false);
     expect(after).toBe(200);

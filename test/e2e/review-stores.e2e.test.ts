@@ -6,11 +6,10 @@ import axios from 'axios';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
-import { isTokenRefreshError } from '../../src/errors.js';
 import { createRedisTokenStore } from '../../src/redis.js';
 import type { SharedTokenStore } from '../../src/store.js';
 import { startOwnRedis } from './support/redis-faults.js';
-import { INITIAL, startTokenApi } from './support/token-api.js';
+import { INITIAL, refreshAt, startTokenApi, statusOf } from './support/token-api.js';
 import type { TokenApi } from './support/token-api.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -32,34 +31,13 @@ function client(url: string): Redis {
 /** An axios instance on the token API with attachRefresh and the Redis store, as a service in the fleet would have. */
 function attachToApi(api: TokenApi, store: SharedTokenStore) {
   const instance = axios.create({ baseURL: api.url });
-  const tokenEndpoint = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 2000,
-    refresh: async (current, { signal }) => {
-      const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
-        '/token',
-        new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
-        { signal },
-      );
-      return {
-        accessToken: data.access_token,
-        refreshToken: data.refresh_token,
-        expiresAt: Date.now() + data.expires_in * 1000,
-      };
-    },
+    refresh: refreshAt(api),
   });
   cleanups.push(() => attached.close());
   return instance;
-}
-
-async function status(instance: ReturnType<typeof axios.create>, path: string): Promise<number | string> {
-  try {
-    return (await instance.get(path)).status;
-  } catch (error) {
-    if (axios.isAxiosError(error) && error.response) return error.response.status;
-    return isTokenRefreshError(error) ? error.code : String(error);
-  }
 }
 
 describe('the Redis store restored from an older backup mid-session (docs/stores.md, "When Redis loses data")', () => {
@@ -85,7 +63,7 @@ describe('the Redis store restored from an older backup mid-session (docs/stores
     const store = createRedisTokenStore({ redis: client(redis.url), key });
     cleanups.push(() => store.close());
     const instance = attachToApi(api, store);
-    expect(await status(instance, '/api/before')).toBe(200); // one refresh: refresh-0 is spent, Redis at version 2
+    expect(await statusOf(instance, '/api/before')).toBe(200); // one refresh: refresh-0 is spent, Redis at version 2
     expect(api.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([['refresh-0', 'rotated']]);
 
     await admin.restore(tokensKey, 0, backup, 'REPLACE'); // the operator restores last night's backup
@@ -93,7 +71,7 @@ describe('the Redis store restored from an older backup mid-session (docs/stores
 
     // The first request after the restore comes back 401 (the adopted access-0 is refused, and the retry is spent);
     // the next one refreshes with refresh-0: reuse, the grant is revoked.
-    const after = [await status(instance, '/api/after-restore'), await status(instance, '/api/next')];
+    const after = [await statusOf(instance, '/api/after-restore'), await statusOf(instance, '/api/next')];
     expect(api.refreshRequests.filter((r) => r.outcome !== 'rotated')).toEqual([]);
     expect(api.revoked()).toBe(false);
     expect(after).toEqual([200, 200]);

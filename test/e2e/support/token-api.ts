@@ -1,6 +1,10 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import axios from 'axios';
+import type { AxiosInstance } from 'axios';
+import { isTokenRefreshError } from '../../../src/errors.js';
+import type { RefreshFunction } from '../../../src/options.js';
 
 /** A static file the server also serves (the browser test page and its bundle). */
 export interface StaticRoute {
@@ -210,4 +214,34 @@ export async function startTokenApi(routes: Readonly<Record<string, StaticRoute>
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The `refresh` of the tests' services: posts the refresh token to the token API's `/token` (no OAuth client) and
+ * reads its answer, `expires_in` in seconds.
+ */
+export function refreshAt(api: TokenApi): RefreshFunction {
+  const tokenEndpoint = axios.create({ baseURL: api.url });
+  return async (current, { signal }) => {
+    const { data } = await tokenEndpoint.post<{ access_token: string; refresh_token: string; expires_in: number }>(
+      '/token',
+      new URLSearchParams({ grant_type: 'refresh_token', refresh_token: current.refreshToken ?? '' }),
+      { signal },
+    );
+    return {
+      accessToken: data.access_token,
+      refreshToken: data.refresh_token,
+      expiresAt: Date.now() + data.expires_in * 1000,
+    };
+  };
+}
+
+/** The status of a GET through `instance`, or the error's code (or message) when no response came. */
+export async function statusOf(instance: AxiosInstance, path: string): Promise<number | string> {
+  try {
+    return (await instance.get(path)).status;
+  } catch (error) {
+    if (axios.isAxiosError(error) && error.response) return error.response.status;
+    return isTokenRefreshError(error) ? error.code : String(error);
+  }
 }
