@@ -2,7 +2,7 @@ import { constants, watch, type FSWatcher } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
-import { errorCode, FileLease, LEASE_NAME_SUFFIX_BYTES, type LockRecord } from './file-lock.js';
+import { CLAIM_STALE_MS, errorCode, FileLease, LEASE_NAME_SUFFIX_BYTES, type LockRecord } from './file-lock.js';
 import { WARNING_NAME } from './report.js';
 import {
   Backoff,
@@ -99,6 +99,12 @@ const WRITE_WAIT_MS = 15_000;
 const WALL_CHECK_MS = 250;
 /** `<name>.<128 random bits in hex>.tmp`: the temporary files of token writes (lock files use `<name>.lock.…`). */
 const TEMPORARY = /^\.[0-9a-f]{32}\.tmp$/;
+/**
+ * `<name>.lock.<12 hex>.tmp`, `<name>.write-lock.<owner>.claim<k>.<12 hex>.tmp`…: a lock record on its way to its
+ * name. It lives for a system call or two, so one older than {@link CLAIM_STALE_MS} was left by a process killed in
+ * between. It holds no token.
+ */
+const LOCK_TEMPORARY = /^\.(?:write-)?lock(?:\.[0-9a-f]{32}\.claim\d+)?\.[0-9a-f]{12}\.tmp$/;
 /** The longest name the store makes beside the file: the write lock's claim's temporary file (see file-lock.ts). */
 const WRITE_LOCK_SUFFIX = '.write-lock';
 /** NAME_MAX of Linux, macOS and Windows filesystems, in bytes (UTF-8 on Linux and macOS). */
@@ -122,6 +128,10 @@ const FIXES: Readonly<Record<string, string>> = {
   EDQUOT: 'the disk quota is used up',
   ENAMETOOLONG: 'a name is too long: choose a shorter path',
 };
+
+/** Why creating the token file's directory can fail with ENOENT. */
+const DANGLING =
+  'a symbolic link on the path points to something that no longer exists: create its target, or remove the link';
 
 const rules: readonly Rule[] = [
   ['path', 'a non-empty string', isNonEmptyString, true],
@@ -183,10 +193,10 @@ function checkNameLength(path: string): void {
 }
 
 /** An fs error's code only (its message is safe, a path, but the code says all a reader needs), and what to do. */
-function storeFailed(what: string, error: unknown): TokenRefreshError {
+function storeFailed(what: string, error: unknown, fix?: string): TokenRefreshError {
   if (error instanceof TokenRefreshError) return error;
   const code = errorCode(error) ?? (error instanceof Error ? error.name : 'unknown error');
-  const fix = FIXES[code];
+  fix ??= FIXES[code];
   return new TokenRefreshError('STORE_FAILED', `${what} failed (${code}${fix ? `: ${fix}` : ''})`, { cause: error });
 }
 
@@ -408,7 +418,9 @@ class FileTokenStore implements TokenStore {
       () => this.#checkDirectory(),
       (error: unknown) => {
         this.#directoryReady = undefined;
-        throw storeFailed(`Creating the directory \`${this.#directory}\``, error);
+        // mkdir only meets ENOENT on a path that exists in part: a symbolic link whose target is gone.
+        const dangling = errorCode(error) === 'ENOENT' ? DANGLING : undefined;
+        throw storeFailed(`Creating the directory \`${this.#directory}\``, error, dangling);
       },
     );
     return this.#directoryReady;
@@ -548,7 +560,8 @@ class FileTokenStore implements TokenStore {
   /**
    * Removes the temporary files of earlier token writes (called under the write lock): a writer killed between
    * creating its temporary file and the rename leaves a copy of the tokens behind. A writer that still runs but lost
-   * its write lock then fails its rename, as it should.
+   * its write lock then fails its rename, as it should. Lock records' temporary files are removed too once they are
+   * old: any process may be making one at any time, under no lock.
    */
   async #removeTemporaries(): Promise<void> {
     let names: string[];
@@ -558,10 +571,18 @@ class FileTokenStore implements TokenStore {
       return;
     }
     const prefix = this.#name;
+    const remove = (name: string) => unlink(resolve(this.#directory, name)).catch(() => undefined);
+    const removeIfOld = async (name: string) => {
+      const found = await stat(resolve(this.#directory, name)).catch(() => undefined);
+      if (found !== undefined && Date.now() - found.mtimeMs > CLAIM_STALE_MS) await remove(name);
+    };
     await Promise.all(
       names
-        .filter((name) => name.startsWith(prefix) && TEMPORARY.test(name.slice(prefix.length)))
-        .map((name) => unlink(resolve(this.#directory, name)).catch(() => undefined)),
+        .filter((name) => name.startsWith(prefix))
+        .map((name) => {
+          const rest = name.slice(prefix.length);
+          return TEMPORARY.test(rest) ? remove(name) : LOCK_TEMPORARY.test(rest) ? removeIfOld(name) : undefined;
+        }),
     );
   }
 

@@ -8,6 +8,7 @@ import {
   readdirSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -328,6 +329,38 @@ describe('createFileTokenStore() leftovers of writers killed mid-write', () => {
     expect(existsSync(leftover)).toBe(false);
     expect(existsSync(unrelated)).toBe(true);
     expect(readdirSync(join(path, '..')).filter((name) => name.endsWith('.tmp'))).toEqual(['notes.1.tmp']);
+    await store.close();
+  });
+});
+
+describe('createFileTokenStore() leftovers of lock takers killed mid-claim', () => {
+  // Session 6's store review: a process killed between creating a lock record's temporary file and linking it under
+  // the lock's name left `<path>.lock.<12 hex>.tmp` behind for good. It holds no token, but a CLI's folder filled up.
+  it('removes lock records\' temporary files older than 10 s at the next write, and leaves fresh ones (a lock being taken now)', async () => {
+    const path = nextPath();
+    const store = createFileTokenStore({ path });
+    await store.write(T1, 0);
+    const old = new Date(Date.now() - 60_000);
+    const owner = 'd'.repeat(32);
+    const stale = [
+      `${path}.lock.${'a'.repeat(12)}.tmp`,
+      `${path}.write-lock.${'b'.repeat(12)}.tmp`,
+      `${path}.lock.${owner}.claim0.${'e'.repeat(12)}.tmp`,
+      `${path}.write-lock.${owner}.claim3.${'f'.repeat(12)}.tmp`,
+    ];
+    for (const name of stale) {
+      writeFileSync(name, '{"owner":"x"}', { mode: 0o600 });
+      utimesSync(name, old, old);
+    }
+    const fresh = `${path}.lock.${'9'.repeat(12)}.tmp`;
+    writeFileSync(fresh, '{"owner":"y"}', { mode: 0o600 });
+    const unrelated = join(path, '..', 'other.lock.aaaaaaaaaaaa.tmp');
+    writeFileSync(unrelated, 'keep me');
+    utimesSync(unrelated, old, old);
+    expect(await store.write(T1, 1)).toEqual({ tokens: T1, version: 2 });
+    for (const name of stale) expect(existsSync(name)).toBe(false);
+    expect(existsSync(fresh)).toBe(true);
+    expect(existsSync(unrelated)).toBe(true);
     await store.close();
   });
 });
