@@ -336,7 +336,7 @@ describe('createFileTokenStore() leftovers of writers killed mid-write', () => {
 describe('createFileTokenStore() leftovers of lock takers killed mid-claim', () => {
   // Session 6's store review: a process killed between creating a lock record's temporary file and linking it under
   // the lock's name left `<path>.lock.<12 hex>.tmp` behind for good. It holds no token, but a CLI's folder filled up.
-  it('removes lock records\' temporary files older than 10 s at the next write, and leaves fresh ones (a lock being taken now)', async () => {
+  it("removes lock records' temporary files older than 10 s at the next write, and leaves fresh ones (a lock being taken now)", async () => {
     const path = nextPath();
     const store = createFileTokenStore({ path });
     await store.write(T1, 0);

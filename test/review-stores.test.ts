@@ -176,7 +176,9 @@ describe('the token directory is a symbolic link whose target was removed', () =
       .then(() => store.write({ accessToken: 'login' }, 0))
       .catch((caught: unknown) => caught);
     expect(isTokenRefreshError(error) && error.code).toBe('STORE_FAILED');
-    expect((error as Error).message).toMatch(/ENOENT: a symbolic link on the path points to something that no longer exists/);
+    expect((error as Error).message).toMatch(
+      /ENOENT: a symbolic link on the path points to something that no longer exists/,
+    );
     expect((error as Error).message).toMatch(/create its target, or remove the link/);
   });
 });
