@@ -5,7 +5,8 @@ import type { InstanceOptions, SessionOptions, TokenSession, TokenSessionMethods
 import { createRedirectGuard } from './redirect-guard.js';
 import { createSendGuard } from './send-guard.js';
 import { answeredInScope, createScope, type Scope } from './scope.js';
-import { REDACTED } from './redact.js';
+import { REDACTED, sentToken } from './redact.js';
+import { askApp } from './report.js';
 import { Session, sessionKeys, type RequestTokens } from './session.js';
 import {
   checkObject,
@@ -338,11 +339,16 @@ function createResponsePath(
   inScope: Scope,
   options: InstanceOptions,
   redact: boolean,
+  life: { readonly detached: boolean },
 ): readonly [resend: Resend, onResponseError: (error: AxiosError) => Promise<AxiosResponse>] {
   const statusCodes = new Set(options.statusCodes ?? instanceDefaults.statusCodes);
-  const shouldRefresh =
-    options.shouldRefresh ??
-    ((error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop));
+  const own = options.shouldRefresh;
+  const shouldRefresh = own
+    ? (error: AxiosError) => {
+        const secrets = [sentToken(error.config), session.getTokens()?.accessToken];
+        return !!askApp(own, [error], 'the `shouldRefresh` function', 'No refresh was made.', secrets);
+      }
+    : (error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop);
   const maxReplays = options.maxReplays ?? instanceDefaults.maxReplays;
 
   /** Step 1: a refused token (a refreshable status and challenge), answered from within the scope. */
@@ -350,12 +356,17 @@ function createResponsePath(
     const status = error?.response?.status;
     // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
     return (
-      status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error.request)
+      status !== undefined &&
+      statusCodes.has(status) &&
+      shouldRefresh(error) &&
+      answeredInScope(inScope, error.request, error.config)
     );
   };
 
   /** Step 4: sends the request again; with `state`, as a replay after a refresh (counted). DPoP's nonce retry too. */
   const resend: Resend = (error, config, why, state) => {
+    // Detached meanwhile: nothing of ours would run on the way out, so the refused token would go again, unredacted.
+    if (life.detached) fail(error, config, redact);
     const { method, url } = describeRequest(config);
     if (isOneShot(config.data)) {
       const message = `Request not replayed ${why}: its body is a stream that was already sent (${method} ${url})`;
@@ -438,7 +449,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const session = resolveSession(given);
   claim(instance);
   const redact = given.redactAuthorization ?? instanceDefaults.redactAuthorization;
-  const [resend, onResponseError] = createResponsePath(instance, session, inScope, given, redact);
+  const life = { detached: false };
+  const [resend, onResponseError] = createResponsePath(instance, session, inScope, given, redact, life);
   // Installed first: its request interceptor runs after ours (axios runs them last-registered-first) to sign what we
   // attached, its response interceptor before ours, to answer use_dpop_nonce without a refresh.
   // Ours are the interceptors from here on, the DPoP signer's included.
@@ -446,7 +458,6 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
   const uninstallDpop = session.dpop?.install(instance, resend);
   const request = installRequestPath(instance, session, inScope, redact, before);
   const response = instance.interceptors.response.use(undefined, onResponseError);
-  let detached = false;
 
   return {
     session: session as unknown as TokenSession,
@@ -459,8 +470,8 @@ export function attachRefresh(instance: AxiosInstance, options: AttachRefreshOpt
     getAccessToken: (options) => session.getAccessToken(options),
     close: () => session.close(),
     detach: () => {
-      if (detached) return;
-      detached = true;
+      if (life.detached) return;
+      life.detached = true;
       for (const id of request) instance.interceptors.request.eject(id);
       instance.interceptors.response.eject(response);
       uninstallDpop?.();

@@ -18,8 +18,9 @@ import { jsonObject, parseJson } from './token-response.js';
 import { checkObject, checkOptions, isBoolean, isNumberFrom, printable, withDefaults } from './validate.js';
 
 /**
- * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. Only `issuer` is
- * checked by {@link discover}; the grants also check `token_endpoint` and `revocation_endpoint` when they use them.
+ * An authorization server's metadata (RFC 8414 §2, OpenID Connect Discovery §3), as published. {@link discover}
+ * checks `issuer`, `token_endpoint` (required) and `revocation_endpoint` (when not absent or `null`) under the https
+ * rule; a grant checks `revocation_endpoint` only when it revokes, so a bad one never stops a refresh.
  */
 export interface AuthorizationServerMetadata {
   /** The issuer identifier; the same URL as the one asked for (see {@link discover}). */
@@ -73,7 +74,8 @@ export type Discovered = (deadline?: Deadline) => Promise<DiscoveredEndpoints>;
 /** The endpoints a grant takes from the metadata. @internal */
 export interface DiscoveredEndpoints {
   readonly token: Endpoint;
-  readonly revocation: Endpoint | undefined;
+  /** The error when the metadata names one that breaks the https rule (thrown by the revocation, not the refresh). */
+  readonly revocation: Endpoint | Error | undefined;
 }
 
 /** `discover`'s defaults, merged once. */
@@ -113,7 +115,7 @@ export async function discover(
     ['allowInsecureHttp', 'a boolean', isBoolean],
   ]);
   const { axios, timeoutMs, allowInsecureHttp } = withDefaults(DISCOVERY_DEFAULTS, given);
-  return fetchMetadata(checkIssuer(issuer, allowInsecureHttp), lazyClient(axios)(), timeoutMs, allowInsecureHttp);
+  return fetchMetadata(checkIssuer(issuer, allowInsecureHttp), lazyClient(axios)(), timeoutMs, allowInsecureHttp, true);
 }
 
 /**
@@ -187,10 +189,14 @@ function endpointsOf(
   const endpoint = (name: string, value: unknown): Endpoint =>
     checkEndpointUrl(name, value, allowInsecureHttp, unusable);
   const token = endpoint('token_endpoint', metadata.token_endpoint);
-  const revocation =
-    metadata.revocation_endpoint === undefined
-      ? undefined
-      : endpoint('revocation_endpoint', metadata.revocation_endpoint);
+  // Only a logout uses it: a bad one fails the revocation, never a refresh. `null` is how some servers say "none".
+  let revocation: Endpoint | Error | undefined;
+  try {
+    const published = metadata.revocation_endpoint;
+    revocation = published === undefined || published === null ? undefined : endpoint('revocation_endpoint', published);
+  } catch (error) {
+    revocation = error as Error;
+  }
   return { token, revocation };
 }
 
@@ -209,6 +215,7 @@ async function fetchMetadata(
   client: AxiosInstance,
   timeoutMs: number,
   allowInsecureHttp: boolean,
+  strict = false,
 ): Promise<AuthorizationServerMetadata> {
   const deadline = deadlineSignal(undefined, timeoutMs);
   try {
@@ -228,7 +235,8 @@ async function fetchMetadata(
       }
       checkPublishedIssuer(json['issuer'], issuer, location);
       // The endpoints are checked here too, so `discover` never hands out an insecure one.
-      endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
+      const { revocation } = endpointsOf(json as AuthorizationServerMetadata, issuer, allowInsecureHttp);
+      if (strict && revocation instanceof Error) throw revocation;
       return json as AuthorizationServerMetadata;
     }
     throw new TokenRefreshError(

@@ -163,7 +163,9 @@ const sha256 = async (text: string): Promise<string> =>
 function target(url: string | URL): URL {
   let parsed: URL | undefined;
   try {
-    parsed = new URL(url, (globalThis as { location?: { href?: string } }).location?.href);
+    // Relative URLs resolve as XHR and fetch resolve them: against the document's base URL (`<base href>`).
+    const page = globalThis as { location?: { href?: string }; document?: { baseURI?: string } };
+    parsed = new URL(url, page.document?.baseURI ?? page.location?.href);
   } catch {
     // reported below
   }
@@ -178,7 +180,10 @@ function target(url: string | URL): URL {
   return parsed;
 }
 
-/** The URL axios will request: `url` on `baseURL` unless `url` is absolute (and absolute URLs are allowed). */
+/**
+ * The URL axios will request: `url` on `baseURL` unless `url` is absolute (and absolute URLs are allowed). Only its
+ * origin is used (which nonce goes with a response); a proof's URL comes from axios's own `getUri`.
+ */
 function requestUrl(config: InternalAxiosRequestConfig): string {
   const url = config.url ?? '';
   const base = config.baseURL;
@@ -413,7 +418,11 @@ function answeredBy(response: AxiosResponse): string {
 }
 
 /** Signs a request the plugin attached a token to: a proof for its method, URL and access token. */
-async function signRequest(dpop: Dpop, config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> {
+async function signRequest(
+  dpop: Dpop,
+  instance: AxiosInstance,
+  config: InternalAxiosRequestConfig,
+): Promise<InternalAxiosRequestConfig> {
   if (config[STATE_KEY]?.attached !== true) return config;
   const authorization = header(config.headers, 'Authorization');
   if (typeof authorization === 'string' && !/^dpop /i.test(authorization)) {
@@ -427,7 +436,8 @@ async function signRequest(dpop: Dpop, config: InternalAxiosRequestConfig): Prom
   }
   const accessToken =
     typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
-  const proof = await dpop.proof({ method: config.method ?? 'get', url: requestUrl(config), accessToken });
+  // axios's own join of baseURL and url (versions differ in the slashes they drop), as its adapters request it.
+  const proof = await dpop.proof({ method: config.method ?? 'get', url: instance.getUri(config), accessToken });
   (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
   return config;
 }
@@ -468,7 +478,7 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
     return Promise.reject(error);
   };
   // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
-  const requestId = instance.interceptors.request.use((config) => signRequest(dpop, config));
+  const requestId = instance.interceptors.request.use((config) => signRequest(dpop, instance, config));
   const responseId = instance.interceptors.response.use((response) => {
     remember(dpop, response);
     return response;

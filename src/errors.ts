@@ -67,6 +67,14 @@ const NAME = 'TokenRefreshError';
  * ```
  */
 export class TokenRefreshError extends Error {
+  /**
+   * `instanceof` holds for an error of another copy of this package too: each CommonJS entry point
+   * (`axios-token-refresh/file`, `/redis`…) carries its own copy of this class.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(TokenRefreshError, value) || marked(value);
+  }
+
   override readonly name = NAME;
   // The members below are `declare`d: the constructor assigns every one, in this order, so class fields would only
   // repeat them in the bundle.
@@ -153,7 +161,11 @@ Object.defineProperty(TokenRefreshError.prototype, MARK, { value: true });
  * @param value - anything caught.
  */
 export function isTokenRefreshError(value: unknown): value is TokenRefreshError {
-  if (value instanceof TokenRefreshError) return true;
+  return value instanceof TokenRefreshError;
+}
+
+/** Whether `value` is an error of this class from any copy of the package (see {@link MARK}). */
+function marked(value: unknown): boolean {
   return (
     typeof value === 'object' &&
     value !== null &&

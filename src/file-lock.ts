@@ -166,11 +166,11 @@ export function createWhole(path: string, text: string): boolean {
   const temporary = temporaryName(path);
   const fd = openSync(temporary, 'wx', 0o600);
   try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
     linkSync(temporary, path);
     return true;
   } catch (error) {

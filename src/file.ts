@@ -1,4 +1,4 @@
-import { constants, watch, type FSWatcher } from 'node:fs';
+import { constants, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
@@ -25,7 +25,7 @@ import {
   malformedRecord,
   parseStoredRecord,
   storedRecord,
-  type ClosableTokenStore,
+  type SharedTokenStore,
   type EndReason,
   type LockContext,
   type LockOptions,
@@ -113,6 +113,11 @@ const NAME_MAX = 255;
 const MAX_NAME_BYTES = NAME_MAX - WRITE_LOCK_SUFFIX.length - LEASE_NAME_SUFFIX_BYTES;
 /** A token record is a few kilobytes: a larger file is not one, and is never read whole. */
 const MAX_FILE_BYTES = 1024 * 1024;
+/**
+ * Room made before a refresh beyond twice the token file's size: the refresh lock, its release's claim, the write lock
+ * and the temporary file each take a block of their own (4 KiB on most filesystems).
+ */
+const RESERVE_BYTES = 16_384;
 /** Opens without waiting for a FIFO's writer (where the platform has the flag); the type is checked before reading. */
 const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 /** How long `close()` waits, at most, for a read of the poll in flight (a stalled filesystem must not hold it). */
@@ -169,11 +174,36 @@ const rules: readonly Rule[] = [
  * attachRefresh(api, { store, refresh });
  * ```
  */
-export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTokenStore {
+export function createFileTokenStore(options: FileTokenStoreOptions): SharedTokenStore {
   checkObject(options);
   const checked = checkOptions(options, rules);
-  checkNameLength(checked.path);
-  return new FileTokenStore(withDefaults(DEFAULTS, checked));
+  const path = followLinks(resolve(checked.path));
+  checkNameLength(path);
+  return new FileTokenStore(withDefaults(DEFAULTS, { ...checked, path }));
+}
+
+/**
+ * The file a token path names, through symbolic links (dotfiles linked by GNU stow or chezmoi): writes replace the
+ * file, never the link, and a process that names the link locks the same `<file>.lock` as one that names the file.
+ * Resolved once, at creation; a path that does not exist yet stays as given, and a link to a missing file is
+ * followed to where that file will be.
+ */
+function followLinks(path: string): string {
+  for (let hops = 0; hops < 40; hops += 1) {
+    try {
+      return realpathSync(path);
+    } catch {
+      // Missing (or a link to something missing): follow the link, if it is one, by hand.
+    }
+    let link: string;
+    try {
+      link = readlinkSync(path);
+    } catch {
+      return path;
+    }
+    path = resolve(dirname(path), link);
+  }
+  return path;
 }
 
 /**
@@ -181,7 +211,7 @@ export function createFileTokenStore(options: FileTokenStoreOptions): ClosableTo
  * write lock's claim, is 68 bytes longer): with such a name a lock could be taken once, and never released.
  */
 function checkNameLength(path: string): void {
-  const name = basename(resolve(path));
+  const name = basename(path);
   const bytes = Buffer.byteLength(name, 'utf8');
   if (bytes <= MAX_NAME_BYTES) return;
   throw new TypeError(
@@ -334,6 +364,8 @@ class FileTokenStore implements TokenStore {
     this.#life.assertOpen('withLock');
     checkLockOptions(options);
     await this.#ensureDirectory();
+    // Before the lock, whose release on a full disk would need room as well.
+    await this.#reserveSpace();
     return this.#life.abortable(async (controller) => {
       const held = await this.#acquire(this.#lock, options, controller.signal);
       const stopWatching = this.#watchLease(held, options.leaseMs, controller);
@@ -344,6 +376,29 @@ class FileTokenStore implements TokenStore {
         this.#releaseQuietly(this.#lock, held);
       }
     });
+  }
+
+  /**
+   * Makes sure the write a refresh ends with fits before the refresh spends the refresh token: on a full disk the new
+   * tokens could not be written, and the next process (or run) would present the spent one. A file the size of that
+   * write and its locks is made and removed, before the lock is taken; a failure (ENOSPC, EDQUOT) fails `withLock`
+   * with `STORE_FAILED`. A check, not a guarantee: another program may fill the disk after it.
+   */
+  async #reserveSpace(): Promise<void> {
+    const size = (await stat(this.#path).catch(() => undefined))?.size ?? 0;
+    // Named like a token write's temporary file: one left by a killed process is removed by the next write.
+    const temporary = `${this.#path}.${randomId()}.tmp`;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.#createTemporary(temporary);
+      // writeFile, not write: a write may stop short of a full disk without an error; writeFile goes on to ENOSPC.
+      await handle.writeFile(Buffer.alloc(Math.min(2 * size, 2 * MAX_FILE_BYTES) + RESERVE_BYTES));
+    } catch (error) {
+      throw storeFailed(`Making room for new tokens beside \`${this.#path}\``, error);
+    } finally {
+      await handle?.close().catch(() => undefined);
+      await unlink(temporary).catch(() => undefined);
+    }
   }
 
   /**

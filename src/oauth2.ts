@@ -22,7 +22,7 @@ import type { ClientCredentials, Deadline, Endpoint, OAuthError } from './oauth-
 import type { DpopHooks, RefreshContext, RefreshFunction } from './options.js';
 import { revoker } from './revocation.js';
 import { jsonObject, parseJson, parseTokenResponse } from './token-response.js';
-import type { TokenSet } from './tokens.js';
+import { rotatedIn, type TokenSet } from './tokens.js';
 import {
   checkObject,
   checkOptions,
@@ -553,15 +553,22 @@ function interpret(
     const [code, message] = verdict(status, oauth, grant, retryAfterMs, answered(status, oauth, options));
     throw new TokenRefreshError(code, message, { status, ...oauth, retryAfterMs });
   }
-  const tokens = parseTokenResponse(json, {
-    receivedAt: sentAt,
-    previousRefreshToken: grant.previousRefreshToken,
-    unusable: `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`,
-    issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
-    status,
-  });
-  checkTokenType(tokens, options, status);
-  return tokens;
+  try {
+    const tokens = parseTokenResponse(json, {
+      receivedAt: sentAt,
+      previousRefreshToken: grant.previousRefreshToken,
+      unusable: `Token refresh got an unusable answer from the token endpoint ${options.where} (HTTP ${status})`,
+      issued: `Token refresh misconfigured: the token endpoint ${options.where} issued a token of type`,
+      status,
+    });
+    checkTokenType(tokens, options, status);
+    return tokens;
+  } catch (error) {
+    // The server may have rotated the refresh token all the same: the session must not present the spent one again.
+    const rotated = body?.['refresh_token'];
+    if (isNonEmptyString(rotated) && rotated !== grant.previousRefreshToken) rotatedIn.set(error as object, rotated);
+    throw error;
+  }
 }
 
 /** How messages tell what the token endpoint said: ``the token endpoint … answered HTTP 400 (invalid_grant: …)``. */

@@ -207,3 +207,13 @@ function withPrintingMethods(output: Record<PropertyKey, unknown>): void {
   Object.defineProperty(output, 'toJSON', { value: plain, configurable: true, writable: true });
   Object.defineProperty(output, 'toString', { value: text, configurable: true, writable: true });
 }
+
+/**
+ * The token a request carries in its `Authorization` header, if any: to keep out of what an app callback threw.
+ *
+ * @param config - a request config (its headers may be AxiosHeaders or a plain object).
+ */
+export function sentToken(config: { readonly headers?: unknown } | undefined): string | undefined {
+  const sent = (config?.headers as Record<string, unknown> | undefined)?.['Authorization'];
+  return typeof sent === 'string' ? sent.slice(sent.indexOf(' ') + 1) : undefined;
+}

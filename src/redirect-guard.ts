@@ -1,5 +1,5 @@
 import type { InternalAxiosRequestConfig } from 'axios';
-import type { Scope } from './scope.js';
+import { type Scope, sentTo } from './scope.js';
 
 type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
 
@@ -19,13 +19,13 @@ type BeforeRedirect = NonNullable<InternalAxiosRequestConfig['beforeRedirect']>;
  */
 export function createRedirectGuard(inScope: Scope): (config: InternalAxiosRequestConfig) => void {
   const ours = new WeakSet<object>();
-  const guarded = (previous: BeforeRedirect | undefined): BeforeRedirect => {
+  const guarded = (previous: BeforeRedirect | undefined, config?: InternalAxiosRequestConfig): BeforeRedirect => {
     const guard: BeforeRedirect = (options, response, request) => {
       previous?.(options, response, request);
       const href: unknown = options['href'];
       const headers = options['headers'] as Record<string, unknown> | undefined;
       if (headers === undefined) return;
-      if (typeof href === 'string' && inScope({ url: href } as InternalAxiosRequestConfig)) return;
+      if (typeof href === 'string' && inScope(sentTo(config, href))) return;
       for (const name of Object.keys(headers)) {
         if (/^(authorization|dpop)$/i.test(name)) delete headers[name];
       }
@@ -34,10 +34,11 @@ export function createRedirectGuard(inScope: Scope): (config: InternalAxiosReque
     return guard;
   };
   // A request without its own beforeRedirect (the common case) shares one guard: nothing allocated per request.
+  // Unless the app's `allowedOrigins` function judges redirects: it is shown the request's own config.
   const plain = guarded(undefined);
   return (config) => {
     const previous = config.beforeRedirect;
-    if (previous === undefined) config.beforeRedirect = plain;
-    else if (!ours.has(previous)) config.beforeRedirect = guarded(previous);
+    if (previous !== undefined && ours.has(previous)) return;
+    config.beforeRedirect = previous === undefined && !inScope.asks ? plain : guarded(previous, config);
   };
 }

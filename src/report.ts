@@ -9,6 +9,7 @@
  */
 
 import { describeThrown } from './errors.js';
+import { scrubSecrets } from './redact.js';
 
 /** Name of the warnings this package emits through `process.emitWarning`. */
 export const WARNING_NAME = 'TokenRefreshWarning';
@@ -23,8 +24,9 @@ export const WARNING_NAME = 'TokenRefreshWarning';
  */
 export function callApp<V>(callback: (value: V) => unknown, value: V, failed: (error: unknown) => void): void {
   try {
-    const returned = callback(value);
-    if (returned instanceof Promise) returned.catch(failed);
+    const returned = callback(value) as PromiseLike<unknown> | null | undefined;
+    // Any thenable: a promise from another realm (an iframe, `vm`) is no `instanceof Promise` here.
+    if (typeof returned?.then === 'function') Promise.resolve(returned).then(undefined, failed);
   } catch (error) {
     failed(error);
   }
@@ -63,4 +65,46 @@ export function emitWarning(warning: Error): void {
   } catch {
     // Reporting must never throw into the session or a store.
   }
+}
+
+/** The app predicates already warned about answering with a promise. */
+const warnedAsync = new WeakSet<object>();
+
+/**
+ * Asks an app predicate (`allowedOrigins`, `shouldRefresh`) that must answer at once. One that throws is a no,
+ * reported without `secrets`. A promise (an async function) would be truthy whatever it resolves to: it is a no, said
+ * once per function, and its rejection is handled.
+ *
+ * @param predicate - the app's function.
+ * @param args - what it is called with.
+ * @param where - names it in warnings, e.g. ``the `shouldRefresh` function``.
+ * @param instead - what the plugin did instead, for the warning, e.g. `No token was sent.`
+ * @param secrets - tokens to keep out of the reported error.
+ */
+export function askApp<A extends unknown[]>(
+  predicate: (...args: A) => unknown,
+  args: A,
+  where: string,
+  instead: string,
+  secrets: readonly (string | undefined)[],
+): unknown {
+  let answer: unknown;
+  try {
+    answer = predicate(...args);
+  } catch (error) {
+    warnCallbackError(where, scrubSecrets(error, secrets));
+    return false;
+  }
+  if (typeof (answer as PromiseLike<unknown> | null)?.then !== 'function') return answer;
+  Promise.resolve(answer).then(undefined, () => undefined);
+  if (!warnedAsync.has(predicate)) {
+    warnedAsync.add(predicate);
+    emitWarning(
+      new TypeError(
+        `axios-token-refresh: ${where} returned a promise; it must answer \`true\` or \`false\` at once (an async ` +
+          `function cannot). ${instead}`,
+      ),
+    );
+  }
+  return false;
 }

@@ -50,6 +50,7 @@ export function revoker(
       const endpoint = fixed ?? (await (discovered as Discovered)(deadline)).revocation;
       // Discovered metadata without a revocation endpoint: nothing to call, and `logout()` says so (revoked: false).
       if (endpoint === undefined) return false;
+      if (endpoint instanceof Error) throw endpoint;
       const secrets = secretsOf(config, tokens.refreshToken, tokens.accessToken);
       const jobs: Array<Promise<void>> = [];
       // Refresh token first in the list so its failure is the one reported: it is what keeps a login alive.

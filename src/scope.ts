@@ -1,7 +1,7 @@
 import type { InternalAxiosRequestConfig } from 'axios';
 import type { InstanceOptions } from './options.js';
-import { scrubSecrets } from './redact.js';
-import { emitWarning, warnCallbackError } from './report.js';
+import { sentToken } from './redact.js';
+import { askApp } from './report.js';
 import { describe, expected } from './validate.js';
 
 /**
@@ -24,12 +24,29 @@ const NOWHERE = 'http://relative.invalid';
 /** The answer for a URL that names no host of its own: it stays wherever the app's environment sends paths. */
 const PATH_ONLY = 'path';
 
-/** Which requests get the token: a function of the request config, built once per instance. */
-export type Scope = (config: InternalAxiosRequestConfig) => boolean;
+/**
+ * Which requests get the token: a function of the request config, built once per instance. `asks`: it may ask the
+ * app's `allowedOrigins` function, which reads the config (so a redirect's check needs the request's own).
+ */
+export type Scope = ((config: InternalAxiosRequestConfig) => boolean) & { readonly asks: boolean };
+
+/**
+ * A request's config sent to `url` instead (a redirect's target, where a response came from): what the scope, and the
+ * app's `allowedOrigins` function, judge for it.
+ *
+ * @param config - the request's config, if known.
+ * @param url - the absolute URL it went to.
+ */
+export function sentTo(config: InternalAxiosRequestConfig | undefined, url: string): InternalAxiosRequestConfig {
+  return { ...config, url, baseURL: undefined, allowAbsoluteUrls: true } as unknown as InternalAxiosRequestConfig;
+}
 
 interface Page {
   readonly origin: string | undefined;
+  /** What relative request URLs resolve against: the document's base URL. */
   readonly base: string | undefined;
+  /** The page's own address: what the instance's relative `baseURL` resolves against for its origin. */
+  readonly href: string | undefined;
 }
 
 /**
@@ -39,11 +56,12 @@ interface Page {
 function currentPage(): Page {
   const scope = globalThis as { location?: { origin?: unknown; href?: unknown }; document?: { baseURI?: unknown } };
   const location = scope.location;
-  if (location === undefined || location === null) return { origin: undefined, base: undefined };
+  if (location === undefined || location === null) return { origin: undefined, base: undefined, href: undefined };
   const baseURI = scope.document?.baseURI;
-  const base = typeof baseURI === 'string' ? baseURI : typeof location.href === 'string' ? location.href : undefined;
+  const href = typeof location.href === 'string' ? location.href : undefined;
+  const base = typeof baseURI === 'string' ? baseURI : href;
   const origin = typeof location.origin === 'string' && location.origin !== 'null' ? location.origin : undefined;
-  return { origin, base };
+  return { origin, base, href };
 }
 
 /**
@@ -172,41 +190,15 @@ function ownPath(
   return !instanceBase && !config.baseURL && typeof (globalThis as { window?: unknown }).window === 'undefined';
 }
 
-/** The `allowedOrigins` functions already warned about answering with a promise. */
-const warnedAsync = new WeakSet<object>();
-
-/**
- * Asks the app's `allowedOrigins` function. Only `true` sends the token. A function that throws is a no, reported
- * without the token the config may carry by now (the send guard asks again after it was attached). A promise (an
- * async function) would be truthy whatever it resolves to: it is a no, said once per function.
- */
+/** Asks the app's `allowedOrigins` function (see {@link askApp}): only `true` sends the token. */
 function askAllowedOrigins(
   predicate: (origin: string, config: InternalAxiosRequestConfig) => boolean,
   origin: string,
   config: InternalAxiosRequestConfig,
 ): boolean {
-  let answer: unknown;
-  try {
-    answer = predicate(origin, config);
-  } catch (error) {
-    const sent = (config.headers as Record<string, unknown> | undefined)?.['Authorization'];
-    const token = typeof sent === 'string' ? sent.slice(sent.indexOf(' ') + 1) : undefined;
-    warnCallbackError('the `allowedOrigins` function', scrubSecrets(error, [token]));
-    return false;
-  }
-  if (typeof (answer as PromiseLike<unknown> | null)?.then === 'function') {
-    Promise.resolve(answer).catch(() => undefined);
-    if (!warnedAsync.has(predicate)) {
-      warnedAsync.add(predicate);
-      emitWarning(
-        new TypeError(
-          'axios-token-refresh: the `allowedOrigins` function returned a promise; it must answer `true` or `false` ' +
-            'at once (an async function cannot). No token was sent.',
-        ),
-      );
-    }
-  }
-  return answer === true;
+  // The config may carry the token by now (the send guard asks again after it was attached).
+  const where = 'the `allowedOrigins` function';
+  return askApp(predicate, [origin, config], where, 'No token was sent.', [sentToken(config)]) === true;
 }
 
 /**
@@ -238,7 +230,7 @@ export function createScope(
     return predicate !== undefined && askAllowedOrigins(predicate, origin, config);
   };
 
-  return (config) => {
+  const scope = (config: InternalAxiosRequestConfig) => {
     const instanceBase = defaults.baseURL;
     if (instanceBase !== cachedBase) {
       cachedBase = instanceBase;
@@ -248,11 +240,14 @@ export function createScope(
     const targets = requestedURLs(config.baseURL, config.url, config.allowAbsoluteUrls);
     if (targets === undefined) return false;
     const page = currentPage();
-    const own = plainOrigin ?? (instanceBase ? destination(instanceBase, page) : undefined);
+    // A relative baseURL (`/api`) makes the page's origin the instance's own, never the place a `<base href>` (which
+    // HTML injection can add) points to: requests sent there are judged like any other origin.
+    const own = plainOrigin ?? (instanceBase ? destination(instanceBase, { ...page, base: page.href }) : undefined);
     return targets.every((target) =>
       allows(destination(target, page), own === PATH_ONLY ? undefined : own, page, config),
     );
   };
+  return Object.assign(scope, { asks: predicate !== undefined });
 }
 
 /**
@@ -263,9 +258,14 @@ export function createScope(
  *
  * @param scope - the instance's scope.
  * @param request - `error.request` of the failed response.
+ * @param config - the request's config.
  */
-export function answeredInScope(scope: Scope, request: unknown): boolean {
+export function answeredInScope(
+  scope: Scope,
+  request: unknown,
+  config: InternalAxiosRequestConfig | undefined,
+): boolean {
   const last = request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
   const url = last?.responseURL ?? last?.res?.responseUrl;
-  return typeof url !== 'string' || url === '' || scope({ url } as InternalAxiosRequestConfig);
+  return typeof url !== 'string' || url === '' || scope(sentTo(config, url));
 }

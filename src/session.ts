@@ -15,7 +15,7 @@ import type {
 import { scrubSecrets } from './redact.js';
 import { callApp, warnCallbackError } from './report.js';
 import { isMalformedRecord, MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
-import { checkTokenInput, normalizeRefreshResult, type TokenSet } from './tokens.js';
+import { checkTokenInput, normalizeRefreshResult, rotatedIn, type TokenSet } from './tokens.js';
 import {
   checkObject,
   checkOptions,
@@ -72,6 +72,17 @@ interface Flight {
   /** What waiters race against the flight's own outcome. */
   readonly released: Promise<void>;
   superseded: boolean;
+  /**
+   * The flight's failure is every waiter's unless newer tokens than this version came in meanwhile (a login). Raised
+   * when the failed flight itself kept a rotated refresh token: that is no login.
+   */
+  failsUpTo: number;
+}
+
+/** A flight that holds the store's lock, and the lock's signal (aborted when its lease is lost). */
+interface Held {
+  readonly flight: Flight;
+  readonly lock: AbortSignal;
 }
 
 /** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
@@ -536,6 +547,7 @@ export class Session implements TokenSessionMethods {
       released: wake.promise,
       release: (error) => (error ? wake.reject(error) : wake.resolve()),
       superseded: false,
+      failsUpTo: version,
     };
     this.#flight = flight;
     const promise = run(flight);
@@ -690,7 +702,7 @@ export class Session implements TokenSessionMethods {
    */
   #join(flight: Flight, cancel?: WaitSignal): Promise<void> {
     const outcome = flight.promise.catch((error: unknown) => {
-      if (isTokenRefreshError(error) && this.#version > flight.version && this.#tokens !== null) return;
+      if (isTokenRefreshError(error) && this.#version > flight.failsUpTo && this.#tokens !== null) return;
       throw error;
     });
     if (this.#debug) this.report({ type: 'request:wait' });
@@ -808,27 +820,43 @@ export class Session implements TokenSessionMethods {
       throw new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused: there is no refresh token');
     }
     const from = current ?? ({} as TokenSet);
-    const next = normalizeRefreshResult(
-      await this.#callRefresh(from, reason, stored.version, lockSignal, flight),
-      current,
-    );
+    let answer: unknown;
+    let next: TokenSet;
+    try {
+      answer = await this.#callRefresh(from, reason, stored.version, lockSignal, flight);
+      next = normalizeRefreshResult(answer, current);
+    } catch (error) {
+      // A refused answer may carry a rotated refresh token: the old one is spent, so the new one is kept (and saved),
+      // and the error still goes to the waiting requests.
+      const rotated = rotatedIn.get(error as object) ?? (answer as Partial<TokenSet> | undefined)?.refreshToken;
+      if (current !== null && typeof rotated === 'string' && rotated !== '' && rotated !== current.refreshToken) {
+        // Its access token stays as it was: refused (marked stale) if it was.
+        const refused = this.#staleVersion === this.#version;
+        const kept = !flight.superseded && (await this.#commit({ ...current, refreshToken: rotated }, stored.version));
+        if (kept) flight.failsUpTo = this.#version;
+        if (kept && refused) this.#staleVersion = this.#version;
+      }
+      throw error;
+    }
     if (flight.superseded) return;
-    await this.#commit(next, stored.version);
+    await this.#commit(next, stored.version, { flight, lock: lockSignal });
   }
 
   /**
    * The one way new tokens from a refresh come into use: compare-and-set write, adopt, `onTokens`, then the `tokens`
    * event (a `refreshError` when `onTokens` failed). When someone else wrote first, their (newer) tokens are adopted.
    */
-  async #commit(next: TokenSet, version: number): Promise<boolean> {
+  async #commit(next: TokenSet, version: number, held?: Held): Promise<boolean> {
     let written: StoredTokens | null;
     try {
       written = await this.#write(next, version);
     } catch (error) {
       // The old refresh token is spent: the new tokens are the only good ones, so they are used all the same (at the
-      // version the store still has), and the next refresh starts from them and writes them.
+      // version the store still has), written again while the lock is held, and by the next refresh if need be.
       this.#adoptOwn({ tokens: next, version }, false);
-      this.#reportError(await this.#settle(next, this.#current, this.#storeError(error, 'write')));
+      const adopted = this.#current;
+      this.#reportError(await this.#settle(next, adopted, this.#storeError(error, 'write')));
+      if (held) await this.#writeBack(adopted, held);
       return true;
     }
     if (written === null) {
@@ -847,6 +875,36 @@ export class Session implements TokenSessionMethods {
     this.#adoptOwn(written, false);
     this.#reportError(await this.#settle(next, this.#current));
     return true;
+  }
+
+  /**
+   * The store failed to record refreshed tokens: it still holds the spent refresh token, which whoever takes the lock
+   * next would present (a server that detects reuse then ends the login). The waiting requests go on with the new
+   * tokens; the lock is kept while the write is tried again, backing off, for up to `refreshTimeoutMs`, until newer
+   * tokens or a logout make it moot, or the lock is lost.
+   */
+  async #writeBack(adopted: RequestTokens, { flight, lock }: Held): Promise<void> {
+    flight.release();
+    // Done as far as requests go: a refresh needed meanwhile starts its own flight, which ends this one (below), takes
+    // the lock and writes its tokens; until then the store's version is ours, so it starts from the tokens in use.
+    if (this.#flight === flight) this.#flight = undefined;
+    const stop = AbortSignal.any([lock, flight.controller.signal]);
+    const until = Date.now() + this.#timeoutMs;
+    for (let waitMs = 100; Date.now() + waitMs < until; waitMs = Math.min(2 * waitMs, 2_000)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          stop.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, waitMs);
+        stop.addEventListener('abort', done);
+      });
+      if (stop.aborted || this.#current !== adopted || this.#loggingOut || this.#flight) return;
+      const written = await this.#write(adopted.tokens, adopted.version).catch(() => undefined);
+      if (written === null) return this.#catchUp().catch(() => undefined);
+      if (written !== undefined) return this.#adoptOwn(written, false);
+    }
   }
 
   /** Calls `refresh` bounded by the timeout; a late answer is adopted only if nothing newer happened since. */

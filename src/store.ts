@@ -86,8 +86,9 @@ export interface ClosableTokenStore extends TokenStore {
 }
 
 /**
- * A store shared with other tabs or processes (`createRedisTokenStore`, `createBrowserTokenStore`): every call is
- * asynchronous and bounded, and it announces other writers' tokens through `subscribe`.
+ * A store shared with other tabs or processes (`createRedisTokenStore`, `createBrowserTokenStore`,
+ * `createFileTokenStore`): every call is asynchronous and bounded, and it announces other writers' tokens through
+ * `subscribe`.
  */
 export interface SharedTokenStore extends ClosableTokenStore {
   /**

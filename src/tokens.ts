@@ -35,6 +35,13 @@ export interface TokenSetMembers {
  */
 export type TokenSet = TokenSetMembers & ({ readonly accessToken: string } | { readonly refreshToken: string });
 
+/**
+ * The new refresh token inside an answer a grant refused (a missing `token_type`, a bad `expires_in`…), by the error
+ * it threw: the server rotated, so the old refresh token is spent, and the session keeps the new one. A WeakMap, so
+ * that the token is never on the error the app sees. @internal
+ */
+export const rotatedIn = new WeakMap<object, string>();
+
 /** Below this, an `expiresAt` is surely Unix seconds, not epoch milliseconds (1e11 ms is 1973; 1e11 s is year 5138). */
 export const SECONDS_THRESHOLD = 1e11;
 
@@ -131,6 +138,9 @@ function withDecodedExpiry(tokens: TokenSet): TokenSet {
  *
  * @param token - an access token.
  */
+/** The largest `exp` a `Date` holds (8.64e15 ms, ECMA-262 §21.4.1.22), in seconds. */
+const MAX_EXP_SECONDS = 8.64e12;
+
 function jwtExpiry(token: string): number | undefined {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
@@ -145,7 +155,8 @@ function jwtExpiry(token: string): number | undefined {
     );
     const claims: unknown = JSON.parse(json);
     const exp = (claims as { exp?: unknown } | null)?.exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+    // An `exp` past any date (1e308) is no expiry: as epoch ms it would be Infinity, which no store can hold.
+    return typeof exp === 'number' && Math.abs(exp) <= MAX_EXP_SECONDS ? exp * 1000 : undefined;
   } catch {
     return undefined;
   }

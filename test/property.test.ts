@@ -276,7 +276,9 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
       if (plan.kind === 'transient') answer = new HttpRefusal(503);
       else if (plan.kind === 'network')
         answer = Object.assign(new Error('socket hang up'), { isAxiosError: true, code: 'ECONNRESET' });
-      else if (plan.kind === 'invalid') answer = { refreshToken: 'junk' } as TokenSet;
+      // An unusable answer from a server that did not rotate (one that carries a new refresh token means it did, and
+      // the session keeps that token: see test/review-session7.test.ts).
+      else if (plan.kind === 'invalid') answer = { accessToken: '' } as TokenSet;
       else {
         if (plan.kind === 'fatal') server.revokeGrantOf(rt);
         try {
@@ -292,14 +294,14 @@ async function run(s: Scenario): Promise<{ violations: string[]; trace: string[]
           done();
           const inTime = !signal.aborted;
           note(
-            `refresh answers ${answer instanceof Error ? answer.message : (answer.accessToken ?? 'junk')}${inTime ? '' : ' (late)'}`,
+            `refresh answers ${answer instanceof Error ? answer.message : answer.accessToken || 'junk'}${inTime ? '' : ' (late)'}`,
           );
           if (answer instanceof Error) {
             reject(answer);
             return;
           }
-          if (answer.accessToken !== undefined) fromRefresh.add(answer.accessToken);
-          if (inTime && rt !== undefined && answer.accessToken !== undefined) {
+          if (answer.accessToken) fromRefresh.add(answer.accessToken);
+          if (inTime && rt !== undefined && answer.accessToken) {
             deliveredInTime.add(rt);
             lateConsumed.delete(rt);
           }

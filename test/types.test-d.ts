@@ -13,8 +13,17 @@ import {
   type TokenRefreshErrorCode,
   type TokenSet,
 } from '../src/index.js';
+import { createFileTokenStore } from '../src/file.js';
+import type { SharedTokenStore } from '../src/store.js';
 
 describe('public types', () => {
+  it('types the file store as a SharedTokenStore: read() and write() are promises (session 7 review)', () => {
+    const store = createFileTokenStore({ path: '/tmp/tokens.json' });
+    expectTypeOf(store).toEqualTypeOf<SharedTokenStore>();
+    expectTypeOf(store.read()).resolves.toHaveProperty('version');
+    void store.close();
+  });
+
   it('types skipAuthRefresh on axios request configs by module augmentation', () => {
     expectTypeOf<AxiosRequestConfig['skipAuthRefresh']>().toEqualTypeOf<boolean | undefined>();
     const api = axios.create();
