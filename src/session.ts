@@ -888,19 +888,21 @@ export class Session implements TokenSessionMethods {
     // Done as far as requests go: a refresh needed meanwhile starts its own flight, which ends this one (below), takes
     // the lock and writes its tokens; until then the store's version is ours, so it starts from the tokens in use.
     if (this.#flight === flight) this.#flight = undefined;
-    const stop = AbortSignal.any([lock, flight.controller.signal]);
+    // Not AbortSignal.any: it is missing from jsdom and from browsers before 2023.
+    const signals = [lock, flight.controller.signal];
     const until = Date.now() + this.#timeoutMs;
     for (let waitMs = 100; Date.now() + waitMs < until; waitMs = Math.min(2 * waitMs, 2_000)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
-          stop.removeEventListener('abort', done);
+          for (const signal of signals) signal.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, waitMs);
-        stop.addEventListener('abort', done);
+        for (const signal of signals) signal.addEventListener('abort', done);
       });
-      if (stop.aborted || this.#current !== adopted || this.#loggingOut || this.#flight) return;
+      const stopped = lock.aborted || flight.controller.signal.aborted;
+      if (stopped || this.#current !== adopted || this.#loggingOut || this.#flight) return;
       const written = await this.#write(adopted.tokens, adopted.version).catch(() => undefined);
       if (written === null) return this.#catchUp().catch(() => undefined);
       if (written !== undefined) return this.#adoptOwn(written, false);
