@@ -342,25 +342,14 @@ function createResponsePath(
   life: { readonly detached: boolean },
 ): readonly [resend: Resend, onResponseError: (error: AxiosError) => Promise<AxiosResponse>] {
   const statusCodes = new Set(options.statusCodes ?? instanceDefaults.statusCodes);
-  const own = options.shouldRefresh;
-  const shouldRefresh = own
-    ? (error: AxiosError) => {
-        const secrets = [sentToken(error.config), session.getTokens()?.accessToken];
-        return !!askApp(own, [error], 'the `shouldRefresh` function', 'No refresh was made.', secrets);
-      }
-    : (error: AxiosError) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop);
+  const shouldRefresh = refreshPredicate(options.shouldRefresh, session);
   const maxReplays = options.maxReplays ?? instanceDefaults.maxReplays;
 
   /** Step 1: a refused token (a refreshable status and challenge), answered from within the scope. */
   const isRefusal = (error: AxiosError): boolean => {
     const status = error?.response?.status;
     // A 401 from a redirect target out of scope (it never got the token) is not ours to cure.
-    return (
-      status !== undefined &&
-      statusCodes.has(status) &&
-      shouldRefresh(error) &&
-      answeredInScope(inScope, error.request, error.config)
-    );
+    return status !== undefined && statusCodes.has(status) && shouldRefresh(error) && answeredInScope(inScope, error);
   };
 
   /** Step 4: sends the request again; with `state`, as a replay after a refresh (counted). DPoP's nonce retry too. */
@@ -402,6 +391,18 @@ function createResponsePath(
     return resend(error, config, 'after the token refresh', state);
   };
   return [resend, onResponseError];
+}
+
+/**
+ * Whether a refusal refreshes: the app's `shouldRefresh`, asked so that an async or throwing one is a no (see
+ * `askApp`), else the `WWW-Authenticate` challenge for the scheme in use.
+ */
+function refreshPredicate(own: InstanceOptions['shouldRefresh'], session: Session): (error: AxiosError) => boolean {
+  if (!own) return (error) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop);
+  return (error) => {
+    const secrets = [sentToken(error.config), session.getTokens()?.accessToken];
+    return !!askApp(own, [error], 'the `shouldRefresh` function', 'No refresh was made.', secrets);
+  };
 }
 
 /** When there are no tokens to refresh: the server's own 401, or `SESSION_EXPIRED` once the session has ended. */

@@ -257,13 +257,11 @@ export function createScope(
  * Authorization on a redirect to another origin themselves).
  *
  * @param scope - the instance's scope.
- * @param request - `error.request` of the failed response.
- * @param config - the request's config.
+ * @param error - the failed response's error: its `request` (which says where the answer came from) and `config`.
  */
 export function answeredInScope(
   scope: Scope,
-  request: unknown,
-  config: InternalAxiosRequestConfig | undefined,
+  { request, config }: { readonly request?: unknown; readonly config?: InternalAxiosRequestConfig | undefined },
 ): boolean {
   const last = request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
   const url = last?.responseURL ?? last?.res?.responseUrl;

@@ -826,20 +826,26 @@ export class Session implements TokenSessionMethods {
       answer = await this.#callRefresh(from, reason, stored.version, lockSignal, flight);
       next = normalizeRefreshResult(answer, current);
     } catch (error) {
-      // A refused answer may carry a rotated refresh token: the old one is spent, so the new one is kept (and saved),
-      // and the error still goes to the waiting requests.
       const rotated = rotatedIn.get(error as object) ?? (answer as Partial<TokenSet> | undefined)?.refreshToken;
-      if (current !== null && typeof rotated === 'string' && rotated !== '' && rotated !== current.refreshToken) {
-        // Its access token stays as it was: refused (marked stale) if it was.
-        const refused = this.#staleVersion === this.#version;
-        const kept = !flight.superseded && (await this.#commit({ ...current, refreshToken: rotated }, stored.version));
-        if (kept) flight.failsUpTo = this.#version;
-        if (kept && refused) this.#staleVersion = this.#version;
-      }
+      if (current !== null && !flight.superseded) await this.#keepRotated(current, rotated, stored.version, flight);
       throw error;
     }
     if (flight.superseded) return;
     await this.#commit(next, stored.version, { flight, lock: lockSignal });
+  }
+
+  /**
+   * A refused answer may carry a rotated refresh token: the one presented is spent, so the new one is kept (and
+   * saved), and the flight still fails with the answer's error. The access token stays as it was: refused (stale) if
+   * it was.
+   */
+  async #keepRotated(current: TokenSet, rotated: unknown, version: number, flight: Flight): Promise<void> {
+    if (typeof rotated !== 'string' || rotated === '' || rotated === current.refreshToken) return;
+    const refused = this.#staleVersion === this.#version;
+    if (!(await this.#commit({ ...current, refreshToken: rotated }, version))) return;
+    // A version of the flight's own making, not a login: its failure is still every waiter's.
+    flight.failsUpTo = this.#version;
+    if (refused) this.#staleVersion = this.#version;
   }
 
   /**
