@@ -67,14 +67,6 @@ const NAME = 'TokenRefreshError';
  * ```
  */
 export class TokenRefreshError extends Error {
-  /**
-   * `instanceof` holds for an error of another copy of this package too: each CommonJS entry point
-   * (`axios-token-refresh/file`, `/redis`…) carries its own copy of this class.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return Function.prototype[Symbol.hasInstance].call(TokenRefreshError, value) || marked(value);
-  }
-
   override readonly name = NAME;
   // The members below are `declare`d: the constructor assigns every one, in this order, so class fields would only
   // repeat them in the bundle.
@@ -153,6 +145,16 @@ export interface TokenRefreshErrorJSON {
  */
 export const MARK = Symbol.for('axios-token-refresh.TokenRefreshError');
 Object.defineProperty(TokenRefreshError.prototype, MARK, { value: true });
+/**
+ * `instanceof TokenRefreshError` holds for an error of another copy of this package too: each CommonJS entry point
+ * (`axios-token-refresh/file`, `/redis`…) carries its own copy of the class. A subclass an app makes keeps the plain
+ * prototype check.
+ */
+Object.defineProperty(TokenRefreshError, Symbol.hasInstance, {
+  value(this: object, value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || (this === TokenRefreshError && marked(value));
+  },
+});
 
 /**
  * True when `value` is a {@link TokenRefreshError}, also one thrown by another copy of this package (it checks a

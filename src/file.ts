@@ -1,4 +1,4 @@
-import { constants, readlinkSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import { constants, readlinkSync, realpathSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { TokenRefreshError } from './errors.js';
@@ -177,31 +177,32 @@ const rules: readonly Rule[] = [
 export function createFileTokenStore(options: FileTokenStoreOptions): SharedTokenStore {
   checkObject(options);
   const checked = checkOptions(options, rules);
-  const path = followLinks(resolve(checked.path));
+  const given = resolve(checked.path);
+  const path = followLinks(given);
   checkNameLength(path);
-  return new FileTokenStore(withDefaults(DEFAULTS, { ...checked, path }));
+  return new FileTokenStore({ ...withDefaults(DEFAULTS, { ...checked, path }), followed: path !== given });
 }
 
 /**
  * The file a token path names, through symbolic links (dotfiles linked by GNU stow or chezmoi): writes replace the
  * file, never the link, and a process that names the link locks the same `<file>.lock` as one that names the file.
- * Resolved once, at creation; a path that does not exist yet stays as given, and a link to a missing file is
- * followed to where that file will be.
+ * Resolved once, at creation. A link to a file that does not exist yet is followed to where that file will be; a
+ * link to anything but a regular file (a directory, a device) is not followed, so that messages name the link.
  */
 function followLinks(path: string): string {
+  let target = path;
   for (let hops = 0; hops < 40; hops += 1) {
     try {
-      return realpathSync(path);
+      const real = realpathSync(target);
+      return statSync(real).isFile() ? real : path;
     } catch {
       // Missing (or a link to something missing): follow the link, if it is one, by hand.
     }
-    let link: string;
     try {
-      link = readlinkSync(path);
+      target = resolve(dirname(target), readlinkSync(target));
     } catch {
-      return path;
+      return target;
     }
-    path = resolve(dirname(path), link);
   }
   return path;
 }
@@ -266,6 +267,8 @@ class FileTokenStore implements TokenStore {
   /** Lease checks of this handle's running lock tasks, run at each store call: see `#checkLeases`. */
   readonly #leases = new Set<() => void>();
   #directoryReady: Promise<void> | undefined;
+  /** `path` was a symbolic link: the directory it points into is never created (a drive not mounted, say). */
+  readonly #followed: boolean;
   #modeChecked = false;
   #directoryChecked = false;
   #watcher: FSWatcher | undefined;
@@ -276,8 +279,9 @@ class FileTokenStore implements TokenStore {
     () => this.#life.closed,
   );
 
-  constructor(options: FileTokenStoreOptions & typeof DEFAULTS) {
+  constructor(options: FileTokenStoreOptions & typeof DEFAULTS & { readonly followed: boolean }) {
     this.#path = resolve(options.path);
+    this.#followed = options.followed;
     this.#directory = dirname(this.#path);
     this.#name = basename(this.#path);
     this.#lock = new FileLease(`${this.#path}.lock`);
@@ -469,7 +473,10 @@ class FileTokenStore implements TokenStore {
   }
 
   #ensureDirectory(): Promise<void> {
-    this.#directoryReady ??= mkdir(this.#directory, { recursive: true, mode: 0o700 }).then(
+    // Through a followed link the directory must be there already: never made where the link points.
+    const make = () =>
+      this.#followed ? stat(this.#directory) : mkdir(this.#directory, { recursive: true, mode: 0o700 });
+    this.#directoryReady ??= make().then(
       () => this.#checkDirectory(),
       (error: unknown) => {
         this.#directoryReady = undefined;

@@ -82,7 +82,10 @@ interface Flight {
 /** A flight that holds the store's lock, and the lock's signal (aborted when its lease is lost). */
 interface Held {
   readonly flight: Flight;
-  readonly lock: AbortSignal;
+  /** The store lock's signal; none for a late answer (it is adopted outside the lock). */
+  readonly lock?: AbortSignal;
+  /** What the flight fails with, when it fails all the same (a rotated refresh token kept from a refused answer). */
+  readonly failure?: unknown;
 }
 
 /** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
@@ -234,6 +237,8 @@ export class Session implements TokenSessionMethods {
    * `#isBackup`). A logout or an end is no replacement: the next login may bring the same refresh token back.
    */
   readonly #spent: string[] = [];
+  /** Aborted by `close()`: stops a write-back (see `#writeBack`), which would keep a process alive. */
+  readonly #closing = new AbortController();
 
   /** The session's DPoP key: `attachRefresh` installs its interceptors on every instance of the session. */
   readonly dpop: DpopHooks | undefined;
@@ -444,6 +449,7 @@ export class Session implements TokenSessionMethods {
 
   /** {@inheritDoc TokenSession.close} */
   async close(): Promise<void> {
+    this.#closing.abort();
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     for (const set of Object.values(this.#listeners)) set.clear();
@@ -827,7 +833,8 @@ export class Session implements TokenSessionMethods {
       next = normalizeRefreshResult(answer, current);
     } catch (error) {
       const rotated = rotatedIn.get(error as object) ?? (answer as Partial<TokenSet> | undefined)?.refreshToken;
-      if (current !== null && !flight.superseded) await this.#keepRotated(current, rotated, stored.version, flight);
+      const held = { flight, lock: lockSignal, failure: error };
+      if (current !== null && !flight.superseded) await this.#keepRotated(current, rotated, stored.version, held);
       throw error;
     }
     if (flight.superseded) return;
@@ -839,10 +846,11 @@ export class Session implements TokenSessionMethods {
    * saved), and the flight still fails with the answer's error. The access token stays as it was: refused (stale) if
    * it was.
    */
-  async #keepRotated(current: TokenSet, rotated: unknown, version: number, flight: Flight): Promise<void> {
+  async #keepRotated(current: TokenSet, rotated: unknown, version: number, held: Held): Promise<void> {
     if (typeof rotated !== 'string' || rotated === '' || rotated === current.refreshToken) return;
+    const { flight } = held;
     const refused = this.#staleVersion === this.#version;
-    if (!(await this.#commit({ ...current, refreshToken: rotated }, version))) return;
+    if (!(await this.#commit({ ...current, refreshToken: rotated }, version, held))) return;
     // A version of the flight's own making, not a login: its failure is still every waiter's.
     flight.failsUpTo = this.#version;
     if (refused) this.#staleVersion = this.#version;
@@ -853,10 +861,13 @@ export class Session implements TokenSessionMethods {
    * event (a `refreshError` when `onTokens` failed). When someone else wrote first, their (newer) tokens are adopted.
    */
   async #commit(next: TokenSet, version: number, held?: Held): Promise<boolean> {
+    const before = this.#current;
     let written: StoredTokens | null;
     try {
       written = await this.#write(next, version);
     } catch (error) {
+      // A login or logout adopted meanwhile wins: these tokens are of the login it replaced.
+      if (this.#current !== before || held?.flight.superseded) return false;
       // The old refresh token is spent: the new tokens are the only good ones, so they are used all the same (at the
       // version the store still has), written again while the lock is held, and by the next refresh if need be.
       this.#adoptOwn({ tokens: next, version }, false);
@@ -889,13 +900,14 @@ export class Session implements TokenSessionMethods {
    * tokens; the lock is kept while the write is tried again, backing off, for up to `refreshTimeoutMs`, until newer
    * tokens or a logout make it moot, or the lock is lost.
    */
-  async #writeBack(adopted: RequestTokens, { flight, lock }: Held): Promise<void> {
-    flight.release();
+  async #writeBack(adopted: RequestTokens, { flight, lock, failure }: Held): Promise<void> {
+    if (!lock) return;
+    flight.release(failure === undefined ? undefined : this.#scrub(classifyRefreshFailure(failure)));
     // Done as far as requests go: a refresh needed meanwhile starts its own flight, which ends this one (below), takes
     // the lock and writes its tokens; until then the store's version is ours, so it starts from the tokens in use.
     if (this.#flight === flight) this.#flight = undefined;
     // Not AbortSignal.any: it is missing from jsdom and from browsers before 2023.
-    const signals = [lock, flight.controller.signal];
+    const signals = [lock, flight.controller.signal, this.#closing.signal];
     const until = Date.now() + this.#timeoutMs;
     for (let waitMs = 100; Date.now() + waitMs < until; waitMs = Math.min(2 * waitMs, 2_000)) {
       await new Promise<void>((resolve) => {
@@ -907,7 +919,7 @@ export class Session implements TokenSessionMethods {
         const timer = setTimeout(done, waitMs);
         for (const signal of signals) signal.addEventListener('abort', done);
       });
-      const stopped = lock.aborted || flight.controller.signal.aborted;
+      const stopped = signals.some((signal) => signal.aborted);
       if (stopped || this.#current !== adopted || this.#loggingOut || this.#flight) return;
       const written = await this.#write(adopted.tokens, adopted.version).catch(() => undefined);
       if (written === null) return this.#catchUp().catch(() => undefined);
@@ -930,12 +942,10 @@ export class Session implements TokenSessionMethods {
     const answer = new Promise<TokenSet>((resolve) =>
       resolve(this.#refresh(current, { signal: controller.signal, reason })),
     );
-    answer.then(
-      (value) => {
-        if (timedOut && !flight.superseded) void this.#lateAnswer(value, current, version, flight);
-      },
-      () => undefined,
-    );
+    const late = (value: unknown, failure?: unknown): void => {
+      if (timedOut && !flight.superseded) void this.#lateAnswer(value, failure, current, version, flight);
+    };
+    answer.then(late, (failure: unknown) => late(undefined, failure));
     // A login or logout aborts the flight: stop waiting for its answer (and free the lock) at once.
     const abandoned = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => {
@@ -959,17 +969,29 @@ export class Session implements TokenSessionMethods {
     }
   }
 
-  async #lateAnswer(value: TokenSet, previous: TokenSet, version: number, timedOut: Flight): Promise<void> {
+  async #lateAnswer(
+    value: unknown,
+    failure: unknown,
+    previous: TokenSet,
+    version: number,
+    timedOut: Flight,
+  ): Promise<void> {
+    // A late failure matters only when it carries a rotated refresh token (a refused answer).
+    const rotated = failure === undefined ? undefined : rotatedIn.get(failure as object);
+    if (failure !== undefined && rotated === undefined) return;
     // The refresh token may be spent by now, so a late answer is worth keeping, but never over newer tokens or an
     // ended session. An answer right on the deadline first lets the flight it missed finish failing.
     if (this.#flight === timedOut) await timedOut.promise.catch(() => undefined);
     let adopted = false;
     if (this.#version === version && this.#flight === undefined && !this.#ended && !timedOut.superseded) {
-      const flight = this.#startFlight(version, async () => {
+      const flight = this.#startFlight(version, async (own) => {
         try {
+          if (failure !== undefined) throw failure;
           adopted = await this.#commit(normalizeRefreshResult(value, previous), version);
         } catch {
-          // An unusable late answer changes nothing: the tokens stay as they were.
+          // An unusable late answer changes nothing, but for a rotated refresh token it carries.
+          const carried = rotated ?? (value as Partial<TokenSet> | undefined)?.refreshToken;
+          await this.#keepRotated(previous, carried, version, { flight: own }).catch(() => undefined);
         }
       });
       // Held as a flight, so that requests wait for onTokens as they do after any refresh.
