@@ -1,3 +1,4 @@
+// Session 7 break-it review.
 // Finding (h3): under CommonJS (`require`), every entry point (dist/index.cjs, file.cjs, redis.cjs, browser.cjs,
 // dpop.cjs) bundles its own copy of src/errors.ts. A STORE_FAILED from `axios-token-refresh/file` (or /redis, /browser)
 // reaches the app through the session unchanged, and `error instanceof TokenRefreshError` (the class from

@@ -1,4 +1,5 @@
 /**
+ * Session 7 break-it review.
  * h2 break-it review: `detach()` while a 401'd request waits for the refresh. The refresh succeeds, then the plugin
  * replays the request through the instance it was detached from: no interceptor of ours runs any more, so the replay
  * goes out with the refused token it carried, fails with 401, and that AxiosError reaches the app with the token in

@@ -1,4 +1,5 @@
 /**
+ * Session 7 break-it review.
  * Finding: the DPoP request interceptor joins `baseURL` and `url` with its own copy of axios's combineURLs that drops
  * at most two trailing slashes of `baseURL`; the installed axios (1.21) drops all of them. With `baseURL` ending in
  * `///`, the proof's `htu` (`/v1//items`) is not the URL requested (`/v1/items`), and an API that checks `htu`

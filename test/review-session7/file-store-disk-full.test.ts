@@ -1,3 +1,4 @@
+// Session 7 break-it review.
 // Finding (h3): on a (nearly) full disk the file store lets the session spend the refresh token and then cannot record
 // the new one. The refresh lock (one small file) is taken, the refresh runs and rotates the refresh token at the
 // server, then the write lock / temporary token file fail with ENOSPC. The process goes on with the new tokens in

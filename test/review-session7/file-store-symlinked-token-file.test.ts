@@ -1,3 +1,4 @@
+// Session 7 break-it review.
 // Finding (h3): a token file that is a symlink (dotfiles managed with GNU stow / chezmoi / home-manager, or a path
 // linked into a synced folder). docs/file-store.md says "The token file must be a regular file (or a symlink to one)".
 // The store's write renames its temporary file over the *link*, so the link is replaced by a regular file: the link's

@@ -1,4 +1,5 @@
 /**
+ * Session 7 break-it review.
  * Finding: `expires_in` is bounded ("so large that the expiry is past any date: INVALID_TOKEN_RESPONSE"), but an
  * access token's JWT `exp` is not: `exp: 1e308` decodes to `expiresAt: Infinity` (src/tokens.ts jwtExpiry checks that
  * `exp` is finite, not `exp * 1000`). The session adopts that TokenSet, which no shared store can write (JSON has no

@@ -1,4 +1,5 @@
 /**
+ * Session 7 break-it review.
  * h2 break-it review: callApp (src/report.ts) catches an async listener's rejection only when it returns an
  * `instanceof Promise` of this realm. An async function from another realm (a `vm` context, an iframe) returns a
  * promise of that realm: its rejection is never handled, and Node's default `--unhandled-rejections=throw` kills the

@@ -1,4 +1,5 @@
 /**
+ * Session 7 break-it review.
  * h2 break-it review: `shouldRefresh` is the one app callback on the 401 path that is called bare. An `async`
  * function (plain JS; TypeScript refuses it) is "truthy" whatever it answers, and its rejection is never handled;
  * a function that throws replaces the request's error with its own, skipping the redaction of the AxiosError it got.

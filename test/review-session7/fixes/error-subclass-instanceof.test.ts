@@ -1,4 +1,5 @@
 /**
+ * Session 7, review of the fixes (r1).
  * `TokenRefreshError[Symbol.hasInstance]` (added so that `instanceof` holds across the CommonJS entries' copies of the
  * class) is a static method, inherited by every subclass, and it always tests against `TokenRefreshError` itself: any
  * TokenRefreshError is now `instanceof` any subclass an app made of it.

@@ -1,4 +1,5 @@
 /**
+ * Session 7, review of the fixes (r1).
  * `followLinks` resolves the token path through symbolic links at creation, including a link that points at something
  * that is not a regular file. The store then names the link's target as its `<path>`: for a link to a directory (or a
  * device) the STORE_FAILED message tells the user to remove the target ("`/home/me/.config` is not a regular file;

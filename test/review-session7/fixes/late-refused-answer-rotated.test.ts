@@ -1,4 +1,5 @@
 /**
+ * Session 7, review of the fixes (r1).
  * The salvage of a rotated refresh token from a refused answer covers only an answer that came in time. A late answer
  * (after refreshTimeoutMs: `#lateAnswer`) that is refused the same way (`expiresAt` in Unix seconds, the CHANGELOG's own
  * example) is thrown away whole, new refresh token included: the session keeps the refresh token the server just

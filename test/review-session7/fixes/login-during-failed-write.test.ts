@@ -1,4 +1,5 @@
 /**
+ * Session 7, review of the fixes (r1).
  * A login (setTokens) made while the store write that ends a refresh is in flight and then fails: `#commit`'s catch
  * adopts the refreshed tokens of the previous login unconditionally, over the new login that was adopted meanwhile, and
  * hands them to `onTokens` after the login. The write-back then catches up with the store, so the session comes back

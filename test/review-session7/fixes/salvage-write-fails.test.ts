@@ -1,5 +1,6 @@
 /**
- * Session 7, review of the fixes (r1, medium). The "rotated refresh token in a refused answer" salvage commits the new refresh token without the write-back: when
+ * Session 7, review of the fixes (r1).
+ * The "rotated refresh token in a refused answer" salvage commits the new refresh token without the write-back: when
  * the store's write fails right then (the same Redis blip the write-back was added for), the session lets the lock go
  * at once while the store still holds the spent refresh token, and the next session presents it again.
  */
