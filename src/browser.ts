@@ -9,6 +9,7 @@ import {
   malformedAt,
   noop,
   reportDropped,
+  reportStoreError,
   Sleepers,
   StoreLife,
   type StoreListener,
@@ -44,7 +45,7 @@ export type { SharedTokenStore } from './store.js';
  *
  * @example
  * ```ts
- * // sessionStorage: one copy per tab, so other tabs learn new tokens only from announcements.
+ * // sessionStorage: one copy per tab; the store copies the tokens other tabs announce into it, so a reload is current.
  * const sessionStorageAdapter: TokenStorage = {
  *   get: () => sessionStorage.getItem('tokens'),
  *   set: (value) => (value === null ? sessionStorage.removeItem('tokens') : sessionStorage.setItem('tokens', value)),
@@ -119,12 +120,32 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   const settings = withDefaults(INDEXED_DB_DEFAULTS, readOptions(options, names));
   const { database, objectStore, key } = checkOptions(settings, INDEXED_DB_RULES);
   let opened: Promise<IDBDatabase> | undefined;
+  const forget = (db?: IDBDatabase): void => {
+    db?.close();
+    opened = undefined;
+  };
   const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    opened ??= openDatabase(database, objectStore).catch((error: unknown) => {
-      opened = undefined;
+    opened ??= openDatabase(database, objectStore).then(
+      (db) => {
+        // Another tab (or the app) needs a new version (another object store) or deletes the database: let it, and
+        // open again next time. The browser closing it (site data cleared) is the same.
+        db.onversionchange = () => forget(db);
+        db.onclose = () => forget();
+        return db;
+      },
+      (error: unknown) => {
+        forget();
+        throw error;
+      },
+    );
+    const db = await opened;
+    try {
+      return await inTransaction(db, objectStore, mode, action);
+    } catch (error) {
+      // A connection that went bad (closed under us) is not kept: the next call opens a new one.
+      if (opened !== undefined && (await opened.catch(() => undefined)) === db) forget(db);
       throw error;
-    });
-    return inTransaction(await opened, objectStore, mode, action);
+    }
   };
   return {
     get: async () => {
@@ -139,6 +160,8 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   };
 }
 
+/** How long an upgrade may stay blocked by another connection before the call fails (the next call tries again). */
+const BLOCKED_MS = 1000;
 const INDEXED_DB_DEFAULTS = { database: 'axios-token-refresh', objectStore: 'tokens', key: 'default' };
 const INDEXED_DB_RULES: readonly Rule[] = Object.keys(INDEXED_DB_DEFAULTS).map((name) => [
   name,
@@ -165,9 +188,29 @@ function openDatabase(database: string, objectStore: string): Promise<IDBDatabas
       const version = db.version + 1;
       db.close();
       const upgrade = indexedDB.open(database, version);
+      let state: 'opening' | 'open' | 'given up' = 'opening';
       upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
-      upgrade.onsuccess = () => resolve(upgrade.result);
+      upgrade.onsuccess = () => {
+        // Opened after all, once the other connection closed: too late for this call, and not kept open.
+        if (state === 'given up') return upgrade.result.close();
+        state = 'open';
+        resolve(upgrade.result);
+      };
       upgrade.onerror = () => reject(upgrade.error);
+      // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
+      // own) would keep this open, and the store, waiting for good.
+      upgrade.onblocked = () => {
+        setTimeout(() => {
+          if (state !== 'opening') return;
+          state = 'given up';
+          reject(
+            new Error(
+              `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` is blocked by ` +
+                'another open connection to it that does not close on `versionchange`',
+            ),
+          );
+        }, BLOCKED_MS);
+      };
     };
     request.onerror = () => reject(request.error);
   });
@@ -214,8 +257,9 @@ export interface BrowserTokenStoreOptions {
    */
   readonly locks?: LockManager | null;
   /**
-   * Hears about announcements from other tabs that this store dropped because they are not well-formed token records
-   * (each a `TokenRefreshError` of code `STORE_FAILED`, whose message never contains a token). When left out, they go
+   * Hears about announcements from other tabs that this store dropped because they are not well-formed token records,
+   * and about writes the storage refused (a full `localStorage`: the open tabs share the tokens all the same). Each is
+   * a `TokenRefreshError` of code `STORE_FAILED`, whose message never contains a token. When left out, they go
    * to `reportError` (the console and `window.onerror`). If it throws, that is reported like any callback error.
    *
    * @default undefined (`reportError`)
@@ -389,13 +433,7 @@ class BrowserTokenStore implements SharedTokenStore {
         // A malformed stored record does not stop the write: it is what the write replaces.
         await this.#catchUp(true);
         if (this.#known.version !== expectedVersion) return null;
-        try {
-          await this.#storage.set(JSON.stringify(next));
-        } catch (error) {
-          throw new TokenRefreshError('STORE_FAILED', `Writing tokens to the storage of \`${this.#name}\` failed`, {
-            cause: error,
-          });
-        }
+        await this.#save(next);
         this.#known = next;
         this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
         // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
@@ -452,6 +490,43 @@ class BrowserTokenStore implements SharedTokenStore {
     this.#catchingUp.wakeAll();
   }
 
+  /**
+   * Writes a record to the storage. When the storage refuses it (a full `localStorage`: `QuotaExceededError`), the
+   * open tabs still share it through the channel and the version locks, so the write goes on; the record it replaces
+   * is removed rather than left behind (after a refresh it holds a spent refresh token, which the next start would
+   * present), and the failure goes to `onError`.
+   */
+  async #save(record: StoredTokens): Promise<void> {
+    try {
+      await this.#storage.set(JSON.stringify(record));
+    } catch (error) {
+      await Promise.resolve(null)
+        .then(() => this.#storage.set(null))
+        .catch(noop);
+      const message =
+        `Writing tokens to the storage of \`${this.#name}\` failed: the open tabs share them, but a tab opened after ` +
+        'the last one closes finds none (log in again)';
+      reportStoreError(this.#onError, new TokenRefreshError('STORE_FAILED', message, { cause: error }));
+    }
+  }
+
+  /**
+   * Keeps this tab's storage as new as a record it heard from another tab. With storage of its own (`sessionStorage`,
+   * copied by "Duplicate tab"), a reload reads it, and must not find the refresh token the other tab has spent since.
+   * Under the write lock, and only over an older record: shared storage already holds it, and is left alone.
+   */
+  async #mirror(record: StoredTokens): Promise<void> {
+    await this.#locks
+      .request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
+        if (this.#known !== record || this.#life.closed) return;
+        const text = await this.#storage.get();
+        const stored = typeof text === 'string' ? parseStoredRecord(text) : undefined;
+        if (stored !== undefined && 'record' in stored && stored.record.version >= record.version) return;
+        await this.#save(record);
+      })
+      .catch(noop);
+  }
+
   /** The store did not get its short write lock in time: a store failure like any other that does not answer. */
   #timeoutAsError(error: unknown): unknown {
     const name = (error as { name?: unknown } | null)?.name;
@@ -483,6 +558,14 @@ class BrowserTokenStore implements SharedTokenStore {
     await this.#readStorage(tolerant);
     const newest = await this.#newestHeldVersion();
     if (newest <= this.#known.version) return;
+    if (this.#channel === undefined) {
+      throw new TokenRefreshError(
+        'STORE_FAILED',
+        `Another tab has newer tokens (version ${newest}) for \`${this.#name}\`, but this browser has no ` +
+          'BroadcastChannel to bring them: keep them in storage every tab reads (localStorageAdapter() or ' +
+          'indexedDbStorage())',
+      );
+    }
     // A monotonic clock: a wall clock set back (NTP step, user, VM resume) would stretch the wait to match.
     const deadline = performance.now() + CATCH_UP_MS;
     while (this.#known.version < newest && !this.#life.closed) {
@@ -562,8 +645,9 @@ class BrowserTokenStore implements SharedTokenStore {
     if (message?.type === 'tokens') {
       const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
       // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
-      if ('record' in parsed) this.#adopt(parsed.record, true);
-      else {
+      if ('record' in parsed) {
+        if (this.#adopt(parsed.record, true)) void this.#mirror(parsed.record);
+      } else {
         reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
       }
       return;

@@ -86,6 +86,8 @@ interface Held {
   readonly lock?: AbortSignal;
   /** What the flight fails with, when it fails all the same (a rotated refresh token kept from a refused answer). */
   readonly failure?: unknown;
+  /** The refresh token the flight presented: spent, whatever record carries it. */
+  readonly spent?: string | undefined;
 }
 
 /** What a grant function may carry beside its call signature (see `refreshTokenGrant`, `clientCredentialsGrant`). */
@@ -833,12 +835,12 @@ export class Session implements TokenSessionMethods {
       next = normalizeRefreshResult(answer, current);
     } catch (error) {
       const rotated = rotatedIn.get(error as object) ?? (answer as Partial<TokenSet> | undefined)?.refreshToken;
-      const held = { flight, lock: lockSignal, failure: error };
+      const held = { flight, lock: lockSignal, failure: error, spent: current?.refreshToken };
       if (current !== null && !flight.superseded) await this.#keepRotated(current, rotated, stored.version, held);
       throw error;
     }
     if (flight.superseded) return;
-    await this.#commit(next, stored.version, { flight, lock: lockSignal });
+    await this.#commit(next, stored.version, { flight, lock: lockSignal, spent: current?.refreshToken });
   }
 
   /**
@@ -877,10 +879,10 @@ export class Session implements TokenSessionMethods {
       return true;
     }
     if (written === null) {
-      // setTokens (or another writer) got there first; its tokens are newer than ours by definition. Unless it is an
-      // older backup put back meanwhile: the new tokens go over it (the old refresh token is spent now).
+      // setTokens (or another writer) got there first; its tokens are newer than ours by definition. Unless the
+      // record is one the new tokens replace: the new tokens go over it (the old refresh token is spent now).
       let stored = await this.#read();
-      if (stored.version < version && this.#isBackup(stored)) {
+      if (this.#replacedBy(stored, version, held?.spent)) {
         written = await this.#write(next, stored.version);
         if (written === null) stored = await this.#read();
       }
@@ -1176,6 +1178,18 @@ export class Session implements TokenSessionMethods {
    * refresh token we saw replaced. (Expiry times cannot tell: a new login may be shorter-lived, or made on a machine
    * whose clock is behind.)
    */
+  /**
+   * Whether a record that beat our refresh's write is one the refresh's tokens replace: an older backup put back, a
+   * store emptied (Redis lost its data: its lock went too), or any record that carries the refresh token the refresh
+   * just presented (another process put it back after such a loss, at a version above ours). A login, a logout or
+   * another process's refresh carries none of these.
+   */
+  #replacedBy(stored: StoredTokens, version: number, spent: string | undefined): boolean {
+    if (spent !== undefined && stored.tokens?.refreshToken === spent) return true;
+    if (stored.version >= version) return false;
+    return this.#isBackup(stored) || (stored.tokens === null && stored.ended === undefined);
+  }
+
   #isBackup(stored: StoredTokens): boolean {
     const refreshToken = stored.tokens?.refreshToken;
     return refreshToken !== undefined && this.#spent.includes(refreshToken);
