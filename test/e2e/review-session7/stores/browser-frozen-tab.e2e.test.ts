@@ -1,9 +1,9 @@
 // Session 7 review (r2). A tab whose main thread is stuck (a long synchronous task, a modal dialog, a paused debugger or a frozen page: no
 // timer of the tab runs) while it holds the refresh lock mid-refresh. docs/sharing.md: "A tab that is alive but stuck
 // loses it after the session's lease (2 × refreshTimeoutMs + 5 s)". The lease is a timer in the stuck tab itself, so
-// it never fires: the other tabs fail with REFRESH_TIMEOUT for as long as the tab stays stuck (a doc error, not a bug:
-// taking the lock from it would present a refresh token the server may already have rotated). This test PASSES: it
-// pins the safe behaviour and shows the doc statement is wrong.
+// it never fires: the other tabs fail with REFRESH_TIMEOUT for as long as the tab stays stuck (the doc was wrong, the code right:
+// taking the lock from it would present a refresh token the server may already have rotated). It pins that safe
+// behaviour, which docs/sharing.md now describes.
 import { afterEach, expect, it } from 'vitest';
 import { INITIAL } from '../../support/token-api.js';
 import { harness, sleep, type Harness } from './harness.js';
