@@ -1,4 +1,4 @@
-import { TokenRefreshError } from './errors.js';
+import { isTokenRefreshError, TokenRefreshError } from './errors.js';
 import {
   checkExpectedVersion,
   checkLockOptions,
@@ -45,10 +45,12 @@ export type { SharedTokenStore } from './store.js';
  *
  * @example
  * ```ts
- * // sessionStorage: one copy per tab; the store copies the tokens other tabs announce into it, so a reload is current.
+ * // sessionStorage: one copy per tab. `perTab` makes the store copy the tokens other tabs announce into it, so
+ * // that a reload (or "Duplicate tab") does not find a refresh token another tab has spent since.
  * const sessionStorageAdapter: TokenStorage = {
  *   get: () => sessionStorage.getItem('tokens'),
  *   set: (value) => (value === null ? sessionStorage.removeItem('tokens') : sessionStorage.setItem('tokens', value)),
+ *   perTab: true,
  * };
  * ```
  */
@@ -57,6 +59,15 @@ export interface TokenStorage {
   get(): string | null | Promise<string | null>;
   /** Stores the string; null removes it. */
   set(value: string | null): void | Promise<void>;
+  /**
+   * True when each tab has a copy of its own that outlives a reload (`sessionStorage`): the store then copies the
+   * tokens other tabs announce into it (under the write lock, when no other tab holds it), so that a reload does not
+   * find a refresh token another tab has spent since. Leave it out for storage every tab reads (`localStorage`,
+   * IndexedDB): a tab that only listens then never touches the storage or the write lock.
+   *
+   * @default false
+   */
+  readonly perTab?: boolean;
 }
 
 /**
@@ -120,12 +131,15 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   const settings = withDefaults(INDEXED_DB_DEFAULTS, readOptions(options, names));
   const { database, objectStore, key } = checkOptions(settings, INDEXED_DB_RULES);
   let opened: Promise<IDBDatabase> | undefined;
+  /** Set while an upgrade given up as blocked is still queued: every open would wait behind it. */
+  const blocked: { error?: Error | undefined } = {};
   const forget = (db?: IDBDatabase): void => {
     db?.close();
     opened = undefined;
   };
   const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    opened ??= openDatabase(database, objectStore).then(
+    if (blocked.error) throw blocked.error;
+    opened ??= openDatabase(database, objectStore, blocked).then(
       (db) => {
         // Another tab (or the app) needs a new version (another object store) or deletes the database: let it, and
         // open again next time. The browser closing it (site data cleared) is the same.
@@ -170,7 +184,11 @@ const INDEXED_DB_RULES: readonly Rule[] = Object.keys(INDEXED_DB_DEFAULTS).map((
 ]);
 
 /** Opens `database`, creating `objectStore` in it when missing (in a new version of a database that exists). */
-function openDatabase(database: string, objectStore: string): Promise<IDBDatabase> {
+function openDatabase(
+  database: string,
+  objectStore: string,
+  blocked: { error?: Error | undefined },
+): Promise<IDBDatabase> {
   return new Promise<IDBDatabase>((resolve, reject) => {
     if (typeof indexedDB === 'undefined') {
       reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
@@ -192,23 +210,27 @@ function openDatabase(database: string, objectStore: string): Promise<IDBDatabas
       upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
       upgrade.onsuccess = () => {
         // Opened after all, once the other connection closed: too late for this call, and not kept open.
+        blocked.error = undefined;
         if (state === 'given up') return upgrade.result.close();
         state = 'open';
         resolve(upgrade.result);
       };
-      upgrade.onerror = () => reject(upgrade.error);
+      upgrade.onerror = () => {
+        blocked.error = undefined;
+        reject(upgrade.error);
+      };
       // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
       // own) would keep this open, and the store, waiting for good.
       upgrade.onblocked = () => {
         setTimeout(() => {
           if (state !== 'opening') return;
           state = 'given up';
-          reject(
-            new Error(
-              `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` is blocked by ` +
-                'another open connection to it that does not close on `versionchange`',
-            ),
+          blocked.error = new TokenRefreshError(
+            'STORE_FAILED',
+            `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` is blocked by ` +
+              'another open connection to it that does not close on `versionchange`: close it, or use another database',
           );
+          reject(blocked.error);
         }, BLOCKED_MS);
       };
     };
@@ -511,20 +533,32 @@ class BrowserTokenStore implements SharedTokenStore {
   }
 
   /**
-   * Keeps this tab's storage as new as a record it heard from another tab. With storage of its own (`sessionStorage`,
-   * copied by "Duplicate tab"), a reload reads it, and must not find the refresh token the other tab has spent since.
-   * Under the write lock, and only over an older record: shared storage already holds it, and is left alone.
+   * Keeps a `perTab` storage (`sessionStorage`, copied by "Duplicate tab") as new as a record this tab heard from
+   * another: a reload reads it, and must not find the refresh token the other tab has spent since. Under the write
+   * lock, and only if no other tab holds it (that one writes something at least as new): a tab that only listens must
+   * never wait for the write lock, nor hold it while its main thread may block (a dialog, a paused debugger).
    */
   async #mirror(record: StoredTokens): Promise<void> {
-    await this.#locks
-      .request(`${this.#name}:write`, { signal: AbortSignal.timeout(CATCH_UP_MS) }, async () => {
-        if (this.#known !== record || this.#life.closed) return;
-        const text = await this.#storage.get();
-        const stored = typeof text === 'string' ? parseStoredRecord(text) : undefined;
-        if (stored !== undefined && 'record' in stored && stored.record.version >= record.version) return;
-        await this.#save(record);
-      })
-      .catch(noop);
+    const copy = async (lock: unknown): Promise<void> => {
+      if (lock === null || this.#known !== record || this.#life.closed) return;
+      if (!(await this.#storageHolds(record.version))) await this.#save(record);
+    };
+    const name = `${this.#name}:write`;
+    try {
+      if (await this.#storageHolds(record.version)) return;
+      await (this.#webLocks
+        ? this.#webLocks.request(name, { ifAvailable: true }, copy)
+        : this.#locks.request(name, {}, () => copy(undefined)));
+    } catch {
+      // A storage that fails to read is reported by the next read or write that needs it.
+    }
+  }
+
+  /** Whether the storage holds `version` or a newer one. */
+  async #storageHolds(version: number): Promise<boolean> {
+    const text = await this.#storage.get();
+    const stored = typeof text === 'string' ? parseStoredRecord(text) : undefined;
+    return stored !== undefined && 'record' in stored && stored.record.version >= version;
   }
 
   /** The store did not get its short write lock in time: a store failure like any other that does not answer. */
@@ -542,7 +576,10 @@ class BrowserTokenStore implements SharedTokenStore {
     try {
       text = await this.#storage.get();
     } catch (error) {
-      throw new TokenRefreshError('STORE_FAILED', `${what} failed`, { cause: error });
+      // Our own storage's errors (indexedDbStorage) say what to do; anything else is the app's storage, named here.
+      throw isTokenRefreshError(error)
+        ? error
+        : new TokenRefreshError('STORE_FAILED', `${what} failed`, { cause: error });
     }
     if (text === null) return;
     const parsed = typeof text === 'string' ? parseStoredRecord(text) : { problem: 'it is not a string' };
@@ -646,7 +683,7 @@ class BrowserTokenStore implements SharedTokenStore {
       const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
       // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
       if ('record' in parsed) {
-        if (this.#adopt(parsed.record, true)) void this.#mirror(parsed.record);
+        if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) void this.#mirror(parsed.record);
       } else {
         reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
       }

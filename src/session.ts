@@ -882,7 +882,9 @@ export class Session implements TokenSessionMethods {
       // setTokens (or another writer) got there first; its tokens are newer than ours by definition. Unless the
       // record is one the new tokens replace: the new tokens go over it (the old refresh token is spent now).
       let stored = await this.#read();
-      if (this.#replacedBy(stored, version, held?.spent)) {
+      // Spent only when the server rotated it (a non-rotating refresh token, Keycloak's offline one, is not).
+      const spent = held?.spent !== next.refreshToken ? held?.spent : undefined;
+      if (this.#replacedBy(stored, version, spent)) {
         written = await this.#write(next, stored.version);
         if (written === null) stored = await this.#read();
       }
@@ -1180,14 +1182,16 @@ export class Session implements TokenSessionMethods {
    */
   /**
    * Whether a record that beat our refresh's write is one the refresh's tokens replace: an older backup put back, a
-   * store emptied (Redis lost its data: its lock went too), or any record that carries the refresh token the refresh
-   * just presented (another process put it back after such a loss, at a version above ours). A login, a logout or
-   * another process's refresh carries none of these.
+   * store emptied (Redis lost its data, and its lock with it: version 0, nothing written since), or any record that
+   * carries the refresh token the refresh just spent (another process put it back after such a loss, at a version
+   * above ours). A login, a logout or another process's refresh carries none of these.
+   *
+   * @param spent - the refresh token the refresh presented, when the server rotated it.
    */
   #replacedBy(stored: StoredTokens, version: number, spent: string | undefined): boolean {
     if (spent !== undefined && stored.tokens?.refreshToken === spent) return true;
     if (stored.version >= version) return false;
-    return this.#isBackup(stored) || (stored.tokens === null && stored.ended === undefined);
+    return this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null);
   }
 
   #isBackup(stored: StoredTokens): boolean {

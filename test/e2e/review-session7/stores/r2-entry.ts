@@ -28,6 +28,7 @@ const tokenEndpoint = axios.create();
 const sessionStorageAdapter = (key: string): TokenStorage => ({
   get: () => sessionStorage.getItem(key),
   set: (value) => (value === null ? sessionStorage.removeItem(key) : sessionStorage.setItem(key, value)),
+  perTab: true,
 });
 
 function storageFor(config: R2Config): TokenStorage {
