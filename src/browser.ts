@@ -60,9 +60,9 @@ export interface TokenStorage {
   /** Stores the string; null removes it. */
   set(value: string | null): void | Promise<void>;
   /**
-   * True when each tab has a copy of its own that outlives a reload (`sessionStorage`): the store then copies the
-   * tokens other tabs announce into it (under the write lock, when no other tab holds it), so that a reload does not
-   * find a refresh token another tab has spent since. Leave it out for storage every tab reads (`localStorage`,
+   * True when each tab has a copy of its own that outlives a reload (`sessionStorage`): the store then copies every
+   * record other tabs announce into it (one at a time with its own writes, never over a newer one), so that a reload
+   * does not find a refresh token another tab has spent since. Leave it out for storage every tab reads (`localStorage`,
    * IndexedDB): a tab that only listens then never touches the storage or the write lock.
    *
    * @default false
@@ -176,6 +176,8 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
 
 /** How long an upgrade may stay blocked by another connection before the call fails (the next call tries again). */
 const BLOCKED_MS = 1000;
+/** How long opening may take before the call fails: an open queued behind a blocked upgrade would wait for good. */
+const OPEN_MS = 2000;
 const INDEXED_DB_DEFAULTS = { database: 'axios-token-refresh', objectStore: 'tokens', key: 'default' };
 const INDEXED_DB_RULES: readonly Rule[] = Object.keys(INDEXED_DB_DEFAULTS).map((name) => [
   name,
@@ -189,52 +191,67 @@ function openDatabase(
   objectStore: string,
   blocked: { error?: Error | undefined },
 ): Promise<IDBDatabase> {
-  return new Promise<IDBDatabase>((resolve, reject) => {
-    if (typeof indexedDB === 'undefined') {
-      reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
-      return;
-    }
-    const request = indexedDB.open(database);
-    request.onupgradeneeded = () => request.result.createObjectStore(objectStore);
-    request.onsuccess = () => {
-      const db = request.result;
-      if (db.objectStoreNames.contains(objectStore)) {
-        resolve(db);
-        return;
-      }
-      // The database exists without our object store: add it in a new version.
-      const version = db.version + 1;
-      db.close();
-      const upgrade = indexedDB.open(database, version);
-      let state: 'opening' | 'open' | 'given up' = 'opening';
-      upgrade.onupgradeneeded = () => upgrade.result.createObjectStore(objectStore);
-      upgrade.onsuccess = () => {
-        // Opened after all, once the other connection closed: too late for this call, and not kept open.
-        blocked.error = undefined;
-        if (state === 'given up') return upgrade.result.close();
-        state = 'open';
-        resolve(upgrade.result);
-      };
-      upgrade.onerror = () => {
-        blocked.error = undefined;
-        reject(upgrade.error);
-      };
-      // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
-      // own) would keep this open, and the store, waiting for good.
-      upgrade.onblocked = () => {
-        setTimeout(() => {
-          if (state !== 'opening') return;
-          state = 'given up';
-          blocked.error = new TokenRefreshError(
-            'STORE_FAILED',
-            `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` is blocked by ` +
-              'another open connection to it that does not close on `versionchange`: close it, or use another database',
-          );
-          reject(blocked.error);
-        }, BLOCKED_MS);
-      };
+  if (typeof indexedDB === 'undefined') {
+    return Promise.reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
+  }
+  const stuck = new TokenRefreshError(
+    'STORE_FAILED',
+    `Opening the IndexedDB database \`${database}\` (to add the object store \`${objectStore}\`, or behind such an ` +
+      'upgrade) is blocked by another open connection to it that does not close on `versionchange`: close it, or ' +
+      'use another database',
+  );
+  return openBounded(indexedDB.open(database), objectStore, stuck, OPEN_MS).then((db) => {
+    if (db.objectStoreNames.contains(objectStore)) return db;
+    // The database exists without our object store: add it in a new version.
+    const version = db.version + 1;
+    db.close();
+    const upgrade = indexedDB.open(database, version);
+    // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
+    // own) would keep the upgrade, and every open queued behind it, waiting for good.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    upgrade.addEventListener('blocked', () => {
+      timer ??= setTimeout(() => (blocked.error = stuck), BLOCKED_MS);
+    });
+    const settled = () => {
+      clearTimeout(timer);
+      blocked.error = undefined;
     };
-    request.onerror = () => reject(request.error);
+    upgrade.addEventListener('success', settled);
+    upgrade.addEventListener('error', settled);
+    return openBounded(upgrade, objectStore, stuck, BLOCKED_MS, () => timer !== undefined);
+  });
+}
+
+/**
+ * Waits for an open request, at most `ms` (counted from when it is `blocked`, for an upgrade: `isBlocked`): then it
+ * rejects with `stuck`, and a connection that opens later is closed, not kept.
+ */
+function openBounded(
+  request: IDBOpenDBRequest,
+  objectStore: string,
+  stuck: Error,
+  ms: number,
+  isBlocked?: () => boolean,
+): Promise<IDBDatabase> {
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    let givenUp = false;
+    const giveUp = () => {
+      if (isBlocked && !isBlocked()) return;
+      givenUp = true;
+      reject(stuck);
+    };
+    const timer = setTimeout(giveUp, ms);
+    request.onupgradeneeded = () => request.result.createObjectStore(objectStore);
+    request.addEventListener('success', () => {
+      clearTimeout(timer);
+      if (givenUp) request.result.close();
+      else resolve(request.result);
+    });
+    request.addEventListener('error', () => {
+      clearTimeout(timer);
+      reject(request.error);
+    });
+    if (isBlocked) request.addEventListener('blocked', () => setTimeout(giveUp, ms));
   });
 }
 
@@ -420,6 +437,8 @@ class BrowserTokenStore implements SharedTokenStore {
   readonly #versionRequests = new Map<number, Promise<void>>();
   /** The newest record this tab has seen: from storage, its own writes, or announcements. */
   #known: StoredTokens = { tokens: null, version: 0 };
+  /** This tab's copies into a `perTab` storage, one at a time (see `#mirror`). */
+  #copying: Promise<void> = Promise.resolve();
   /** Catch-ups waiting for an announcement (several may wait at once). */
   readonly #catchingUp = new Sleepers();
 
@@ -455,7 +474,10 @@ class BrowserTokenStore implements SharedTokenStore {
         // A malformed stored record does not stop the write: it is what the write replaces.
         await this.#catchUp(true);
         if (this.#known.version !== expectedVersion) return null;
-        await this.#save(next);
+        // With a `perTab` storage, after any copy of another tab's record this tab has begun (see #mirror).
+        const saving = this.#copying.then(() => this.#save(next));
+        this.#copying = saving;
+        await saving;
         this.#known = next;
         this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
         // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
@@ -534,24 +556,18 @@ class BrowserTokenStore implements SharedTokenStore {
 
   /**
    * Keeps a `perTab` storage (`sessionStorage`, copied by "Duplicate tab") as new as a record this tab heard from
-   * another: a reload reads it, and must not find the refresh token the other tab has spent since. Under the write
-   * lock, and only if no other tab holds it (that one writes something at least as new): a tab that only listens must
-   * never wait for the write lock, nor hold it while its main thread may block (a dialog, a paused debugger).
+   * another: a reload reads it, and must not find the refresh token the other tab has spent since. Only this tab
+   * writes its own copy, so no cross-tab lock is taken (a tab that only listens must never hold one: a dialog or a
+   * paused debugger in it would stall the other tabs); this tab's own saves and copies go one at a time, and an older
+   * record never replaces a newer one.
    */
-  async #mirror(record: StoredTokens): Promise<void> {
-    const copy = async (lock: unknown): Promise<void> => {
-      if (lock === null || this.#known !== record || this.#life.closed) return;
-      if (!(await this.#storageHolds(record.version))) await this.#save(record);
-    };
-    const name = `${this.#name}:write`;
-    try {
-      if (await this.#storageHolds(record.version)) return;
-      await (this.#webLocks
-        ? this.#webLocks.request(name, { ifAvailable: true }, copy)
-        : this.#locks.request(name, {}, () => copy(undefined)));
-    } catch {
-      // A storage that fails to read is reported by the next read or write that needs it.
-    }
+  #mirror(record: StoredTokens): void {
+    this.#copying = this.#copying
+      .then(async () => {
+        if (this.#known !== record || this.#life.closed || (await this.#storageHolds(record.version))) return;
+        if (this.#known === record) await this.#save(record);
+      })
+      .catch(noop);
   }
 
   /** Whether the storage holds `version` or a newer one. */
@@ -683,7 +699,7 @@ class BrowserTokenStore implements SharedTokenStore {
       const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
       // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
       if ('record' in parsed) {
-        if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) void this.#mirror(parsed.record);
+        if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) this.#mirror(parsed.record);
       } else {
         reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
       }
