@@ -35,7 +35,11 @@ it('two tabs: the listening perTab tab gets every refreshed record into its own 
   // What each listening tab would read on a reload.
   const copies = await Promise.all(
     listeners.map((tab) =>
-      tab.evaluate(() => (JSON.parse(sessionStorage.getItem('ss:tokens') ?? 'null') as any)?.tokens?.refreshToken ?? null),
+      tab.evaluate(
+        () =>
+          (JSON.parse(sessionStorage.getItem('ss:tokens') ?? 'null') as { tokens?: { refreshToken?: string } } | null)
+            ?.tokens?.refreshToken ?? null,
+      ),
     ),
   );
   const stale = copies.findIndex((rt) => rt !== 'refresh-10');
@@ -48,7 +52,9 @@ it('two tabs: the listening perTab tab gets every refreshed record into its own 
     await tab.evaluate((c) => globalThis.r2.start(c), { ...config, client: 'reloaded' });
     h.api.expireAccess();
     await tab.evaluate(() => globalThis.r2.get('/api/after-reload'));
-    const presented = h.api.refreshRequests.filter((r) => r.client === 'reloaded').map((r) => `${r.refreshToken}:${r.outcome}`);
+    const presented = h.api.refreshRequests
+      .filter((r) => r.client === 'reloaded')
+      .map((r) => `${r.refreshToken}:${r.outcome}`);
     expect({ copies, presented, revoked: h.api.revoked() }).toEqual({
       copies: listeners.map(() => 'refresh-10'),
       presented: ['refresh-10:rotated'],
