@@ -6,23 +6,9 @@
  * (The same against a real Redis: test/e2e/review-session7/redis-write-lost-after-refresh.e2e.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import { createTokenSession, MemoryTokenStore } from '../../src/index.js';
-import type { TokenSet, TokenStore } from '../../src/index.js';
-
-/** A store shared by two sessions (two processes, in effect) whose writes fail while `down` is set. */
-function flakyStore(): { store: TokenStore; inner: MemoryTokenStore; setDown(down: boolean): void } {
-  const inner = new MemoryTokenStore();
-  let down = false;
-  const store: TokenStore = {
-    read: () => inner.read(),
-    write: async (tokens, expectedVersion, ended) => {
-      if (down) throw new Error('ECONNRESET');
-      return inner.write(tokens, expectedVersion, ended);
-    },
-    withLock: (task, options) => inner.withLock(task, options),
-  };
-  return { store, inner, setDown: (value) => (down = value) };
-}
+import { createTokenSession } from '../../src/index.js';
+import type { TokenSet } from '../../src/index.js';
+import { flakyStore } from '../support/flaky-store.js';
 
 describe('a store write that fails after a refresh', () => {
   it('is tried again under the lock: the other session adopts the new tokens and never presents the spent one', async () => {

@@ -5,22 +5,9 @@
  * at once while the store still holds the spent refresh token, and the next session presents it again.
  */
 import { describe, expect, it } from 'vitest';
-import { createTokenSession, MemoryTokenStore } from '../../../src/index.js';
-import type { TokenSet, TokenStore } from '../../../src/index.js';
-
-function flakyStore(): { store: TokenStore; inner: MemoryTokenStore; setDown(down: boolean): void } {
-  const inner = new MemoryTokenStore();
-  let down = false;
-  const store: TokenStore = {
-    read: () => inner.read(),
-    write: async (tokens, expectedVersion, ended) => {
-      if (down) throw new Error('ECONNRESET');
-      return inner.write(tokens, expectedVersion, ended);
-    },
-    withLock: (task, options) => inner.withLock(task, options),
-  };
-  return { store, inner, setDown: (value) => (down = value) };
-}
+import { createTokenSession } from '../../../src/index.js';
+import type { TokenSet } from '../../../src/index.js';
+import { flakyStore } from '../../support/flaky-store.js';
 
 describe('a rotated refresh token kept from a refused answer, whose store write fails', () => {
   it('is written again under the lock: the other session never presents the spent one', async () => {
