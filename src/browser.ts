@@ -133,32 +133,44 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   let opened: Promise<IDBDatabase> | undefined;
   /** Set while an upgrade given up as blocked is still queued: every open would wait behind it. */
   const blocked: { error?: Error | undefined } = {};
-  const forget = (db?: IDBDatabase): void => {
-    db?.close();
+  /** The open connection, once `opened` resolved. */
+  let current: IDBDatabase | undefined;
+  /** Drops the connection (`db`, unless an older one whose news comes late), so that the next call opens a new one. */
+  const forget = (db: IDBDatabase | undefined): void => {
+    if (db !== current) return;
+    current?.close();
+    current = undefined;
     opened = undefined;
   };
-  const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    if (blocked.error) throw blocked.error;
+  const connection = (): Promise<IDBDatabase> => {
+    if (blocked.error) return Promise.reject(blocked.error);
     opened ??= openDatabase(database, objectStore, blocked).then(
       (db) => {
         // Another tab (or the app) needs a new version (another object store) or deletes the database: let it, and
         // open again next time. The browser closing it (site data cleared) is the same.
+        current = db;
         db.onversionchange = () => forget(db);
-        db.onclose = () => forget();
+        db.onclose = () => forget(db);
         return db;
       },
       (error: unknown) => {
-        forget();
+        opened = undefined;
         throw error;
       },
     );
-    const db = await opened;
-    try {
-      return await inTransaction(db, objectStore, mode, action);
-    } catch (error) {
-      // A connection that went bad (closed under us) is not kept: the next call opens a new one.
-      if (opened !== undefined && (await opened.catch(() => undefined)) === db) forget(db);
-      throw error;
+    return opened;
+  };
+  const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt += 1) {
+      const db = await connection();
+      try {
+        return await inTransaction(db, objectStore, mode, action);
+      } catch (error) {
+        // A connection closed under us (site data cleared: its `close` event may come later) is not kept, and the
+        // call is made once more on a new one.
+        forget(db);
+        if (attempt > 0) throw error;
+      }
     }
   };
   return {
