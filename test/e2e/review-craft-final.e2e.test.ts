@@ -36,6 +36,13 @@ describe('Redis store: lease loss and close()', () => {
     const wrote = new Promise<void>((resolve) => {
       secondWrote = resolve;
     });
+    // The other holder starts only once this one has read the version it will write at: on a loaded machine that read
+    // could otherwise come after the other's write (seen once in a clean-clone CI run under Node 22), and a write at
+    // that newer version rightly lands.
+    let firstRead = (): void => undefined;
+    const read = new Promise<void>((resolve) => {
+      firstRead = resolve;
+    });
     const slow = first.withLock(
       async ({ signal }) => {
         const lost = new Promise<void>((resolve) => {
@@ -45,6 +52,7 @@ describe('Redis store: lease loss and close()', () => {
           });
         });
         const current = await first.read();
+        firstRead();
         // Both, whichever comes first: Redis expires the lease and this handle's own timer tells it, within moments.
         await Promise.race([Promise.all([wrote, lost]), new Promise((resolve) => setTimeout(resolve, 5_000))]);
         lateWrite = await first.write({ accessToken: 'late' }, current.version).then(
@@ -54,6 +62,7 @@ describe('Redis store: lease loss and close()', () => {
       },
       { leaseMs: 200, waitMs: 1_000 },
     );
+    await read;
     const taken = await second.withLock(
       async () => {
         await second.write({ accessToken: 'new' }, 0);
