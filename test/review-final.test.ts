@@ -125,7 +125,11 @@ describe('review4: a new login after the token file was removed is a login, not 
       refreshToken: 'new-login-refresh',
       expiresAt: Date.now() + 900_000,
     });
-    await r4sleep(600); // many polls
+    // Many polls: until `a` has heard of the login (a fixed 600 ms once fell short on a loaded CI machine, Node 22).
+    await r4sleep(600);
+    for (let waited = 0; a.getTokens()?.accessToken !== 'new-login-access' && waited < 5_000; waited += 100) {
+      await r4sleep(100);
+    }
 
     expect(await r4readFile(path, 'utf8')).toContain('new-login-refresh');
     expect(b.getTokens()?.accessToken).toBe('new-login-access');
