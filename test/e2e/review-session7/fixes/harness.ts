@@ -1,25 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { R3, R3Config } from './r3-entry.js';
 import { launchChromium } from '../../support/chromium.js';
 import { startTokenApi, type TokenApi } from '../../support/token-api.js';
+import { bundle } from '../stores/harness.js';
 
 declare global {
   var r3: R3;
-}
-
-async function bundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./r3-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-    logLevel: 'error',
-  });
-  return result.outputFiles[0]!.text;
 }
 
 export interface Harness {
@@ -31,7 +17,7 @@ export interface Harness {
 }
 
 export async function harness(): Promise<Harness> {
-  const code = await bundle();
+  const code = await bundle(new URL('./r3-entry.ts', import.meta.url));
   const api = await startTokenApi({
     '/': {
       type: 'text/html',

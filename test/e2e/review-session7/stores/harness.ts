@@ -8,10 +8,11 @@ declare global {
   var r2: R2;
 }
 
-export async function bundle(): Promise<string> {
+/** The page script: `entry` (this folder's r2-entry.ts by default) bundled for the browser. */
+export async function bundle(entry = new URL('./r2-entry.ts', import.meta.url)): Promise<string> {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('./r2-entry.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(entry)],
     bundle: true,
     platform: 'browser',
     format: 'iife',
