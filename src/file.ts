@@ -264,6 +264,8 @@ class FileTokenStore implements TokenStore {
    * 1; the session checks a lower one with a read).
    */
   readonly #versions = new Versions();
+  /** How many writes this handle made: a poll's read that a write of ours overtook is stale, never news. */
+  #writes = 0;
   /** Lease checks of this handle's running lock tasks, run at each store call: see `#checkLeases`. */
   readonly #leases = new Set<() => void>();
   #directoryReady: Promise<void> | undefined;
@@ -360,6 +362,7 @@ class FileTokenStore implements TokenStore {
     } catch (error) {
       throw storeFailed(`Writing the token file \`${this.#path}\``, error);
     }
+    this.#writes += 1;
     this.#versions.wrote(written.version);
     return written;
   }
@@ -716,7 +719,11 @@ class FileTokenStore implements TokenStore {
   }
 
   async #checkOnce(): Promise<void> {
+    const writes = this.#writes;
     const found = await this.#readRecord().catch(() => undefined);
+    // A write of ours landed while we read: what we read may be older than it. Announcing it would set `heard` back,
+    // and a record written later at that version (a login after the file was deleted) would then not be news.
+    if (writes !== this.#writes) return this.#check();
     // No file is no news (a deleted file is refilled by the next refresh or login); any other version is.
     if (found === undefined || !('record' in found) || found.record.version === this.#versions.heard) return;
     this.#versions.hear(found.record.version);

@@ -1176,11 +1176,6 @@ export class Session implements TokenSessionMethods {
   }
 
   /**
-   * Whether a record below our version is an older backup put back rather than a login after a reset: it carries a
-   * refresh token we saw replaced. (Expiry times cannot tell: a new login may be shorter-lived, or made on a machine
-   * whose clock is behind.)
-   */
-  /**
    * Whether a record that beat our refresh's write is one the refresh's tokens replace: an older backup put back, a
    * store emptied (Redis lost its data, and its lock with it: version 0, nothing written since), or any record that
    * carries the refresh token the refresh just spent (another process put it back after such a loss, at a version
@@ -1194,6 +1189,11 @@ export class Session implements TokenSessionMethods {
     return this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null);
   }
 
+  /**
+   * Whether a record below our version is an older backup put back rather than a login after a reset: it carries a
+   * refresh token we saw replaced. (Expiry times cannot tell: a new login may be shorter-lived, or made on a machine
+   * whose clock is behind.)
+   */
   #isBackup(stored: StoredTokens): boolean {
     const refreshToken = stored.tokens?.refreshToken;
     return refreshToken !== undefined && this.#spent.includes(refreshToken);

@@ -132,15 +132,15 @@ function withDecodedExpiry(tokens: TokenSet): TokenSet {
   return exp === undefined ? tokens : { ...tokens, expiresAt: exp };
 }
 
+/** The largest `exp` a `Date` holds (8.64e15 ms, ECMA-262 §21.4.1.22), in seconds. */
+const MAX_EXP_SECONDS = 8.64e12;
+
 /**
  * The `exp` claim of a JWT, in epoch milliseconds, or undefined when the token is not a JWT or has no numeric `exp`.
  * Nothing is verified: the value only decides when to refresh early.
  *
  * @param token - an access token.
  */
-/** The largest `exp` a `Date` holds (8.64e15 ms, ECMA-262 §21.4.1.22), in seconds. */
-const MAX_EXP_SECONDS = 8.64e12;
-
 function jwtExpiry(token: string): number | undefined {
   const first = token.indexOf('.');
   const second = token.indexOf('.', first + 1);
