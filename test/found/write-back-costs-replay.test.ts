@@ -23,7 +23,7 @@ describe('a 401 for tokens the write-back recorded meanwhile', () => {
     const { store, inner, setDown } = flakyStore();
     await inner.write({ accessToken: 'a0', refreshToken: 'r0' }, 0);
     let serial = 0;
-    const refresh = async (current: TokenSet): Promise<TokenSet> => {
+    const refresh = async (_current: TokenSet): Promise<TokenSet> => {
       serial += 1;
       if (serial === 1) setDown(true); // the store fails right after the server rotated r0
       return { accessToken: `a${serial}`, refreshToken: `r${serial}`, expiresAt: Date.now() + 3_600_000 };
