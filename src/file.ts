@@ -260,8 +260,8 @@ class FileTokenStore implements TokenStore {
   /** Lock waiters, woken when the directory changes. */
   readonly #waiters = new Sleepers();
   /**
-   * `heard`: listeners hear any other version than it (lower too: a login after the file was deleted starts again at
-   * 1; the session checks a lower one with a read).
+   * `heard`: listeners hear any other record than it (a lower version too, or other contents at the same version: a
+   * login after the file was deleted starts again at 1; the session checks such a record with a read).
    */
   readonly #versions = new Versions();
   /** How many writes this handle made: a poll's read that a write of ours overtook is stale, never news. */
@@ -363,7 +363,7 @@ class FileTokenStore implements TokenStore {
       throw storeFailed(`Writing the token file \`${this.#path}\``, error);
     }
     this.#writes += 1;
-    this.#versions.wrote(written.version);
+    this.#versions.wrote(written);
     return written;
   }
 
@@ -724,9 +724,10 @@ class FileTokenStore implements TokenStore {
     // A write of ours landed while we read: what we read may be older than it. Announcing it would set `heard` back,
     // and a record written later at that version (a login after the file was deleted) would then not be news.
     if (writes !== this.#writes) return this.#check();
-    // No file is no news (a deleted file is refilled by the next refresh or login); any other version is.
-    if (found === undefined || !('record' in found) || found.record.version === this.#versions.heard) return;
-    this.#versions.hear(found.record.version);
+    // No file is no news (a deleted file is refilled by the next refresh or login); any other record is, also one at
+    // the version heard (a login after the file was deleted, made by a process that never saw our versions).
+    if (found === undefined || !('record' in found) || this.#versions.isHeard(found.record)) return;
+    this.#versions.hear(found.record);
     this.#listeners.tell(found.record);
   }
 }

@@ -290,7 +290,7 @@ class RedisTokenStore implements SharedTokenStore {
     const text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
     const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
     if ('problem' in parsed) throw malformedAt(what, parsed.problem);
-    this.#found(parsed.record.version, writes);
+    this.#found(parsed.record, writes);
     return parsed.record;
   }
 
@@ -304,9 +304,10 @@ class RedisTokenStore implements SharedTokenStore {
     const version = await this.#command(what, this.#operationMs, () => this.#compareAndSet(json, expectedVersion));
     if (version === -1) return null;
     this.#writes += 1;
-    this.#versions.wrote(version);
     // Round-trip through JSON so the caller holds exactly what other processes will read.
-    return storedRecord(jsonCopy(tokens), version, ended);
+    const written = storedRecord(jsonCopy(tokens), version, ended);
+    this.#versions.wrote(written);
+    return written;
   }
 
   /** Runs the write script, and the replace script when the record there is malformed; -1 when someone wrote first. */
@@ -365,6 +366,7 @@ class RedisTokenStore implements SharedTokenStore {
     this.#subscribed = undefined;
     if (subscriber === undefined) return;
     subscriber.removeListener('message', this.#onMessage);
+    subscriber.removeListener('ready', this.#onReady);
     if (subscriber !== this.#givenSubscriber) {
       // Our own connection only ever subscribed: nothing to flush, so it goes at once, whatever Redis does.
       subscriber.disconnect();
@@ -485,23 +487,27 @@ class RedisTokenStore implements SharedTokenStore {
     if (this.#subscriber !== undefined) return this.#subscriber;
     // Our own connection subscribes again itself after a reconnect: ioredis's own resubscription is a promise nobody
     // can catch, and closing the store while it is in flight would be an unhandled rejection (a crash, in Node).
+    const own = this.#givenSubscriber === undefined;
     const subscriber = this.#givenSubscriber ?? this.#redis.duplicate({ autoResubscribe: false });
-    if (subscriber !== this.#givenSubscriber) {
-      // Its errors have nowhere to go, and ioredis would print them.
-      subscriber.on('error', noop);
-      let connected = false;
-      subscriber.on('ready', () => {
-        if (connected && this.#subscriber === subscriber) {
-          this.#subscribed = undefined;
-          this.#ensureSubscribed().catch(noop);
-        }
-        connected = true;
-      });
-    }
+    // Its errors have nowhere to go, and ioredis would print them.
+    if (own) subscriber.on('error', noop);
+    let connected = subscriber.status === 'ready';
+    this.#onReady = () => {
+      if (connected && this.#subscriber === subscriber) {
+        // Back after a drop: what was announced meanwhile is lost, so the record is read back once subscribed again.
+        if (own) this.#subscribed = undefined;
+        this.#ensureSubscribed().then(() => this.#verifier.run(), noop);
+      }
+      connected = true;
+    };
+    subscriber.on('ready', this.#onReady);
     this.#subscriber = subscriber;
     subscriber.on('message', this.#onMessage);
     return subscriber;
   }
+
+  /** The subscriber connection's `ready` listener (see `#subscriberConnection`). */
+  #onReady: () => void = noop;
 
   readonly #onMessage = (channel: string, message: string): void => {
     if (channel === this.#lockKey) {
@@ -536,20 +542,23 @@ class RedisTokenStore implements SharedTokenStore {
     // A malformed record is for `read()` to report and the next write to replace; nobody adopts it.
     const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
     if (!('record' in parsed)) return;
-    // Redis going back is news too: it holds other tokens than any the listeners heard.
-    const wentBack = this.#found(parsed.record.version, writes);
-    if (!wentBack && parsed.record.version <= this.#versions.heard) return;
-    this.#versions.hear(parsed.record.version);
-    this.#listeners.tell(parsed.record);
+    // Redis going back is news too: it holds other tokens than any the listeners heard. So is other contents at the
+    // version heard: a login written after Redis lost its data, by a process that never saw our versions.
+    const { record } = parsed;
+    const wentBack = this.#found(record, writes);
+    const news = record.version > this.#versions.heard || (writes === this.#writes && !this.#versions.isHeard(record));
+    if (!wentBack && !news) return;
+    this.#versions.hear(record);
+    this.#listeners.tell(record);
   }
 
   /**
-   * Notes the version a read found in Redis (`writes`: this store's write count when the read was sent). One below what
+   * Notes the record a read found in Redis (`writes`: this store's write count when the read was sent). One below what
    * the listeners heard means Redis went back (it lost data): what is written next is news again. Returns whether it
    * went back.
    */
-  #found(version: number, writes: number): boolean {
-    this.#versions.found(version);
-    return writes === this.#writes && this.#versions.wentBack(version);
+  #found(record: StoredTokens, writes: number): boolean {
+    this.#versions.found(record.version);
+    return writes === this.#writes && this.#versions.wentBack(record);
   }
 }

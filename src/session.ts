@@ -204,6 +204,11 @@ export class Session implements TokenSessionMethods {
   #refreshAt = Number.POSITIVE_INFINITY;
   /** The version a 401 came back for, whose refresh has not succeeded yet. */
   #staleVersion = -1;
+  /**
+   * The version at which the tokens in use were adopted. A store write that only records them again (see
+   * `#writeBack`) raises the version, not this: a request sent with them at an older version was sent with these.
+   */
+  #tokensSince = 0;
   #ended = false;
   #endError: TokenRefreshError | undefined;
   /**
@@ -521,7 +526,7 @@ export class Session implements TokenSessionMethods {
     if (reason === 'unauthorized') this.markRefused(version);
     // A flight still persisting must finish before anyone uses its tokens, so join it before comparing versions.
     if (this.#flight) return this.#join(this.#flight, cancel);
-    if (version !== this.#version) {
+    if (!this.#inUse(version)) {
       return this.ended
         ? Promise.reject(
             this.#endError ??
@@ -529,8 +534,14 @@ export class Session implements TokenSessionMethods {
           )
         : Promise.resolve();
     }
-    const flight = this.#startFlight(version, (started) => this.#fly(version, reason, started));
+    const current = this.#version;
+    const flight = this.#startFlight(current, (started) => this.#fly(current, reason, started));
     return this.#join(flight, cancel);
+  }
+
+  /** Whether requests sent at `version` were sent with the tokens in use now. */
+  #inUse(version: number): boolean {
+    return version === this.#version || (version >= this.#tokensSince && version < this.#version);
   }
 
   /**
@@ -540,7 +551,7 @@ export class Session implements TokenSessionMethods {
    * @param version - the version the refused request was sent with; an older one changes nothing.
    */
   markRefused(version: number): void {
-    if (version === this.#version && this.#tokens !== null) this.#staleVersion = version;
+    if (this.#inUse(version) && this.#tokens !== null) this.#staleVersion = this.#version;
   }
 
   // ---- internals ------------------------------------------------------------------------------------------------
@@ -783,10 +794,13 @@ export class Session implements TokenSessionMethods {
   ): Promise<'ok' | 'adopted'> {
     let stored = await this.#readOrOwn();
     if (flight.superseded) return 'ok';
+    if (version === this.#version && this.#otherLogin(stored) && this.#adoptReset(stored)) {
+      return this.#adoptedEnd(stored); // another login at our version, written after the store was reset (see below)
+    }
     if (stored.version < version && version === this.#version && this.#tokens !== null) {
       // A record we never saw, below our version: written after the store was reset (a login after the token file
       // was deleted, after a Redis restart). The store's record wins, as a login always does.
-      if ((stored.tokens !== null || stored.version !== 0) && this.#adoptReset(stored)) return this.#adoptedEnd(stored);
+      if (this.#adoptReset(stored)) return this.#adoptedEnd(stored);
       // The store lost what it held (Redis restarted empty, the file deleted), or got an older backup back (spent
       // tokens): it gets our tokens back, and the refresh goes on from there.
       stored = await this.#restore(stored);
@@ -927,7 +941,8 @@ export class Session implements TokenSessionMethods {
       if (stopped || this.#current !== adopted || this.#loggingOut || this.#flight) return;
       const written = await this.#write(adopted.tokens, adopted.version).catch(() => undefined);
       if (written === null) return this.#catchUp().catch(() => undefined);
-      if (written !== undefined) return this.#adoptOwn(written, false);
+      // The tokens in use, recorded: the same ones (see `#tokensSince`), at the version the store gave them.
+      if (written !== undefined) return this.#adoptOwn({ ...written, tokens: adopted.tokens }, false);
     }
   }
 
@@ -1087,8 +1102,13 @@ export class Session implements TokenSessionMethods {
   #adopt(stored: StoredTokens, fromApp: boolean): void {
     const { tokens } = stored;
     // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
-    if (tokens !== this.#tokens) {
+    if (tokens === this.#tokens) {
+      // The same tokens recorded again: still refused if they were.
+      if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
+      this.#tokensSince = Math.min(this.#tokensSince, stored.version);
+    } else {
       this.#staleVersion = -1;
+      this.#tokensSince = stored.version;
       this.#replaced = this.#tokens ?? this.#replaced;
       const spent = this.#tokens?.refreshToken;
       if (tokens !== null && spent !== undefined && spent !== tokens.refreshToken) {
@@ -1139,15 +1159,15 @@ export class Session implements TokenSessionMethods {
   }
 
   #onStoreWrite(stored: StoredTokens): void {
-    if (stored.version < this.#version) {
-      // Lower than ours: a delayed message, or a store that lost its data and was written again (a login after a
-      // Redis restart). Only the store itself can tell which.
+    if (stored.version < this.#version || this.#otherLogin(stored)) {
+      // Lower than ours, or another login at ours: a delayed message, or a store that lost its data and was written
+      // again (a login after a Redis restart, or after the token file was deleted). Only the store itself can tell.
       // An older backup put back is not adopted: our tokens go back over it (a failure waits for the next refresh).
       void this.#read()
         .then((current) => {
-          if (current.version < this.#version && current.version === stored.version && !this.#adoptReset(current)) {
-            return this.#putBack();
-          }
+          const reset = current.version < this.#version || this.#otherLogin(current);
+          if (!reset || current.version !== stored.version || this.#adoptReset(current)) return;
+          if (this.#isBackup(current)) return this.#putBack();
         })
         .catch(() => undefined);
       return;
@@ -1164,12 +1184,14 @@ export class Session implements TokenSessionMethods {
   }
 
   /**
-   * Adopts a record at a lower version than ours, which the store confirmed: it was reset and written again. Not one
-   * that carries a refresh token we saw replaced: that is an older backup put back, and the token is spent (presenting
-   * it again gets the login revoked where the server detects reuse). Returns whether it adopted the record.
+   * Adopts a record at a lower version than ours (or another login at ours), which the store confirmed: it was reset
+   * and written again. Not one that carries a refresh token we saw replaced: that is an older backup put back, and the
+   * token is spent (presenting it again gets the login revoked where the server detects reuse). Not an emptied store
+   * either. Returns whether it adopted the record.
    */
   #adoptReset(stored: StoredTokens): boolean {
-    if (this.#isBackup(stored)) return false;
+    // An emptied store is no login (and no logout): it gets our tokens back at the next refresh.
+    if (this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null)) return false;
     this.#version = -1;
     this.#adoptFromElsewhere(stored);
     return true;
@@ -1197,6 +1219,22 @@ export class Session implements TokenSessionMethods {
   #isBackup(stored: StoredTokens): boolean {
     const refreshToken = stored.tokens?.refreshToken;
     return refreshToken !== undefined && this.#spent.includes(refreshToken);
+  }
+
+  /**
+   * Whether a record at our version holds another login than ours: written after the store was emptied (the token file
+   * deleted, Redis lost its data) by a process that never saw our versions, so it started again at 1. Not our tokens
+   * (the same refresh token), nor tokens ours replaced, which a failed store write leaves there at our version: those
+   * carry a refresh token we saw replaced, or the access token we replaced.
+   */
+  #otherLogin(stored: StoredTokens): boolean {
+    const ours = this.#tokens;
+    const theirs = stored.tokens;
+    if (stored.version !== this.#version || ours === null || theirs === null) return false;
+    if (theirs.refreshToken !== undefined) {
+      return theirs.refreshToken !== ours.refreshToken && !this.#isBackup(stored);
+    }
+    return theirs.accessToken !== ours.accessToken && theirs.accessToken !== this.#replaced?.accessToken;
   }
 
   /**

@@ -7,7 +7,7 @@
 import { TokenRefreshError } from './errors.js';
 import { scrubSecrets } from './redact.js';
 import { callApp, emitWarning, warnCallbackError } from './report.js';
-import { malformedRecord, type LockOptions, type StoredTokens } from './store.js';
+import { malformedRecord, storedRecord, type LockOptions, type StoredTokens } from './store.js';
 import { checkObject, checkOptions, expected, isNumberFrom } from './validate.js';
 
 /** How long a shared store waits for one answer from its backend before failing with `STORE_FAILED`. */
@@ -216,13 +216,16 @@ export class OneAtATime {
 /**
  * The versions a store that hears other writers has met. `seen`: the highest it found in the backend or wrote, never
  * lowered (after the backend lost data, a write goes above it, so that everyone who heard the lost versions hears the
- * write). `heard`: the newest it wrote itself or passed to its listeners (what counts as news differs by store).
+ * write). `heard`: the newest it wrote itself or passed to its listeners (what counts as news differs by store), and
+ * what that record held: a record at the same version with other contents is news too (the backend lost its data and
+ * a process that never saw our versions wrote a login there, starting again at 1).
  */
 export class Versions {
   /** The highest version found in the backend or written; never lowered. */
   seen = 0;
   /** The newest version written by this store or passed to its listeners. */
   heard = 0;
+  #heardKey = recordKey(storedRecord(null, 0));
 
   /** Notes a version found in the backend. */
   found(version: number): void {
@@ -233,23 +236,39 @@ export class Versions {
    * Notes a version found below `heard`, which means the backend went back (it lost data): `heard` follows it down,
    * so that what is written next is news again. Returns whether it went back.
    */
-  wentBack(version: number): boolean {
-    if (version >= this.heard) return false;
-    this.heard = version;
+  wentBack(record: StoredTokens): boolean {
+    if (record.version >= this.heard) return false;
+    this.heard = record.version;
+    this.#heardKey = recordKey(record);
     return true;
   }
 
-  /** Notes a version this store wrote. */
-  wrote(version: number): void {
-    this.found(version);
-    this.heard = Math.max(this.heard, version);
+  /** Notes a record this store wrote. */
+  wrote(record: StoredTokens): void {
+    this.found(record.version);
+    if (record.version < this.heard) return;
+    this.heard = record.version;
+    this.#heardKey = recordKey(record);
   }
 
-  /** `version` is what the listeners hear now (it may be lower than the last: the backend went back). */
-  hear(version: number): void {
-    this.found(version);
-    this.heard = version;
+  /** `record` is what the listeners hear now (its version may be lower than the last: the backend went back). */
+  hear(record: StoredTokens): void {
+    this.found(record.version);
+    this.heard = record.version;
+    this.#heardKey = recordKey(record);
   }
+
+  /** Whether `record` is the one last heard (or written): the same version, and the same contents. */
+  isHeard(record: StoredTokens): boolean {
+    return record.version === this.heard && recordKey(record) === this.#heardKey;
+  }
+}
+
+/** A record's version and contents, whatever order its tokens' members came in. */
+function recordKey(record: StoredTokens): string {
+  const { tokens } = record;
+  const members = tokens === null ? null : Object.entries(tokens).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([record.version, record.ended ?? null, members]);
 }
 
 /** Lock polling: waits of 5 ms, doubling up to `maxMs`, each jittered to between half of it and all of it. */

@@ -1,7 +1,7 @@
 // `my-cli login` exactly as docs/file-store.md's recipe writes it, in its own process: a fresh file store, read the
 // version, write the new login over it. Usage: tsx cli-login.mts <src/file.ts> <token path> <access> <refresh>
 const [source, path, accessToken, refreshToken] = process.argv.slice(2);
-const { createFileTokenStore } = (await import(source as string)) as typeof import('../../../src/file.js');
+const { createFileTokenStore } = (await import(source as string)) as typeof import('../../src/file.js');
 const store = createFileTokenStore({ path: path as string });
 let version = 0;
 try {
@@ -10,7 +10,7 @@ try {
   // A corrupt file: the write below replaces it.
 }
 const written = await store.write(
-  { accessToken: accessToken as string, refreshToken, expiresAt: Date.now() + 3_600_000 },
+  { accessToken: accessToken as string, refreshToken: refreshToken as string, expiresAt: Date.now() + 3_600_000 },
   version,
 );
 await store.close();

@@ -1,6 +1,6 @@
 /**
  * Found (s8-stores review, suspected item (a), LOW-MEDIUM), against a real Redis: the twin of
- * test/found/write-back-costs-replay.test.ts. The write after a refresh is refused (Redis full: maxmemory 1,
+ * test/store-convergence/write-back-costs-replay.test.ts. The write after a refresh is refused (Redis full: maxmemory 1,
  * noeviction, as in test/e2e/review-session7/redis-write-lost-after-refresh.e2e.test.ts); the session uses a1 at
  * version 1 and writes it back under the lock. A request goes out with a1; Redis gets room again, the write-back
  * lands (version 2, the same a1); the request's 401 for a1 then counts version 2 as "newer tokens", is replayed with
@@ -56,7 +56,12 @@ describe('Redis: a 401 for tokens the write-back recorded meanwhile', () => {
       if (authorization === 'Bearer a1' && !refused.has('a1')) {
         refused.add('a1'); // the server refuses a1; its answer comes after Redis had room again
         await admin.config('SET', 'maxmemory', '0');
-        for (let waited = 0; attached.session.version < 2 && waited < 3_000; waited += 20) await sleep(20);
+        for (
+          let waited = 0;
+          (attached.session as unknown as { version: number }).version < 2 && waited < 3_000;
+          waited += 20
+        )
+          await sleep(20);
       }
       if (refused.has(authorization.slice('Bearer '.length))) {
         throw new AxiosError('Unauthorized', 'ERR_BAD_REQUEST', config, undefined, {
@@ -80,7 +85,7 @@ describe('Redis: a 401 for tokens the write-back recorded meanwhile', () => {
       (response) => response.data,
       (error: AxiosError) => `failed: ${error.response?.status}`,
     );
-    expect(attached.session.version).toBeGreaterThanOrEqual(2);
+    expect((attached.session as unknown as { version: number }).version).toBeGreaterThanOrEqual(2);
     expect.soft(sent).toEqual(['Bearer a1', 'Bearer a2']);
     expect(outcome).toBe('ok');
   });

@@ -1,5 +1,5 @@
 /**
- * Found (s8-stores review, HIGH): Redis losing its data while a process reads back an announcement logs that process
+ * Found (s8 store review, HIGH): Redis losing its data while a process reads back an announcement logs that process
  * out, and every process that heard the same announcement; none of them writes its tokens back.
  *
  * `#verifyOnce` reads the key back after a message; an emptied key is `{ tokens: null, version: 0 }`, and since 0 is
@@ -52,7 +52,12 @@ describe('Redis loses its data while a process reads back an announcement', () =
     };
     const open = (commands: Redis, subscriber?: Redis) => {
       commands.on('error', () => undefined);
-      const store = createRedisTokenStore({ redis: commands, subscriber, key, onError: () => undefined });
+      const store = createRedisTokenStore({
+        redis: commands,
+        ...(subscriber ? { subscriber } : {}),
+        key,
+        onError: () => undefined,
+      });
       const session = createTokenSession({ store, refresh });
       cleanups.push(async () => {
         await session.close();

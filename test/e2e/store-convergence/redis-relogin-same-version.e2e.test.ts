@@ -1,5 +1,5 @@
 /**
- * Found (s8-stores review, HIGH): the Redis twin of test/found/file-relogin-same-version.test.ts. Redis loses its data
+ * Found (s8 store review, HIGH): the Redis twin of test/store-convergence/file-relogin-same-version.test.ts. Redis loses its data
  * (a restart without persistence; FLUSHALL here, on a redis-server of the test's own), and the login is seeded again
  * by a fresh process (`my-cli login`, a deploy's seeding job): its store never saw a version, so the login lands at
  * version 1. A fleet process that holds version 1 (it started after the first login, before any refresh) hears the

@@ -38,7 +38,12 @@ describe('a 401 for tokens the write-back recorded meanwhile', () => {
         // landed: the session's version moved on, its tokens did not.
         refused.add('a1');
         setDown(false);
-        for (let waited = 0; attached.session.version < 2 && waited < 3_000; waited += 20) await sleep(20);
+        for (
+          let waited = 0;
+          (attached.session as unknown as { version: number }).version < 2 && waited < 3_000;
+          waited += 20
+        )
+          await sleep(20);
       }
       if (refused.has(authorization.slice('Bearer '.length))) {
         throw new AxiosError('Unauthorized', 'ERR_BAD_REQUEST', config, undefined, {
@@ -61,7 +66,7 @@ describe('a 401 for tokens the write-back recorded meanwhile', () => {
       (response) => response.data,
       (error: AxiosError) => `failed: ${error.response?.status}`,
     );
-    expect(attached.session.version).toBeGreaterThanOrEqual(2); // the write-back landed while the request was out
+    expect((attached.session as unknown as { version: number }).version).toBeGreaterThanOrEqual(2); // the write-back landed while the request was out
     expect.soft(sent).toEqual(['Bearer a1', 'Bearer a2']);
     expect(outcome).toBe('ok');
     await attached.close();

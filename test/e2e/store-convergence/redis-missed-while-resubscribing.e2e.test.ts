@@ -1,5 +1,5 @@
 /**
- * Found (s8-stores review, MEDIUM): a write made while a process's pub/sub connection was down is never heard.
+ * Found (s8 store review, MEDIUM): a write made while a process's pub/sub connection was down is never heard.
  *
  * The Redis store hears other processes only through pub/sub; it has no poll (the file store has one for exactly this
  * reason). When its subscriber connection drops (a network blip, a proxy or load balancer idle timeout, CLIENT KILL,

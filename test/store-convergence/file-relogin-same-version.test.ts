@@ -1,5 +1,5 @@
 /**
- * Found (s8-stores review, HIGH): a login written at the version a running process already holds is never heard, and
+ * Found (s8 store review, HIGH): a login written at the version a running process already holds is never heard, and
  * that process's next refresh writes its OLD login back over the new one.
  *
  * The token file is deleted (the operator "logs everyone out by hand", or a user switches accounts with
@@ -13,7 +13,7 @@
  * its own, so refreshes from ITS tokens (`#refreshUnderLock`: "at the same version ours are the same tokens") and
  * writes the old account's new tokens over the new login: every process, the CLI included, is switched back.
  *
- * Real parts: a real token file, `my-cli login` in real child processes (test/found/support/cli-login.mts).
+ * Real parts: a real token file, `my-cli login` in real child processes (test/support/cli-login.mts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,7 +38,7 @@ let files = 0;
 function cliLogin(path: string, access: string, refresh: string): number {
   const run = spawnSync(
     resolve('node_modules/.bin/tsx'),
-    [resolve('test/found/support/cli-login.mts'), resolve('src/file.ts'), path, access, refresh],
+    [resolve('test/support/cli-login.mts'), resolve('src/file.ts'), path, access, refresh],
     { encoding: 'utf8', timeout: 20_000 },
   );
   if (run.status !== 0) throw new Error(run.stderr);
