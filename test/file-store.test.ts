@@ -299,7 +299,7 @@ describe('createFileTokenStore() after the token file was deleted (a logout by h
     expect(heard).toEqual([]); // no file is no news: the next refresh or login fills it
     const cli = createFileTokenStore({ path });
     expect(await cli.write(T1, 0)).toEqual({ tokens: T1, version: 1 });
-    for (let i = 0; i < 50 && heard.length === 0; i += 1) await sleep(10);
+    for (let i = 0; i < 500 && heard.length === 0; i += 1) await sleep(10);
     expect(heard).toEqual([1]);
     await Promise.all([daemon.close(), cli.close()]);
   });

@@ -9,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios, { type AxiosAdapter, type AxiosInstance } from 'axios';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createFileTokenStore } from '../src/file.js';
+import { FileLease } from '../src/file-lock.js';
 import { attachRefresh, createTokenSession, MemoryTokenStore } from '../src/index.js';
 import type { LockContext, LockOptions, StoredTokens, TokenSession, TokenSet, TokenStore } from '../src/index.js';
 
@@ -316,8 +317,10 @@ describe('file store: close(), listeners, and out-of-date announcements', () => 
       { leaseMs: 10_000, waitMs: 10_000 },
     );
     await held.promise;
+    // The waiter's first failed try for the lock: from then on it is in its lock wait (a fixed 50 ms once did not
+    // cover the directory and reserve-space I/O before the wait on a loaded machine; see test/found/).
+    const tries = vi.spyOn(FileLease.prototype, 'tryAcquire');
     let ran = false;
-    const started = Date.now();
     const waiting = waiter
       .withLock(
         async () => {
@@ -329,10 +332,12 @@ describe('file store: close(), listeners, and out-of-date announcements', () => 
         () => 'ran',
         (error: { code?: string }) => error.code,
       );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(() => tries.mock.results.some((result) => result.type === 'return' && result.value === undefined));
+    tries.mockRestore();
+    const closing = Date.now();
     await waiter.close();
     expect(await waiting).toBe('STORE_FAILED');
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - closing).toBeLessThan(2_000); // at once, not after waitMs (8 s)
     expect(ran).toBe(false);
     release.open();
     expect(await holding).toBe('held');

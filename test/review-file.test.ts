@@ -81,14 +81,14 @@ describe('a running session (a daemon) when the token file was deleted and someo
 
   it('hears the new login (the file store announces it, although its version is lower than the one it last saw)', async () => {
     const { daemon, daemonStore } = await deletedThenLoggedIn();
-    for (let i = 0; i < 50 && daemon.getTokens()?.accessToken !== 'new-login-access'; i += 1) await sleep(20);
+    for (let i = 0; i < 250 && daemon.getTokens()?.accessToken !== 'new-login-access'; i += 1) await sleep(20);
     expect(daemon.getTokens()?.accessToken).toBe('new-login-access');
     await daemonStore.close();
   });
 
   it('refreshes from the new login once it heard it, and never writes its old tokens back over it', async () => {
     const { path, daemon, daemonStore, presented } = await deletedThenLoggedIn();
-    for (let i = 0; i < 50 && daemon.getTokens()?.accessToken !== 'new-login-access'; i += 1) await sleep(20);
+    for (let i = 0; i < 250 && daemon.getTokens()?.accessToken !== 'new-login-access'; i += 1) await sleep(20);
     await daemon.getAccessToken({ minValidityMs: 2 * HOUR }).catch(() => undefined);
     expect(presented).toEqual(['new-login-refresh']);
     expect(readFileSync(path, 'utf8')).not.toContain('old-3');

@@ -28,12 +28,12 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function attachToApi(api: TokenApi, store: ClosableTokenStore) {
+function attachToApi(api: TokenApi, store: ClosableTokenStore, refresh = refreshAt(api)) {
   const instance = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 3000,
-    refresh: refreshAt(api),
+    refresh,
   });
   cleanups.push(() => attached.close());
   return { instance, attached };
@@ -70,16 +70,29 @@ describe('the token file put back from an older backup (docs/stores.md, the back
     const path = nextPath();
     await seed(path);
     const backup = await readFile(path, 'utf8'); // version 1: access-0 / refresh-0
-    const { instance } = attachToApi(api, fileStore(path));
+    // The second refresh is held after the token endpoint answered until the backup is back: the put-back lands while
+    // it is in flight (a fixed 250 ms into a 600 ms answer assumed the request had reached the endpoint by then).
+    const toEndpoint = refreshAt(api);
+    let calls = 0;
+    let inFlight!: () => void;
+    const refreshing = new Promise<void>((resolve) => (inFlight = resolve));
+    let putBackDone!: () => void;
+    const backInPlace = new Promise<void>((resolve) => (putBackDone = resolve));
+    const { instance } = attachToApi(api, fileStore(path), async (current, context) => {
+      calls += 1;
+      if (calls === 1) return toEndpoint(current, context);
+      inFlight();
+      const [tokens] = await Promise.all([toEndpoint(current, context), backInPlace]);
+      return tokens;
+    });
     expect(await statusOf(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, version 2
 
     api.expireAccess();
-    api.setRefreshDelay(600);
     const during = statusOf(instance, '/api/during');
-    await sleep(250); // refresh-1 is at the token endpoint
+    await refreshing; // refresh-1 is on its way to the token endpoint
     await putBack(path, backup);
+    putBackDone();
     const duringStatus = await during;
-    api.setRefreshDelay(0);
     expect(api.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([
       ['refresh-0', 'rotated'],
       ['refresh-1', 'rotated'],
@@ -103,7 +116,10 @@ describe('the token file put back from an older backup (docs/stores.md, the back
     expect(await statusOf(instance, '/api/first')).toBe(200);
 
     await putBack(path, backup);
-    await sleep(500); // many polls: the running process has heard it
+    // Many polls: until the running process has heard it and written back (up to 5 s, not a fixed 500 ms).
+    for (let waited = 0; (await readFile(path, 'utf8')).includes('refresh-0') && waited < 5_000; waited += 50) {
+      await sleep(50);
+    }
     expect(await readFile(path, 'utf8')).not.toContain('refresh-0');
 
     const { instance: next } = attachToApi(api, fileStore(path)); // the next invocation of the CLI
@@ -169,7 +185,10 @@ describe('a new login after the store was emptied (docs/stores.md: "adopted when
     const b = attachRefresh(axios.create({ baseURL: 'http://127.0.0.1:9' }), { store: bStore, refresh: nonRotating });
     cleanups.push(() => b.close());
     await b.setTokens({ ...token, accessToken: 'offline-access-login' });
-    await sleep(500);
+    // Many polls: until `a` has heard the login (up to 5 s, not a fixed 500 ms).
+    for (let waited = 0; a.getTokens()?.accessToken !== 'offline-access-login' && waited < 5_000; waited += 50) {
+      await sleep(50);
+    }
     expect(a.getTokens()?.accessToken).toBe('offline-access-login');
   });
 });

@@ -41,18 +41,16 @@ function client(url: string): Redis {
 }
 
 /** A service of the fleet: an instance on the token API with attachRefresh, a custom refresh and the Redis store. */
-function attachToApi(api: TokenApi, store: SharedTokenStore) {
+function attachToApi(api: TokenApi, store: SharedTokenStore, refresh = refreshAt(api)) {
   const instance = axios.create({ baseURL: api.url });
   const attached = attachRefresh(instance, {
     store,
     refreshTimeoutMs: 3000,
-    refresh: refreshAt(api),
+    refresh,
   });
   cleanups.push(() => attached.close());
   return { instance, attached };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('an older Redis backup put back (docs/stores.md: "never adopted ... writes its own tokens back over it")', () => {
   // Finding (HIGH): the operator's RESTORE lands while a refresh is in flight. The token server has already spent
@@ -77,16 +75,29 @@ describe('an older Redis backup put back (docs/stores.md: "never adopted ... wri
 
     const store = createRedisTokenStore({ redis: client(redis.url), key });
     cleanups.push(() => store.close());
-    const { instance } = attachToApi(api, store);
+    // The second refresh is held after the token server answered until the backup is restored: the RESTORE lands
+    // while it is in flight (a fixed 300 ms into an 800 ms answer assumed the request had reached the server by then).
+    const toServer = refreshAt(api);
+    let calls = 0;
+    let inFlight!: () => void;
+    const refreshing = new Promise<void>((resolve) => (inFlight = resolve));
+    let restored!: () => void;
+    const backInPlace = new Promise<void>((resolve) => (restored = resolve));
+    const { instance } = attachToApi(api, store, async (current, context) => {
+      calls += 1;
+      if (calls === 1) return toServer(current, context);
+      inFlight();
+      const [tokens] = await Promise.all([toServer(current, context), backInPlace]);
+      return tokens;
+    });
     expect(await statusOf(instance, '/api/first')).toBe(200); // refresh-0 -> refresh-1, Redis at version 2
 
     api.expireAccess();
-    api.setRefreshDelay(800); // a slow authorization server
     const during = statusOf(instance, '/api/during');
-    await sleep(300); // the refresh of refresh-1 is at the server now
+    await refreshing; // the refresh of refresh-1 is on its way to the server
     await admin.restore(tokensKey, 0, backup, 'REPLACE');
+    restored();
     const duringStatus = await during;
-    api.setRefreshDelay(0);
     expect(api.refreshRequests.map((r) => [r.refreshToken, r.outcome])).toEqual([
       ['refresh-0', 'rotated'],
       ['refresh-1', 'rotated'],

@@ -31,18 +31,22 @@ afterEach(async () => {
 it('a request waiting for the refresh when detach() is called leaks no token and is not replayed with the refused one', async () => {
   const api = axios.create({ baseURL: server.url, adapter: 'http' });
   let release!: () => void;
+  let refreshing!: () => void;
+  const refreshCalled = new Promise<void>((resolve) => (refreshing = resolve));
   const auth = attachRefresh(api, {
     tokens: { accessToken: 'AT-secret-h2-old', refreshToken: 'RT-secret-h2' },
     refresh: () =>
       new Promise((resolve) => {
         release = () => resolve({ accessToken: 'AT-secret-h2-new' });
+        refreshing();
       }),
   });
   const outcome = api.get('/x').then(
     (response) => ({ ok: true as const, data: response.data as unknown }),
     (error: unknown) => ({ ok: false as const, printed: inspect(error, { depth: 10 }) }),
   );
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The request got its 401 and waits for the refresh (a fixed 50 ms did not always cover the round trip under load).
+  await refreshCalled;
   auth.detach();
   release();
   const result = await outcome;

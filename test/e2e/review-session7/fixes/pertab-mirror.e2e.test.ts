@@ -6,7 +6,7 @@
 // sessionStorage copy with the spent refresh token, which its next reload presents (reuse -> grant revoked).
 import { afterEach, expect, it } from 'vitest';
 import { INITIAL } from '../../support/token-api.js';
-import { harness, sleep, type Harness } from '../stores/harness.js';
+import { harness, type Harness } from '../stores/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -36,7 +36,19 @@ it.each([
         await tab.waitForFunction((rt) => globalThis.r2.tokens().refreshToken === rt, `refresh-${n}`);
       }
     }
-    await sleep(1000);
+    // Until each listening tab's own copy holds the last record (up to 10 s; a fixed 1 s once was the assumption): a
+    // copy left stale for good still fails below.
+    for (const tab of listeners) {
+      await tab
+        .waitForFunction(
+          (rt) =>
+            (JSON.parse(sessionStorage.getItem('ss:tokens') ?? 'null') as { tokens?: { refreshToken?: string } } | null)
+              ?.tokens?.refreshToken === rt,
+          `refresh-${refreshes}`,
+          { timeout: 10_000 },
+        )
+        .catch(() => undefined);
+    }
     // What each listening tab would read on a reload.
     const copies = await Promise.all(
       listeners.map((tab) =>
