@@ -322,8 +322,9 @@ class FileTokenStore implements TokenStore {
     const checked = parseStoredRecord(jsonCopy(storedRecord(tokens, expectedVersion + 1, ended)));
     if ('problem' in checked) throw new TypeError(expected('tokens', 'null or a TokenSet', tokens));
     this.#checkLeases();
-    await this.#ensureDirectory();
     return this.#life.abortable(async (controller) => {
+      await this.#ensureDirectory();
+      controller.signal.throwIfAborted();
       const writeLease = { leaseMs: WRITE_LEASE_MS, waitMs: WRITE_WAIT_MS };
       const held = await this.#acquire(this.#writeLock, writeLease, controller.signal);
       try {
@@ -370,10 +371,12 @@ class FileTokenStore implements TokenStore {
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
     this.#life.assertOpen('withLock');
     checkLockOptions(options);
-    await this.#ensureDirectory();
-    // Before the lock, whose release on a full disk would need room as well.
-    await this.#reserveSpace();
+    // Abortable from the first await: a close() during the checks below ends the call too.
     return this.#life.abortable(async (controller) => {
+      await this.#ensureDirectory();
+      // Before the lock, whose release on a full disk would need room as well.
+      await this.#reserveSpace();
+      controller.signal.throwIfAborted();
       const held = await this.#acquire(this.#lock, options, controller.signal);
       const stopWatching = this.#watchLease(held, options.leaseMs, controller);
       try {

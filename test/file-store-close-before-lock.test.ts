@@ -1,4 +1,4 @@
-// FOUND (product bug, src/file.ts FileTokenStore#withLock): close() does not reach a withLock() that has not yet
+// Found (s8 timing audit, product bug in FileTokenStore#withLock): close() does not reach a withLock() that has not yet
 // entered its lock wait. withLock awaits #ensureDirectory() and #reserveSpace() (file I/O) before
 // `#life.abortable(...)` registers its AbortController; a close() in that window aborts nothing, so the call then waits
 // for the lock on a closed store for its whole `waitMs` (REFRESH_TIMEOUT, not STORE_FAILED), or, when the lock is free,
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { createFileTokenStore } from '../../src/file.js';
+import { createFileTokenStore } from '../src/file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'found-close-lock-setup-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
