@@ -36,7 +36,9 @@ function run(args: string[]): number {
 describe('a logout written at the version a running daemon holds', () => {
   it('logs the daemon out, and its next refresh does not write the old login back', async () => {
     const path = join(root, 'tokens.json');
-    expect(run([resolve('test/support/cli-login.mts'), resolve('src/file.ts'), path, 'alice-access', 'alice-refresh'])).toBe(1);
+    expect(
+      run([resolve('test/support/cli-login.mts'), resolve('src/file.ts'), path, 'alice-access', 'alice-refresh']),
+    ).toBe(1);
     const store = createFileTokenStore({ path, pollIntervalMs: 20 });
     const presented: (string | undefined)[] = [];
     const session = createTokenSession({
@@ -51,7 +53,12 @@ describe('a logout written at the version a running daemon holds', () => {
       await sleep(200); // the daemon's store has polled the file
 
       await rm(path);
-      const logoutArgs = [resolve('test/found/support/cli-logout.mts'), resolve('src/index.ts'), resolve('src/file.ts'), path];
+      const logoutArgs = [
+        resolve('test/found/support/cli-logout.mts'),
+        resolve('src/index.ts'),
+        resolve('src/file.ts'),
+        path,
+      ];
       expect(run(logoutArgs)).toBe(1); // the logout lands at version 1, the daemon's version
       expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ tokens: null, version: 1, ended: 'logout' });
       for (let waited = 0; session.getTokens() !== null && waited < 3_000; waited += 50) await sleep(50);

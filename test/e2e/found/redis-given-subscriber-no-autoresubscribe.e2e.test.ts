@@ -46,7 +46,13 @@ describe.each([false, true])('a subscriber the app gave (autoResubscribe: %s) wh
     const redisA = new Redis('redis://127.0.0.1:6379');
     const subscriber = new Redis(proxy.url, { autoResubscribe: auto });
     subscriber.on('error', () => undefined);
-    const storeA = createRedisTokenStore({ redis: redisA, subscriber, key, operationTimeoutMs: 1000, onError: () => undefined });
+    const storeA = createRedisTokenStore({
+      redis: redisA,
+      subscriber,
+      key,
+      operationTimeoutMs: 1000,
+      onError: () => undefined,
+    });
     const a = createTokenSession({ store: storeA, refresh });
     cleanups.push(async () => {
       await a.close();
@@ -68,7 +74,8 @@ describe.each([false, true])('a subscriber the app gave (autoResubscribe: %s) wh
     expect(await a.getAccessToken()).toBe('alice-access');
     await sleep(300); // A has subscribed
     await b.setTokens({ accessToken: 'alice2-access', refreshToken: 'alice2-refresh', expiresAt: hour() });
-    for (let waited = 0; a.getTokens()?.accessToken !== 'alice2-access' && waited < 3_000; waited += 50) await sleep(50);
+    for (let waited = 0; a.getTokens()?.accessToken !== 'alice2-access' && waited < 3_000; waited += 50)
+      await sleep(50);
     expect(a.getTokens()?.accessToken).toBe('alice2-access'); // heard while connected
 
     await proxy.cut(); // the subscriber connection drops (a blip)

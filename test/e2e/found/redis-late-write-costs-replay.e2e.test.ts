@@ -85,7 +85,9 @@ describe('Redis: a 401 for tokens whose late write was read back meanwhile', () 
       (error: AxiosError) => `failed: ${error.response?.status}`,
     );
     expect(version()).toBeGreaterThanOrEqual(2); // the late write was read back while the request was out
-    expect(JSON.parse((await admin.get(`axios-token-refresh:${key}:tokens`)) ?? 'null').tokens.accessToken).not.toBe('a0');
+    expect(JSON.parse((await admin.get(`axios-token-refresh:${key}:tokens`)) ?? 'null').tokens.accessToken).not.toBe(
+      'a0',
+    );
     expect.soft(sent).toEqual(['Bearer a1', 'Bearer a2']);
     expect(outcome).toBe('ok');
   });
