@@ -495,7 +495,8 @@ class RedisTokenStore implements SharedTokenStore {
     this.#onReady = () => {
       if (connected && this.#subscriber === subscriber) {
         // Back after a drop: what was announced meanwhile is lost, so the record is read back once subscribed again.
-        if (own) this.#subscribed = undefined;
+        // Subscribed again by us, also on a connection given with `autoResubscribe: false` (twice is harmless).
+        this.#subscribed = undefined;
         this.#ensureSubscribed().then(() => this.#verifier.run(), noop);
       }
       connected = true;

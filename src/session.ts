@@ -157,6 +157,23 @@ type Listeners = { [E in SessionEventName]: Set<(payload: SessionEvents[E]) => v
 /** How many replaced refresh tokens a session remembers, to know an older backup put back (see `#isBackup`). */
 const SPENT_KEPT = 16;
 
+/** Adds `token` to a list of the last {@link SPENT_KEPT}. */
+function remember(list: string[], token: string): void {
+  if (list.push(token) > SPENT_KEPT) list.shift();
+}
+
+/** Whether two token sets are the same tokens (one may be a store's copy of the other). */
+function sameTokens(a: TokenSet | null, b: TokenSet | null): boolean {
+  if (a === b) return true;
+  return (
+    a !== null &&
+    b !== null &&
+    a.accessToken === b.accessToken &&
+    a.refreshToken === b.refreshToken &&
+    a.expiresAt === b.expiresAt
+  );
+}
+
 /** logout's option. */
 const logoutRules: readonly Rule[] = [['revoke', 'a boolean', isBoolean]];
 
@@ -244,6 +261,11 @@ export class Session implements TokenSessionMethods {
    * `#isBackup`). A logout or an end is no replacement: the next login may bring the same refresh token back.
    */
   readonly #spent: string[] = [];
+  /**
+   * The last {@link SPENT_KEPT} access tokens this session replaced: tokens without a refresh token at our version that
+   * carry one are ours from before (failed store writes left them there), not another login (see `#otherLogin`).
+   */
+  readonly #replacedAccess: string[] = [];
   /** Aborted by `close()`: stops a write-back (see `#writeBack`), which would keep a process alive. */
   readonly #closing = new AbortController();
 
@@ -1102,8 +1124,9 @@ export class Session implements TokenSessionMethods {
   #adopt(stored: StoredTokens, fromApp: boolean): void {
     const { tokens } = stored;
     // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
-    if (tokens === this.#tokens) {
-      // The same tokens recorded again: still refused if they were.
+    if (sameTokens(tokens, this.#tokens)) {
+      // The same tokens recorded again (a write-back, or a write that landed late, read back): still refused if they
+      // were, and still the tokens requests sent since `#tokensSince` carried.
       if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
       this.#tokensSince = Math.min(this.#tokensSince, stored.version);
     } else {
@@ -1111,9 +1134,9 @@ export class Session implements TokenSessionMethods {
       this.#tokensSince = stored.version;
       this.#replaced = this.#tokens ?? this.#replaced;
       const spent = this.#tokens?.refreshToken;
-      if (tokens !== null && spent !== undefined && spent !== tokens.refreshToken) {
-        if (this.#spent.push(spent) > SPENT_KEPT) this.#spent.shift();
-      }
+      if (tokens !== null && spent !== undefined && spent !== tokens.refreshToken) remember(this.#spent, spent);
+      const access = this.#tokens?.accessToken;
+      if (access !== undefined) remember(this.#replacedAccess, access);
     }
     this.#tokens = tokens;
     this.#version = stored.version;
@@ -1222,19 +1245,22 @@ export class Session implements TokenSessionMethods {
   }
 
   /**
-   * Whether a record at our version holds another login than ours: written after the store was emptied (the token file
-   * deleted, Redis lost its data) by a process that never saw our versions, so it started again at 1. Not our tokens
-   * (the same refresh token), nor tokens ours replaced, which a failed store write leaves there at our version: those
-   * carry a refresh token we saw replaced, or the access token we replaced.
+   * Whether a record at our version holds another login than ours (or a logout): written after the store was emptied
+   * (the token file deleted, Redis lost its data) by a process that never saw our versions, so it started again at 1.
+   * Not our tokens (the same refresh token), nor tokens ours replaced, which a failed store write leaves there at our
+   * version: those carry a refresh token we saw replaced, or an access token we replaced.
    */
   #otherLogin(stored: StoredTokens): boolean {
     const ours = this.#tokens;
     const theirs = stored.tokens;
-    if (stored.version !== this.#version || ours === null || theirs === null) return false;
+    if (stored.version !== this.#version || ours === null) return false;
+    // A logout (or an end) written there: no failed write of ours leaves one at our version while we hold tokens.
+    if (theirs === null) return stored.ended !== undefined;
     if (theirs.refreshToken !== undefined) {
       return theirs.refreshToken !== ours.refreshToken && !this.#isBackup(stored);
     }
-    return theirs.accessToken !== ours.accessToken && theirs.accessToken !== this.#replaced?.accessToken;
+    const access = theirs.accessToken;
+    return access !== ours.accessToken && (access === undefined || !this.#replacedAccess.includes(access));
   }
 
   /**

@@ -54,7 +54,7 @@ describe('a logout written at the version a running daemon holds', () => {
 
       await rm(path);
       const logoutArgs = [
-        resolve('test/found/support/cli-logout.mts'),
+        resolve('test/support/cli-logout.mts'),
         resolve('src/index.ts'),
         resolve('src/file.ts'),
         path,
