@@ -1125,9 +1125,11 @@ export class Session implements TokenSessionMethods {
     const { tokens } = stored;
     // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
     if (sameTokens(tokens, this.#tokens)) {
-      // The same tokens recorded again (a write-back, or a write that landed late, read back): still refused if they
-      // were, and still the tokens requests sent since `#tokensSince` carried.
-      if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
+      // The same tokens recorded again (a write-back, or a write that landed late, read back): still the tokens
+      // requests sent since `#tokensSince` carried. Still refused if a 401 said so and the write-back recorded these very
+      // ones; not after a refresh, even one that answered with the same tokens (the server issued them again).
+      if (tokens !== this.#tokens) this.#staleVersion = -1;
+      else if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
       this.#tokensSince = Math.min(this.#tokensSince, stored.version);
     } else {
       this.#staleVersion = -1;
@@ -1254,8 +1256,9 @@ export class Session implements TokenSessionMethods {
     const ours = this.#tokens;
     const theirs = stored.tokens;
     if (stored.version !== this.#version || ours === null) return false;
-    // A logout (or an end) written there: no failed write of ours leaves one at our version while we hold tokens.
-    if (theirs === null) return stored.ended !== undefined;
+    // A logout (or an end) written there: no failed write of ours leaves one at our version while we hold tokens,
+    // except a grant's tokens minted from nothing (client credentials), which a logout does not end anyway.
+    if (theirs === null) return stored.ended !== undefined && !this.#canMint;
     if (theirs.refreshToken !== undefined) {
       return theirs.refreshToken !== ours.refreshToken && !this.#isBackup(stored);
     }

@@ -27,7 +27,7 @@ describe('a refresh that returns the same tokens (Salesforce: same access token,
     const reasons: string[] = [];
     const refresh = async (current: TokenSet, context: { reason?: string }): Promise<TokenSet> => {
       reasons.push(String(context.reason));
-      return { accessToken: current.accessToken ?? 'sf1', refreshToken: current.refreshToken };
+      return { accessToken: current.accessToken ?? 'sf1', refreshToken: current.refreshToken ?? 'R' };
     };
     let hiccup = true;
     const adapter: AxiosAdapter = async (config) => {
