@@ -46,7 +46,8 @@ describe('a 401 for a request sent between two logouts', () => {
     await attached.logout();
     const poll = api.get('/poll').then(
       () => 'ok',
-      (error: unknown) => (isTokenRefreshError(error) ? error.code : `status ${(error as AxiosError).response?.status}`),
+      (error: unknown) =>
+        isTokenRefreshError(error) ? error.code : `status ${(error as AxiosError).response?.status}`,
     );
     while (sent === 0) await new Promise((done) => setTimeout(done, 0));
     await attached.logout();
