@@ -828,9 +828,13 @@ export class Session implements TokenSessionMethods {
       stored = await this.#restore(stored);
     } else if (stored.version !== version) {
       this.#adoptFromElsewhere(stored);
-      const outcome = this.#adoptedEnd(stored);
-      if (stored.tokens === null && this.#canMint) throw new TokenRefreshError('REFRESH_FAILED', 'No tokens yet');
-      return outcome;
+      // Newer tokens: the flight is done. Not the tokens it was started for, recorded again (a write of ours that
+      // landed late, a write-back): it refreshes from them.
+      if (this.#tokens === null || stored.version !== this.#version || !this.#inUse(version)) {
+        const outcome = this.#adoptedEnd(stored);
+        if (stored.tokens === null && this.#canMint) throw new TokenRefreshError('REFRESH_FAILED', 'No tokens yet');
+        return outcome;
+      }
     }
     try {
       await this.#refreshUnderLock(stored, reason, lockSignal, flight);
@@ -1121,17 +1125,21 @@ export class Session implements TokenSessionMethods {
     this.#endError = endError;
   }
 
-  #adopt(stored: StoredTokens, fromApp: boolean): void {
+  /**
+   * @param recorded - `stored` is a store's record: the same tokens as ours there are ours recorded again (our write
+   *   that landed late, our tokens restored), not tokens a refresh issued again.
+   */
+  #adopt(stored: StoredTokens, fromApp: boolean, recorded = false): void {
     const { tokens } = stored;
-    // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
-    if (sameTokens(tokens, this.#tokens)) {
-      // The same tokens recorded again (a write-back, or a write that landed late, read back): still the tokens
-      // requests sent since `#tokensSince` carried. Still refused if a 401 said so and the write-back recorded these very
-      // ones; not after a refresh, even one that answered with the same tokens (the server issued them again).
-      if (tokens !== this.#tokens) this.#staleVersion = -1;
-      else if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
+    // The tokens in use, recorded again (a write-back, our write read back after it landed late): still refused if a
+    // 401 said so, and still the tokens requests sent since `#tokensSince` carried. A refresh that answered with the
+    // same tokens issued them again: a 401 for them before it was for the old ones, as after any refresh.
+    const again = tokens !== null && (tokens === this.#tokens || (recorded && sameTokens(tokens, this.#tokens)));
+    if (again) {
+      if (this.#staleVersion === this.#version) this.#staleVersion = stored.version;
       this.#tokensSince = Math.min(this.#tokensSince, stored.version);
     } else {
+      // Tokens refused by a 401 are not these (versions repeat after a store was reset, tokens do not).
       this.#staleVersion = -1;
       this.#tokensSince = stored.version;
       this.#replaced = this.#tokens ?? this.#replaced;
@@ -1156,7 +1164,7 @@ export class Session implements TokenSessionMethods {
   #adoptFromElsewhere(stored: StoredTokens): void {
     if (stored.version <= this.#version) return;
     const hadTokens = this.#tokens !== null;
-    this.#adopt(stored, true);
+    this.#adopt(stored, true, true);
     this.#ended = stored.tokens === null && (hadTokens || this.#ended);
     if (stored.tokens === null && stored.ended === 'expired') {
       this.#endError = new TokenRefreshError(
@@ -1179,7 +1187,7 @@ export class Session implements TokenSessionMethods {
   async #restore(stored: StoredTokens): Promise<StoredTokens> {
     const restored = await this.#write(this.#tokens, stored.version);
     if (restored === null) return this.#read();
-    this.#adopt(restored, false);
+    this.#adopt(restored, false, true);
     return restored;
   }
 
