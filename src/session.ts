@@ -1225,7 +1225,9 @@ export class Session implements TokenSessionMethods {
   #adoptReset(stored: StoredTokens): boolean {
     // An emptied store is no login (and no logout): it gets our tokens back at the next refresh.
     if (this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null)) return false;
-    this.#version = -1;
+    // Below any version, so that the record is adopted; a 401's mark on our tokens goes along (they may come back).
+    if (this.#staleVersion === this.#version) this.#staleVersion = Number.NEGATIVE_INFINITY;
+    this.#version = Number.NEGATIVE_INFINITY;
     this.#adoptFromElsewhere(stored);
     return true;
   }

@@ -68,7 +68,7 @@ describe('a store emptied, then the refused tokens restored by another process',
     s1.session.on('refreshError', () => undefined);
     await s1.session.getAccessToken();
     await s2.session.getAccessToken();
-    expect(s2.session.version).toBe(3);
+    expect((s2.session as unknown as { version: number }).version).toBe(3);
 
     data = new MemoryTokenStore(); // the store lost its data
     failNext = true;
