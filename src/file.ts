@@ -264,8 +264,6 @@ class FileTokenStore implements TokenStore {
    * login after the file was deleted starts again at 1; the session checks such a record with a read).
    */
   readonly #versions = new Versions();
-  /** How many writes this handle made: a poll's read that a write of ours overtook is stale, never news. */
-  #writes = 0;
   /** Lease checks of this handle's running lock tasks, run at each store call: see `#checkLeases`. */
   readonly #leases = new Set<() => void>();
   #directoryReady: Promise<void> | undefined;
@@ -363,7 +361,6 @@ class FileTokenStore implements TokenStore {
     } catch (error) {
       throw storeFailed(`Writing the token file \`${this.#path}\``, error);
     }
-    this.#writes += 1;
     this.#versions.wrote(written);
     return written;
   }
@@ -722,11 +719,11 @@ class FileTokenStore implements TokenStore {
   }
 
   async #checkOnce(): Promise<void> {
-    const writes = this.#writes;
+    const writes = this.#versions.writes;
     const found = await this.#readRecord().catch(() => undefined);
     // A write of ours landed while we read: what we read may be older than it. Announcing it would set `heard` back,
     // and a record written later at that version (a login after the file was deleted) would then not be news.
-    if (writes !== this.#writes) return this.#check();
+    if (writes !== this.#versions.writes) return this.#check();
     // No file is no news (a deleted file is refilled by the next refresh or login); any other record is, also one at
     // the version heard (a login after the file was deleted, made by a process that never saw our versions).
     if (found === undefined || !('record' in found) || this.#versions.isHeard(found.record)) return;

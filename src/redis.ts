@@ -257,8 +257,6 @@ class RedisTokenStore implements SharedTokenStore {
    * below `heard`, and `heard` is lowered so that what is written next reaches them again).
    */
   readonly #versions = new Versions();
-  /** Counts this store's writes: a read answered before one of ours does not show that Redis went back. */
-  #writes = 0;
   /** Reads the record back after an announcement, one read at a time. */
   readonly #verifier = new OneAtATime(
     () => this.#verifyOnce(),
@@ -286,7 +284,7 @@ class RedisTokenStore implements SharedTokenStore {
   async read(): Promise<StoredTokens> {
     this.#life.assertOpen('read');
     const what = `Reading tokens from Redis key \`${this.#tokensKey}\``;
-    const writes = this.#writes;
+    const writes = this.#versions.writes;
     const text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
     const parsed = text === null ? { record: storedRecord(null, 0) } : parseStoredRecord(text);
     if ('problem' in parsed) throw malformedAt(what, parsed.problem);
@@ -303,7 +301,6 @@ class RedisTokenStore implements SharedTokenStore {
     const what = `Writing tokens to Redis key \`${this.#tokensKey}\``;
     const version = await this.#command(what, this.#operationMs, () => this.#compareAndSet(json, expectedVersion));
     if (version === -1) return null;
-    this.#writes += 1;
     // Round-trip through JSON so the caller holds exactly what other processes will read.
     const written = storedRecord(jsonCopy(tokens), version, ended);
     this.#versions.wrote(written);
@@ -531,7 +528,7 @@ class RedisTokenStore implements SharedTokenStore {
   /** Reads the record back from Redis after an announcement and passes it on when it is newer than any heard. */
   async #verifyOnce(): Promise<void> {
     const what = `Reading back the tokens announced on the Redis channel \`${this.#tokensKey}\``;
-    const writes = this.#writes;
+    const writes = this.#versions.writes;
     let text: string | null;
     try {
       text = await this.#command(what, this.#operationMs, () => this.#redis.get(this.#tokensKey));
@@ -547,7 +544,8 @@ class RedisTokenStore implements SharedTokenStore {
     // version heard: a login written after Redis lost its data, by a process that never saw our versions.
     const { record } = parsed;
     const wentBack = this.#found(record, writes);
-    const news = record.version > this.#versions.heard || (writes === this.#writes && !this.#versions.isHeard(record));
+    const news =
+      record.version > this.#versions.heard || (writes === this.#versions.writes && !this.#versions.isHeard(record));
     if (!wentBack && !news) return;
     this.#versions.hear(record);
     this.#listeners.tell(record);
@@ -560,6 +558,6 @@ class RedisTokenStore implements SharedTokenStore {
    */
   #found(record: StoredTokens, writes: number): boolean {
     this.#versions.found(record.version);
-    return writes === this.#writes && this.#versions.wentBack(record);
+    return writes === this.#versions.writes && this.#versions.wentBack(record);
   }
 }

@@ -164,7 +164,6 @@ function remember(list: string[], token: string): void {
 
 /** Whether two token sets are the same tokens (one may be a store's copy of the other). */
 function sameTokens(a: TokenSet | null, b: TokenSet | null): boolean {
-  if (a === b) return true;
   return (
     a !== null &&
     b !== null &&
@@ -172,6 +171,11 @@ function sameTokens(a: TokenSet | null, b: TokenSet | null): boolean {
     a.refreshToken === b.refreshToken &&
     a.expiresAt === b.expiresAt
   );
+}
+
+/** Whether a store's record is an emptied store (Redis lost its data, the file was deleted): nothing written since. */
+function isEmptied(stored: StoredTokens): boolean {
+  return stored.version === 0 && stored.tokens === null;
 }
 
 /** logout's option. */
@@ -1224,7 +1228,7 @@ export class Session implements TokenSessionMethods {
    */
   #adoptReset(stored: StoredTokens): boolean {
     // An emptied store is no login (and no logout): it gets our tokens back at the next refresh.
-    if (this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null)) return false;
+    if (this.#isBackup(stored) || isEmptied(stored)) return false;
     // Below any version, so that the record is adopted; a 401's mark on our tokens goes along (they may come back).
     if (this.#staleVersion === this.#version) this.#staleVersion = Number.NEGATIVE_INFINITY;
     this.#version = Number.NEGATIVE_INFINITY;
@@ -1243,7 +1247,7 @@ export class Session implements TokenSessionMethods {
   #replacedBy(stored: StoredTokens, version: number, spent: string | undefined): boolean {
     if (spent !== undefined && stored.tokens?.refreshToken === spent) return true;
     if (stored.version >= version) return false;
-    return this.#isBackup(stored) || (stored.version === 0 && stored.tokens === null);
+    return this.#isBackup(stored) || isEmptied(stored);
   }
 
   /**

@@ -225,6 +225,8 @@ export class Versions {
   seen = 0;
   /** The newest version written by this store or passed to its listeners. */
   heard = 0;
+  /** How many writes this store made: a read answered before one of them may be older than what it wrote. */
+  writes = 0;
   #heardKey = recordKey(storedRecord(null, 0));
 
   /** Notes a version found in the backend. */
@@ -238,13 +240,13 @@ export class Versions {
    */
   wentBack(record: StoredTokens): boolean {
     if (record.version >= this.heard) return false;
-    this.heard = record.version;
-    this.#heardKey = recordKey(record);
+    this.hear(record);
     return true;
   }
 
   /** Notes a record this store wrote. */
   wrote(record: StoredTokens): void {
+    this.writes += 1;
     this.found(record.version);
     if (record.version < this.heard) return;
     this.heard = record.version;

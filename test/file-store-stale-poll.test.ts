@@ -7,31 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it, vi } from 'vitest';
 import type { StoredTokens } from '../src/index.js';
+import { holdNextRead } from './support/held-read.js';
 
-/** The next open of `held.path` is kept from finishing its close until `held.release()`: a read stalled mid-way. */
-const held = vi.hoisted(() => ({
-  path: '',
-  started: undefined as (() => void) | undefined,
-  gate: undefined as Promise<void> | undefined,
-}));
-
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const open: typeof real.open = async (...args) => {
-    const handle = await real.open(...args);
-    const gate = held.gate;
-    if (args[0] !== held.path || gate === undefined) return handle;
-    held.gate = undefined;
-    const close = handle.close.bind(handle);
-    handle.close = async () => {
-      held.started?.();
-      await gate;
-      return close();
-    };
-    return handle;
-  };
-  return { ...real, open, default: { ...real, open } };
-});
+vi.mock('node:fs/promises', async (importOriginal) =>
+  (await import('./support/held-read.js')).withHeldReads(await importOriginal()),
+);
 
 const { createFileTokenStore } = await import('../src/file.js');
 
@@ -46,16 +26,11 @@ it('a poll read overtaken by our own write is not announced, and a re-login at a
     await store.write({ accessToken: 'old-1', refreshToken: 'r-1' }, 0); // version 1
     const heard: StoredTokens[] = [];
     // The poll's next read of the file is held after reading version 1, until our write of version 2 has landed.
-    let releaseRead!: () => void;
-    const readHeld = new Promise<void>((started) => {
-      held.path = path;
-      held.started = started;
-      held.gate = new Promise<void>((release) => (releaseRead = release));
-    });
+    const read = holdNextRead(path);
     store.subscribe((record) => heard.push(record));
-    await readHeld;
+    await read.held;
     expect(await store.write({ accessToken: 'old-2', refreshToken: 'r-2' }, 1)).toMatchObject({ version: 2 });
-    releaseRead();
+    read.release();
     await new Promise((done) => setTimeout(done, 100)); // several polls
     expect(heard).toEqual([]); // version 1 is older than what we wrote: no news
 

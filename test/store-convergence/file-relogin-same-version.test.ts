@@ -20,17 +20,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createTokenSession } from '../../src/index.js';
 import type { TokenSession, TokenSet } from '../../src/index.js';
 import { createFileTokenStore } from '../../src/file.js';
+import { cleanupAfterEach } from '../support/cleanups.js';
 
 const root = mkdtempSync(join(tmpdir(), 'atr-found-relogin-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 let files = 0;
 
@@ -60,7 +58,7 @@ function daemon(path: string): { session: TokenSession; presented: (string | und
       };
     },
   });
-  cleanups.push(async () => {
+  defer(async () => {
     await session.close();
     await store.close();
   });

@@ -14,30 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it, vi } from 'vitest';
 import type { StoredTokens } from '../../src/index.js';
+import { holdNextRead } from '../support/held-read.js';
 
-const held = vi.hoisted(() => ({
-  path: '',
-  started: undefined as (() => void) | undefined,
-  gate: undefined as Promise<void> | undefined,
-}));
-
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:fs/promises')>();
-  const open: typeof real.open = async (...args) => {
-    const handle = await real.open(...args);
-    const gate = held.gate;
-    if (args[0] !== held.path || gate === undefined) return handle;
-    held.gate = undefined;
-    const close = handle.close.bind(handle);
-    handle.close = async () => {
-      held.started?.();
-      await gate;
-      return close();
-    };
-    return handle;
-  };
-  return { ...real, open, default: { ...real, open } };
-});
+vi.mock('node:fs/promises', async (importOriginal) =>
+  (await import('../support/held-read.js')).withHeldReads(await importOriginal()),
+);
 
 const { createFileTokenStore } = await import('../../src/file.js');
 const { createTokenSession } = await import('../../src/index.js');
@@ -66,17 +47,12 @@ it('a poll announcing a record older than the one the session adopted changes no
     expect(await session.getAccessToken()).toBe('a1');
     await sleep(50);
     await other.write(tokens(2), 1);
-    let release!: () => void;
-    const readHeld = new Promise<void>((started) => {
-      held.path = path;
-      held.started = started;
-      held.gate = new Promise<void>((done) => (release = done));
-    });
-    await readHeld; // the poll has read version 2 and is held
+    const read = holdNextRead(path);
+    await read.held; // the poll has read version 2 and is held
     await other.write(tokens(3), 2);
     await session.refresh(); // under the lock: version 3 is there, adopted without a refresh
     expect(session.getTokens()?.accessToken).toBe('a3');
-    release();
+    read.release();
     for (let waited = 0; !heard.some((r) => r.version === 2) && waited < 2_000; waited += 10) await sleep(10);
     expect(heard.map((record) => record.version)).toContain(2); // the stale record was announced...
     await sleep(200);

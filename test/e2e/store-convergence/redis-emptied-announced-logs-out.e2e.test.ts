@@ -20,29 +20,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenSession } from '../../../src/index.js';
 import type { TokenSet } from '../../../src/index.js';
 import { createRedisTokenStore } from '../../../src/redis.js';
 import { startOwnRedis, startTcpProxy } from '../support/redis-faults.js';
+import { cleanupAfterEach } from '../../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => undefined);
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 describe('Redis loses its data while a process reads back an announcement', () => {
   it('the process keeps its tokens (and writes them back), it is not logged out', async () => {
     const own = await startOwnRedis();
-    cleanups.push(() => own.dispose());
+    defer(() => own.dispose());
     const admin = new Redis(own.url);
-    cleanups.push(() => admin.quit());
+    defer(() => admin.quit());
     const proxy = await startTcpProxy(own.port);
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
     const key = `found-emptied-${randomUUID()}`;
 
     let serial = 0;
@@ -59,7 +54,7 @@ describe('Redis loses its data while a process reads back an announcement', () =
         onError: () => undefined,
       });
       const session = createTokenSession({ store, refresh });
-      cleanups.push(async () => {
+      defer(async () => {
         await session.close();
         await store.close();
         commands.disconnect();

@@ -15,18 +15,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenSession } from '../../../src/index.js';
 import { createRedisTokenStore } from '../../../src/redis.js';
 import { startTcpProxy } from '../support/redis-faults.js';
+import { cleanupAfterEach } from '../../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => undefined);
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const refresh = async () => ({ accessToken: 'refreshed', refreshToken: 'refreshed-r' });
 const hour = () => Date.now() + 3_600_000;
@@ -35,12 +30,12 @@ describe.each([false, true])('a subscriber the app gave (autoResubscribe: %s) wh
   it('still hears writes made by another process after it is back', async () => {
     const key = `found-given-sub-${randomUUID()}`;
     const admin = new Redis('redis://127.0.0.1:6379');
-    cleanups.push(async () => {
+    defer(async () => {
       await admin.del(`axios-token-refresh:${key}:tokens`, `axios-token-refresh:${key}:lock`);
       await admin.quit();
     });
     const proxy = await startTcpProxy(6379);
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
 
     // Process A: the main connection direct, the app's own subscriber through the proxy.
     const redisA = new Redis('redis://127.0.0.1:6379');
@@ -54,7 +49,7 @@ describe.each([false, true])('a subscriber the app gave (autoResubscribe: %s) wh
       onError: () => undefined,
     });
     const a = createTokenSession({ store: storeA, refresh });
-    cleanups.push(async () => {
+    defer(async () => {
       await a.close();
       await storeA.close();
       subscriber.disconnect();
@@ -64,7 +59,7 @@ describe.each([false, true])('a subscriber the app gave (autoResubscribe: %s) wh
     const redisB = new Redis('redis://127.0.0.1:6379');
     const storeB = createRedisTokenStore({ redis: redisB, key, operationTimeoutMs: 1000, onError: () => undefined });
     const b = createTokenSession({ store: storeB, refresh });
-    cleanups.push(async () => {
+    defer(async () => {
       await b.close();
       await storeB.close();
       redisB.disconnect();

@@ -14,18 +14,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenSession } from '../../../src/index.js';
 import { createRedisTokenStore } from '../../../src/redis.js';
 import { startTcpProxy } from '../support/redis-faults.js';
+import { cleanupAfterEach } from '../../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => undefined);
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 const refresh = async () => ({ accessToken: 'refreshed', refreshToken: 'refreshed-r' });
 
@@ -33,19 +28,19 @@ describe('a Redis store whose pub/sub connection was down while another process 
   it('hears the change once it is connected again (a logout elsewhere ends the session here)', async () => {
     const key = `found-missed-${randomUUID()}`;
     const admin = new Redis('redis://127.0.0.1:6379');
-    cleanups.push(async () => {
+    defer(async () => {
       await admin.del(`axios-token-refresh:${key}:tokens`, `axios-token-refresh:${key}:lock`);
       await admin.quit();
     });
     const proxy = await startTcpProxy(6379);
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
 
     const open = (url: string) => {
       const redis = new Redis(url);
       redis.on('error', () => undefined);
       const store = createRedisTokenStore({ redis, key, operationTimeoutMs: 1000, onError: () => undefined });
       const session = createTokenSession({ store, refresh });
-      cleanups.push(async () => {
+      defer(async () => {
         await session.close();
         await store.close();
         redis.disconnect();

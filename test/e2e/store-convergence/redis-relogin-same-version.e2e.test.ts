@@ -13,19 +13,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTokenSession } from '../../../src/index.js';
 import type { TokenSet } from '../../../src/index.js';
 import { createRedisTokenStore } from '../../../src/redis.js';
 import { startOwnRedis } from '../support/redis-faults.js';
+import { cleanupAfterEach } from '../../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => undefined);
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A login made by a process of its own: a new client, a new store, read then compare-and-set, then gone. */
@@ -49,9 +44,9 @@ async function seedLogin(url: string, key: string, name: string): Promise<number
 describe('a login seeded again after Redis lost its data, at the version a fleet process holds', () => {
   it('is adopted, and that process never writes the old login back over it', async () => {
     const own = await startOwnRedis();
-    cleanups.push(() => own.dispose());
+    defer(() => own.dispose());
     const admin = new Redis(own.url);
-    cleanups.push(() => admin.quit());
+    defer(() => admin.quit());
     const key = `found-relogin-${randomUUID()}`;
 
     expect(await seedLogin(own.url, key, 'alice')).toBe(1);
@@ -66,7 +61,7 @@ describe('a login seeded again after Redis lost its data, at the version a fleet
         return { accessToken: `${current.refreshToken}-access'`, refreshToken: `${current.refreshToken}'` };
       },
     });
-    cleanups.push(async () => {
+    defer(async () => {
       await session.close();
       await store.close();
       await redis.quit();

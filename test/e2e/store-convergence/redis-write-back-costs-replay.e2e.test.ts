@@ -9,31 +9,26 @@
 import { randomUUID } from 'node:crypto';
 import axios, { AxiosError, type AxiosAdapter } from 'axios';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../../src/index.js';
 import type { TokenSet } from '../../../src/index.js';
 import { createRedisTokenStore } from '../../../src/redis.js';
 import { startOwnRedis } from '../support/redis-faults.js';
+import { cleanupAfterEach } from '../../support/cleanups.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse())
-    await Promise.resolve()
-      .then(cleanup)
-      .catch(() => undefined);
-});
+const defer = cleanupAfterEach();
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 describe('Redis: a 401 for tokens the write-back recorded meanwhile', () => {
   it('refreshes and replays with new tokens, not with the refused ones', async () => {
     const own = await startOwnRedis();
-    cleanups.push(() => own.dispose());
+    defer(() => own.dispose());
     const admin = new Redis(own.url);
-    cleanups.push(() => admin.quit());
+    defer(() => admin.quit());
     const redis = new Redis(own.url);
     const key = `found-write-back-${randomUUID()}`;
     const store = createRedisTokenStore({ redis, key, operationTimeoutMs: 1000, onError: () => undefined });
-    cleanups.push(async () => {
+    defer(async () => {
       await store.close();
       await redis.quit();
     });
@@ -76,7 +71,7 @@ describe('Redis: a 401 for tokens the write-back recorded meanwhile', () => {
     };
     const api = axios.create({ adapter });
     const attached = attachRefresh(api, { store, refresh, refreshTimeoutMs: 3_000 });
-    cleanups.push(() => attached.close());
+    defer(() => attached.close());
     attached.session.on('refreshError', () => undefined);
 
     await attached.refresh();
