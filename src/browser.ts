@@ -107,29 +107,14 @@ export function localStorageAdapter(key: string): TokenStorage {
   };
 }
 
-/** Options of {@link indexedDbStorage}. */
-export interface IndexedDbStorageOptions {
-  /** The database name. @default 'axios-token-refresh' */
-  readonly database?: string;
-  /** The object store inside it (created on first use). @default 'tokens' */
-  readonly objectStore?: string;
-  /** The record's key inside the object store. @default 'default' */
-  readonly key?: string;
-}
-
 /**
- * Keeps the tokens in IndexedDB: they survive reloads, every tab of the origin reads the same committed value (unlike
- * `localStorage`, whose copies in other tabs lag behind), and a service worker can read them too. Every script of the
- * origin can read them.
- *
- * @param options - database, object store and key names.
+ * One connection to `database`, opened on first use and opened again after the browser or another tab closed it; `run`
+ * makes one transaction on `objectStore` with it.
  */
-export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
-  checkObject(options);
-  // `null` takes the default too (as `??` does), so the defaults go in before the checks.
-  const names = Object.keys(INDEXED_DB_DEFAULTS) as (keyof IndexedDbStorageOptions)[];
-  const settings = withDefaults(INDEXED_DB_DEFAULTS, readOptions(options, names));
-  const { database, objectStore, key } = checkOptions(settings, INDEXED_DB_RULES);
+function connectTo(
+  database: string,
+  objectStore: string,
+): <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>) => Promise<T> {
   let opened: Promise<IDBDatabase> | undefined;
   /** Set while an upgrade given up as blocked is still queued: every open would wait behind it. */
   const blocked: { error?: Error | undefined } = {};
@@ -173,6 +158,33 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
       }
     }
   };
+  return run;
+}
+
+/** Options of {@link indexedDbStorage}. */
+export interface IndexedDbStorageOptions {
+  /** The database name. @default 'axios-token-refresh' */
+  readonly database?: string;
+  /** The object store inside it (created on first use). @default 'tokens' */
+  readonly objectStore?: string;
+  /** The record's key inside the object store. @default 'default' */
+  readonly key?: string;
+}
+
+/**
+ * Keeps the tokens in IndexedDB: they survive reloads, every tab of the origin reads the same committed value (unlike
+ * `localStorage`, whose copies in other tabs lag behind), and a service worker can read them too. Every script of the
+ * origin can read them.
+ *
+ * @param options - database, object store and key names.
+ */
+export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenStorage {
+  checkObject(options);
+  // `null` takes the default too (as `??` does), so the defaults go in before the checks.
+  const names = Object.keys(INDEXED_DB_DEFAULTS) as (keyof IndexedDbStorageOptions)[];
+  const settings = withDefaults(INDEXED_DB_DEFAULTS, readOptions(options, names));
+  const { database, objectStore, key } = checkOptions(settings, INDEXED_DB_RULES);
+  const run = connectTo(database, objectStore);
   return {
     get: async () => {
       const value: unknown = await run('readonly', (store) => store.get(key));

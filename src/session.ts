@@ -818,7 +818,28 @@ export class Session implements TokenSessionMethods {
     flight: Flight,
     lockSignal: AbortSignal,
   ): Promise<'ok' | 'adopted'> {
-    let stored = await this.#readOrOwn();
+    const stored = await this.#recordToRefresh(await this.#readOrOwn(), version, flight);
+    if (stored === 'ok' || stored === 'adopted') return stored;
+    try {
+      await this.#refreshUnderLock(stored, reason, lockSignal, flight);
+      return 'ok';
+    } catch (thrown) {
+      const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
+      // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
+      if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, stored.version);
+      throw error;
+    }
+  }
+
+  /**
+   * What the store's record means for a flight started at `version`: the record to refresh from, or how the flight
+   * ends without a refresh ('adopted': someone else's record won; 'ok': a login superseded the flight).
+   */
+  async #recordToRefresh(
+    stored: StoredTokens,
+    version: number,
+    flight: Flight,
+  ): Promise<StoredTokens | 'ok' | 'adopted'> {
     if (flight.superseded) return 'ok';
     if (version === this.#version && this.#otherLogin(stored) && this.#adoptReset(stored)) {
       return this.#adoptedEnd(stored); // another login at our version, written after the store was reset (see below)
@@ -829,8 +850,9 @@ export class Session implements TokenSessionMethods {
       if (this.#adoptReset(stored)) return this.#adoptedEnd(stored);
       // The store lost what it held (Redis restarted empty, the file deleted), or got an older backup back (spent
       // tokens): it gets our tokens back, and the refresh goes on from there.
-      stored = await this.#restore(stored);
-    } else if (stored.version !== version) {
+      return this.#restore(stored);
+    }
+    if (stored.version !== version) {
       this.#adoptFromElsewhere(stored);
       // Newer tokens: the flight is done. Not the tokens it was started for, recorded again (a write of ours that
       // landed late, a write-back): it refreshes from them.
@@ -840,15 +862,7 @@ export class Session implements TokenSessionMethods {
         return outcome;
       }
     }
-    try {
-      await this.#refreshUnderLock(stored, reason, lockSignal, flight);
-      return 'ok';
-    } catch (thrown) {
-      const error = this.#scrub(classifyRefreshFailure(thrown), stored.tokens);
-      // Written before the lock is released, so that nobody who takes it next acts on the spent tokens.
-      if (error.code === 'SESSION_EXPIRED' && !flight.superseded) await this.#writeEnd(error, stored.version);
-      throw error;
-    }
+    return stored;
   }
 
   /** An adopted record that ended the session fails the flight with the end's error. */
