@@ -109,8 +109,8 @@ function verdict(status: number, oauth: OAuthError | undefined, answered: string
   if (status !== 400 && status !== 401 && !isSuccess(status) && oauth?.oauthError !== 'invalid_grant') return undefined;
   if (!oauth) return ['REFRESH_FAILED', `Token refresh failed: ${answered}`];
   const hint =
-    hintFor(oauth, CLIENT_CREDENTIALS_HINTS) ??
-    hintFor(oauth, CONFIGURATION_HINTS) ??
+    hintFor(oauth, status, CLIENT_CREDENTIALS_HINTS) ??
+    hintFor(oauth, status, CONFIGURATION_HINTS) ??
     'the server refused the client credentials grant: check the client on the authorization server';
   return ['CONFIGURATION_ERROR', `Token request misconfigured: ${answered}; ${hint}`];
 }

@@ -606,7 +606,10 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
       `Token refresh refused: ${answered}; the refresh token is expired, revoked or already used`,
     ];
   }
-  const hint = hintFor(oauth, CONFIGURATION_HINTS);
+  // league/oauth2-server before 8 (Laravel Passport 7, ProcessMaker 4.0) refuses a dead refresh token with a 401
+  // `invalid_request` ("The refresh token is invalid."): a refusal of the grant, not a malformed request.
+  const deadToken = status === 401 && oauth?.oauthError === 'invalid_request';
+  const hint = deadToken ? undefined : hintFor(oauth, status, CONFIGURATION_HINTS);
   if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
   if (status === 400 || status === 401 || isSuccess(status)) {
     return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
@@ -625,12 +628,19 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
 }
 
 /**
- * The hint for an OAuth error code, when `hints` has one. @internal
+ * The hint for an OAuth error code, when `hints` has one. A 401 `unauthorized_client` is a refused client
+ * authentication (RFC 6749 §5.2: 401 is the status of `invalid_client`), as Keycloak answers a wrong secret. @internal
  *
  * @param oauth - the answer's error, if any.
+ * @param status - the answer's HTTP status.
  * @param hints - hints by error code.
  */
-export function hintFor(oauth: OAuthError | undefined, hints: Readonly<Record<string, string>>): string | undefined {
+export function hintFor(
+  oauth: OAuthError | undefined,
+  status: number,
+  hints: Readonly<Record<string, string>>,
+): string | undefined {
+  if (status === 401 && oauth?.oauthError === 'unauthorized_client') return CONFIGURATION_HINTS.invalid_client;
   return oauth && Object.hasOwn(hints, oauth.oauthError) ? hints[oauth.oauthError] : undefined;
 }
 

@@ -146,6 +146,13 @@ function parseAllowed(allowed: InstanceOptions['allowedOrigins']): ReadonlySet<s
   }
   (allowed as readonly unknown[]).forEach((entry, index) => {
     const origin = parseOrigin(entry);
+    if (typeof entry === 'string' && entry.includes('*')) {
+      // The WHATWG parser takes `*.example.com` for a host of its own: the entry would match nothing, silently.
+      throw new TypeError(
+        `Expected \`allowedOrigins\` entries to be origins, got a wildcard at index ${index}: a pattern is a ` +
+          "function, e.g. `(origin) => origin.endsWith('.example.com')` (check the scheme too)",
+      );
+    }
     if (origin === undefined) {
       throw new TypeError(
         `Expected \`allowedOrigins\` entries to be absolute origins like 'https://api.example.com' (http: or https:, ` +

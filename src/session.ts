@@ -15,7 +15,7 @@ import type {
 import { scrubSecrets } from './redact.js';
 import { callApp, warnCallbackError } from './report.js';
 import { isMalformedRecord, MemoryTokenStore, type EndReason, type StoredTokens, type TokenStore } from './store.js';
-import { checkTokenInput, normalizeRefreshResult, rotatedIn, type TokenSet } from './tokens.js';
+import { checkTokenInput, normalizeRefreshResult, refreshTokenIn, rotatedIn, type TokenSet } from './tokens.js';
 import {
   checkObject,
   checkOptions,
@@ -892,7 +892,7 @@ export class Session implements TokenSessionMethods {
       answer = await this.#callRefresh(from, reason, stored.version, lockSignal, flight);
       next = normalizeRefreshResult(answer, current);
     } catch (error) {
-      const rotated = rotatedIn.get(error as object) ?? (answer as Partial<TokenSet> | undefined)?.refreshToken;
+      const rotated = rotatedIn.get(error as object) ?? refreshTokenIn(answer);
       const held = { flight, lock: lockSignal, failure: error, spent: current?.refreshToken };
       if (current !== null && !flight.superseded) await this.#keepRotated(current, rotated, stored.version, held);
       throw error;

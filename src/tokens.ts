@@ -1,5 +1,5 @@
 import { TokenRefreshError } from './errors.js';
-import { describe } from './validate.js';
+import { describe, describeSecret } from './validate.js';
 
 /** The members of a {@link TokenSet}; a TokenSet has at least one of the two tokens. */
 export interface TokenSetMembers {
@@ -46,6 +46,12 @@ export const rotatedIn = new WeakMap<object, string>();
 export const SECONDS_THRESHOLD = 1e11;
 
 /**
+ * Below this, an `expiresAt` is not a point in time at all, in seconds (1e9 s is 2001) or milliseconds: a lifetime
+ * (`expires_in`, in seconds or milliseconds).
+ */
+const LIFETIME_THRESHOLD = 1e9;
+
+/**
  * Checks a value given as tokens by the app (the `tokens` option, `setTokens`) and returns it as a TokenSet, with
  * `expiresAt` decoded from a JWT access token when missing. Throws a `TypeError` naming the problem.
  *
@@ -75,7 +81,7 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
         ? '`accessToken` is `undefined`, but `access_token` is there: map the token endpoint’s answer to a TokenSet ' +
           '(accessToken, refreshToken, expiresAt in epoch ms), or use refreshTokenGrant'
         : typeof (value as TokenSet).accessToken !== 'string' || (value as TokenSet).accessToken === ''
-          ? `\`accessToken\` is ${describe((value as TokenSet).accessToken)}, expected a non-empty string`
+          ? `\`accessToken\` is ${describeSecret((value as TokenSet).accessToken)}, expected a non-empty string`
           : tokenSetProblem(value);
   if (problem) {
     throw new TokenRefreshError('INVALID_TOKEN_RESPONSE', `Token refresh returned no usable tokens: ${problem}`);
@@ -86,6 +92,19 @@ export function normalizeRefreshResult(value: unknown, previous: TokenSet | null
       ? { ...result, refreshToken: previous.refreshToken }
       : result;
   return withDecodedExpiry(merged);
+}
+
+/**
+ * The refresh token in what a `refresh` answered, even when the answer was refused: a `TokenSet`'s, or the token
+ * endpoint's own (`refresh_token`, when the function returned the server's answer unmapped). The server rotated it, so
+ * the one presented is spent.
+ *
+ * @param answer - what `refresh` resolved with.
+ */
+export function refreshTokenIn(answer: unknown): unknown {
+  if (typeof answer !== 'object' || answer === null) return undefined;
+  const { refreshToken, refresh_token } = answer as { refreshToken?: unknown; refresh_token?: unknown };
+  return refreshToken ?? refresh_token;
 }
 
 /**
@@ -108,7 +127,7 @@ function stringsProblem(tokens: Record<string, unknown>): string | undefined {
     const member = tokens[key];
     if (member !== undefined && typeof member !== 'string') {
       // A token of the wrong type is still a token: described by its type only, never its value.
-      const what = key.endsWith('Token') && typeof member === 'number' ? 'a number' : describe(member);
+      const what = key.endsWith('Token') ? describeSecret(member) : describe(member);
       return `\`${key}\` must be a string, got ${what}`;
     }
   }
@@ -119,6 +138,12 @@ function expiryProblem(expiresAt: unknown): string | undefined {
   if (expiresAt === undefined) return undefined;
   if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
     return `\`expiresAt\` must be a finite number of epoch milliseconds, got ${describe(expiresAt)}`;
+  }
+  if (expiresAt > 0 && expiresAt < LIFETIME_THRESHOLD) {
+    return (
+      `\`expiresAt\` (${expiresAt}) is a lifetime, not a point in time: it must be epoch milliseconds ` +
+      '(Date.now() + expires_in * 1000)'
+    );
   }
   if (expiresAt > 0 && expiresAt < SECONDS_THRESHOLD) {
     return `\`expiresAt\` (${expiresAt}) looks like Unix seconds; it must be epoch milliseconds (multiply by 1000)`;

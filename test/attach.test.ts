@@ -235,7 +235,7 @@ describe('attachRefresh(instance, options): bad options fail at once with a Type
     [
       'tokens of the wrong shape',
       () => attachRefresh(api, { tokens: { accessToken: 42 } as never, refresh }),
-      /`accessToken` must be a string, got a number/,
+      /`accessToken` must be a string, got a value of type number/,
     ],
     [
       'tokens with neither token',

@@ -115,7 +115,7 @@ describe('setTokens(tokens): bad tokens reject with a TypeError and change nothi
     [
       'a refreshToken that is not a string',
       { accessToken: 'a', refreshToken: 42 },
-      '`refreshToken` must be a string, got a number',
+      '`refreshToken` must be a string, got a value of type number',
     ],
     ['neither token', { scope: 'openid' }, 'it has neither `accessToken` nor `refreshToken`'],
     ['a string', SECRET_ACCESS, 'Expected `setTokens(tokens)` to be a TokenSet or null: got a string'],
@@ -176,11 +176,11 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
     ['a string (the raw token?)', 'eyJhbGciOi.payload.sig', 'it resolved with a string'],
     [
       'an object without accessToken',
-      { refresh_token: 'x' },
+      { token: 'x' },
       '`accessToken` is `undefined`, expected a non-empty string',
     ],
     ['an empty accessToken', { accessToken: '' }, '`accessToken` is an empty string, expected a non-empty string'],
-    ['a numeric accessToken', { accessToken: 42 }, '`accessToken` is `42` (number), expected a non-empty string'],
+    ['a numeric accessToken', { accessToken: 42 }, '`accessToken` is a value of type number, expected a non-empty string'],
     [
       'the OAuth wire format (access_token) instead of a TokenSet',
       { access_token: 'a', expires_in: 3600 },
@@ -199,7 +199,7 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
     [
       'a refreshToken that is not a string',
       { accessToken: 'a', refreshToken: 7 },
-      '`refreshToken` must be a string, got a number',
+      '`refreshToken` must be a string, got a value of type number',
     ],
   ])('%s', async (_name, value, problem) => {
     const auth = attachRefresh(api, { tokens, refresh: async () => value as never });
