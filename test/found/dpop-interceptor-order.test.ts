@@ -80,7 +80,12 @@ describe('DPoP with axios’s first-registered-first request interceptor order (
     });
     const statuses: (number | string)[] = [];
     for (const path of ['/a', '/b', '/c']) {
-      statuses.push(await api.get(path).then((r) => r.status, (e: { code?: string }) => e.code ?? 'error'));
+      statuses.push(
+        await api.get(path).then(
+          (r) => r.status,
+          (e: { code?: string }) => e.code ?? 'error',
+        ),
+      );
     }
     expect(statuses).toEqual([200, 200, 200]);
     expect(refreshes).toBe(0);
