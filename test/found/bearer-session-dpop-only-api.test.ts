@@ -34,7 +34,10 @@ describe('a Bearer session against an API that accepts only DPoP', () => {
       apiRequests += 1;
       // RFC 9449 §7.1's example answer of a DPoP-only resource server.
       res
-        .writeHead(401, { 'WWW-Authenticate': 'DPoP error="invalid_token", algs="ES256"', 'Content-Type': 'text/plain' })
+        .writeHead(401, {
+          'WWW-Authenticate': 'DPoP error="invalid_token", algs="ES256"',
+          'Content-Type': 'text/plain',
+        })
         .end('DPoP required');
     });
     servers.push(server);

@@ -28,7 +28,11 @@ async function session(headerName: string) {
   let hits = 0;
   mock.onGet('/items').reply(() => {
     hits += 1;
-    return [401, { error: 'use_dpop_nonce' }, { [headerName]: 'DPoP error="use_dpop_nonce"', 'DPoP-Nonce': `n-${hits}` }];
+    return [
+      401,
+      { error: 'use_dpop_nonce' },
+      { [headerName]: 'DPoP error="use_dpop_nonce"', 'DPoP-Nonce': `n-${hits}` },
+    ];
   });
   // The mock reports the relative config.url as responseURL; give it the absolute URL a browser's XHR reports.
   const mocked = instance.defaults.adapter as AxiosAdapter;
