@@ -171,12 +171,15 @@ function isOneShot(data: unknown): boolean {
   );
 }
 
-function setHeader(config: InternalAxiosRequestConfig, value: string | undefined): void {
+function setHeader(config: InternalAxiosRequestConfig, value: string | undefined, everySpelling = false): void {
   // AxiosHeaders keeps headers as own properties, so plain assignment works on it and on plain objects alike, and it
   // skips the case-insensitive key search of AxiosHeaders#set that every request would pay for. The two spellings
-  // in use are both handled; axios merges any other on sending, the later value winning.
+  // in use are both handled; axios merges any other on sending, the later value winning. Removing or redacting our
+  // token looks at every spelling: axios may have filed ours under the app's (`AUTHORIZATION`).
   const headers = config.headers as unknown as Record<string, unknown>;
-  if (headers['authorization'] !== undefined) delete headers['authorization'];
+  if (everySpelling) {
+    for (const name of Object.keys(headers)) if (/^authorization$/i.test(name)) delete headers[name];
+  } else if (headers['authorization'] !== undefined) delete headers['authorization'];
   if (value === undefined) delete headers['Authorization'];
   else headers['Authorization'] = value;
 }
@@ -198,7 +201,7 @@ function redactConfig(config: InternalAxiosRequestConfig | undefined, redact: bo
   if (!redact || config?.[STATE_KEY]?.attached !== true) return;
   const value = getHeader(config);
   const scheme = typeof value === 'string' && value.includes(' ') ? value.slice(0, value.indexOf(' ')) : 'Bearer';
-  setHeader(config, `${scheme} ${REDACTED}`);
+  setHeader(config, `${scheme} ${REDACTED}`, true);
   if (isOneShot(config.data)) config.data = STREAM_REMOVED;
 }
 
@@ -228,7 +231,7 @@ function leftAlone(config: InternalAxiosRequestConfig, session: Session, inScope
     });
   }
   // A config replayed onto another origin (or marked skip) must not keep a token we attached earlier.
-  if (config[STATE_KEY]?.attached === true) setHeader(config, undefined);
+  if (config[STATE_KEY]?.attached === true) setHeader(config, undefined, true);
   delete config[STATE_KEY];
   return true;
 }
@@ -250,7 +253,7 @@ function createApply(
     const value = snapshot.authorization;
     const attached = value !== undefined;
     // A replay after logout must not carry the header we attached to its first attempt.
-    if (attached || previous?.attached === true) setHeader(config, value);
+    if (attached || previous?.attached === true) setHeader(config, value, !attached);
     if (attached) {
       guardRedirects(config);
       // Only another request interceptor can move a request after this one decided (the send guard costs a step).

@@ -611,6 +611,11 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   const deadToken = status === 401 && oauth?.oauthError === 'invalid_request';
   const hint = deadToken ? undefined : hintFor(oauth, status, CONFIGURATION_HINTS);
   if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
+  if (oauth === undefined && (status === 400 || status === 401)) {
+    // Not the authorization server's verdict on the grant (RFC 6749 §5.2 errors are JSON with `error`): a gateway, a
+    // WAF or a proxy in front of it. Ending the session on it would log users out on someone else's hiccup.
+    return ['REFRESH_FAILED', `Token refresh failed: ${answered}, without an OAuth error; tokens kept`];
+  }
   if (status === 400 || status === 401 || isSuccess(status)) {
     return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];
   }

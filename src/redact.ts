@@ -116,9 +116,20 @@ class Scrubber {
       this.changed = true;
       return '[deeper levels removed]';
     }
-    if (ArrayBuffer.isView(input) || input instanceof ArrayBuffer || input instanceof Date) return input;
+    if (ArrayBuffer.isView(input) || input instanceof ArrayBuffer) return this.#bytes(input);
+    if (input instanceof Date) return input;
     if (Array.isArray(input) || input instanceof Map || input instanceof Set) return this.#collection(input, depth);
     return this.#object(input, depth);
+  }
+
+  /** Bytes (a request body kept as a `Buffer`): as is, or their text scrubbed when a secret is in it. */
+  #bytes(input: ArrayBufferView | ArrayBuffer): unknown {
+    const bytes = ArrayBuffer.isView(input)
+      ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+      : new Uint8Array(input);
+    const text = new TextDecoder().decode(bytes);
+    const scrubbed = this.text(text);
+    return scrubbed === text ? input : new TextEncoder().encode(scrubbed);
   }
 
   #collection(input: unknown[] | Map<unknown, unknown> | Set<unknown>, depth: number): unknown {
@@ -171,8 +182,18 @@ class Scrubber {
   }
 
   #summarize(input: object, output: Record<PropertyKey, unknown>, depth: number): void {
+    // What the original holds in internal slots is not in the summary: the original is never handed back.
+    this.changed = true;
     const name = (Object.getPrototypeOf(input) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
     output['type'] = typeof name === 'string' ? name : 'Object';
+    if (isEntries(input)) {
+      // `Headers`, `URLSearchParams`, `FormData`: a request's headers and body, kept by a fetch-based refresh.
+      try {
+        output['entries'] = this.copy([...input.entries()], depth + 1);
+      } catch {
+        // An iterator that throws tells us nothing.
+      }
+    }
     for (const key of SUMMARY_KEYS) {
       try {
         const data: unknown = (input as Record<string, unknown>)[key];
@@ -182,6 +203,14 @@ class Scrubber {
       }
     }
   }
+}
+
+/** A fetch `Headers`, a `URLSearchParams` or a `FormData`: name and value pairs read through `entries()`. */
+function isEntries(input: object): input is { entries(): Iterable<[string, unknown]> } {
+  return ['Headers', 'URLSearchParams', 'FormData'].some((name) => {
+    const type = (globalThis as Record<string, unknown>)[name];
+    return typeof type === 'function' && input instanceof type;
+  });
 }
 
 /**

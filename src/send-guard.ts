@@ -14,8 +14,8 @@ import type { Scope } from './scope.js';
 export function createSendGuard(inScope: Scope): (config: InternalAxiosRequestConfig) => void {
   const check: AxiosRequestTransformer = function (this: InternalAxiosRequestConfig, data, headers) {
     if (!inScope(this)) {
-      headers.delete('Authorization');
-      headers.delete('DPoP');
+      // AxiosHeaders#delete removes one spelling per call: the app's (`AUTHORIZATION`) may sit beside ours.
+      for (const name of ['Authorization', 'DPoP']) while (headers.has(name)) headers.delete(name);
     }
     return data as unknown;
   };

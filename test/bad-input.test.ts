@@ -174,13 +174,13 @@ describe('a refresh that resolves something unusable: INVALID_TOKEN_RESPONSE nam
     ['null', null, 'it resolved with `null`'],
     ['undefined', undefined, 'it resolved with `undefined`'],
     ['a string (the raw token?)', 'eyJhbGciOi.payload.sig', 'it resolved with a string'],
-    [
-      'an object without accessToken',
-      { token: 'x' },
-      '`accessToken` is `undefined`, expected a non-empty string',
-    ],
+    ['an object without accessToken', { token: 'x' }, '`accessToken` is `undefined`, expected a non-empty string'],
     ['an empty accessToken', { accessToken: '' }, '`accessToken` is an empty string, expected a non-empty string'],
-    ['a numeric accessToken', { accessToken: 42 }, '`accessToken` is a value of type number, expected a non-empty string'],
+    [
+      'a numeric accessToken',
+      { accessToken: 42 },
+      '`accessToken` is a value of type number, expected a non-empty string',
+    ],
     [
       'the OAuth wire format (access_token) instead of a TokenSet',
       { access_token: 'a', expires_in: 3600 },

@@ -437,11 +437,15 @@ describe('refreshTokenGrant(options)', () => {
       expect(error.message).not.toContain('function');
     });
 
-    it.each([400, 401])('fails with SESSION_EXPIRED on a %i without a recognisable OAuth error', async (status) => {
-      const server = await tokenEndpoint(() => ({ status, body: '<h1>Bad Request</h1>' }));
-      const error = await failureOf(refreshWith({ tokenUrl: server.url, clientId: 'app' }));
-      expect(error).toMatchObject({ code: 'SESSION_EXPIRED', status, oauthError: undefined });
-    });
+    it.each([400, 401])(
+      'fails with REFRESH_FAILED on a %i without an OAuth error (a gateway, not the server)',
+      async (status) => {
+        // s9: a WAF's or proxy's page is not the authorization server's verdict on the grant; it never logs users out.
+        const server = await tokenEndpoint(() => ({ status, body: '<h1>Bad Request</h1>' }));
+        const error = await failureOf(refreshWith({ tokenUrl: server.url, clientId: 'app' }));
+        expect(error).toMatchObject({ code: 'REFRESH_FAILED', status, oauthError: undefined });
+      },
+    );
 
     it('treats a 200 carrying an OAuth error and no token as that error', async () => {
       const server = await tokenEndpoint(() => ({ status: 200, body: { error: 'invalid_grant' } }));
