@@ -396,12 +396,19 @@ function createResponsePath(
   return [resend, onResponseError];
 }
 
+/** The response's `WWW-Authenticate`, in any spelling (AxiosHeaders#get; a mock adapter's `WWW-Authenticate`). */
+function challengeOf(error: AxiosError): unknown {
+  const headers = error.response?.headers as { get?: (name: string) => unknown } | undefined;
+  return typeof headers?.get === 'function' ? headers.get('www-authenticate') : undefined;
+}
+
 /**
  * Whether a refusal refreshes: the app's `shouldRefresh`, asked so that an async or throwing one is a no (see
  * `askApp`), else the `WWW-Authenticate` challenge for the scheme in use.
  */
 function refreshPredicate(own: InstanceOptions['shouldRefresh'], session: Session): (error: AxiosError) => boolean {
-  if (!own) return (error) => challengeAllowsRefresh(error.response?.headers?.['www-authenticate'], session.dpop);
+  // AxiosHeaders#get finds any spelling (a custom or mock adapter's `WWW-Authenticate`).
+  if (!own) return (error) => challengeAllowsRefresh(challengeOf(error), session.dpop);
   return (error) => {
     const secrets = [sentToken(error.config), session.getTokens()?.accessToken];
     return !!askApp(own, [error], 'the `shouldRefresh` function', 'No refresh was made.', secrets);

@@ -2,7 +2,13 @@
  * `axios-token-refresh/dpop`: sender-constrained tokens (RFC 9449). A P-256 key made and used with WebCrypto only,
  * proofs, the nonces servers hand out, and the interceptors `attachRefresh` installs through {@link DpopHooks}.
  */
-import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
+import axios, {
+  type AxiosAdapter,
+  type AxiosError,
+  type AxiosInstance,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import { challengeError } from './challenge.js';
 import { TokenRefreshError } from './errors.js';
 import type { DpopHooks, DpopProofRequest, DpopResend } from './options.js';
@@ -414,7 +420,9 @@ async function describeKey(keyPair: CryptoKeyPair) {
 function answeredBy(response: AxiosResponse): string {
   const last = response.request as { responseURL?: unknown; res?: { responseUrl?: unknown } | null } | null | undefined;
   const url = last?.responseURL ?? last?.res?.responseUrl;
-  return typeof url === 'string' && url !== '' ? url : requestUrl(response.config);
+  const requested = requestUrl(response.config);
+  // Resolved on the URL requested: a mock adapter reports a relative one.
+  return typeof url === 'string' && url !== '' ? new URL(url, requested).href : requested;
 }
 
 /** Signs a request the plugin attached a token to: a proof for its method, URL and access token. */
@@ -423,9 +431,10 @@ async function signRequest(
   instance: AxiosInstance,
   config: InternalAxiosRequestConfig,
 ): Promise<InternalAxiosRequestConfig> {
-  if (config[STATE_KEY]?.attached !== true) return config;
   const authorization = header(config.headers, 'Authorization');
-  if (typeof authorization === 'string' && !/^dpop /i.test(authorization)) {
+  // Not attached by the plugin, or taken off by the send guard (the request left the scope): no proof.
+  if (config[STATE_KEY]?.attached !== true || typeof authorization !== 'string') return config;
+  if (!/^dpop /i.test(authorization)) {
     // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
     throw new TokenRefreshError(
       'CONFIGURATION_ERROR',
@@ -434,8 +443,7 @@ async function signRequest(
       { config },
     );
   }
-  const accessToken =
-    typeof authorization === 'string' ? authorization.slice(authorization.indexOf(' ') + 1) : undefined;
+  const accessToken = authorization.slice(authorization.indexOf(' ') + 1);
   // axios's own join of baseURL and url (versions differ in the slashes they drop), as its adapters request it.
   const proof = await dpop.proof({ method: config.method ?? 'get', url: instance.getUri(config), accessToken });
   (config.headers as unknown as Record<string, unknown>)['DPoP'] = proof;
@@ -458,6 +466,28 @@ function remember(dpop: Dpop, response: AxiosResponse | undefined): boolean {
   }
 }
 
+/**
+ * Makes the proof when the request is handed to the adapter: after every request interceptor (the app's may run after
+ * the plugin's, in either of axios's interceptor orders, and change the URL or the method) and `transformRequest` (the
+ * send guard), so that `htu`, `htm`, `ath` and `iat` are those of the request that goes out. The app's adapter is put
+ * back first, so that `error.config` and a resend see it.
+ */
+function signAtSend(
+  dpop: Dpop,
+  instance: AxiosInstance,
+  config: InternalAxiosRequestConfig,
+): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
+  const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
+  // axios before 1.5.1 has no getAdapter: the proof is made here, as the interceptor order allows.
+  if (typeof resolve !== 'function') return signRequest(dpop, instance, config);
+  const adapter = config.adapter ?? axios.defaults.adapter;
+  config.adapter = async (ready) => {
+    if (adapter !== undefined) ready.adapter = adapter;
+    return resolve(adapter, ready)(await signRequest(dpop, instance, ready));
+  };
+  return config;
+}
+
 function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () => void {
   // Runs before the plugin's response interceptor (response interceptors run first-registered-first).
   const onError = (error: AxiosError): Promise<AxiosResponse> => {
@@ -477,8 +507,7 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
     }
     return Promise.reject(error);
   };
-  // Runs after the plugin's request interceptor (axios runs request interceptors last-registered-first).
-  const requestId = instance.interceptors.request.use((config) => signRequest(dpop, instance, config));
+  const requestId = instance.interceptors.request.use((config) => signAtSend(dpop, instance, config));
   const responseId = instance.interceptors.response.use((response) => {
     remember(dpop, response);
     return response;
