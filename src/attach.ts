@@ -30,6 +30,11 @@ export interface RequestRefreshState {
   readonly replays: number;
   /** Whether the plugin attached an Authorization header (its value is never kept here: configs get logged). */
   readonly attached: boolean;
+  /**
+   * How many refreshes had failed when this request was sent: its 401 shares the outcome of a refresh that failed
+   * after it was sent, rather than starting another one.
+   */
+  readonly failures?: number;
 }
 
 declare module 'axios' {
@@ -247,7 +252,7 @@ function createApply(
 ): (config: InternalAxiosRequestConfig, snapshot: RequestTokens) => InternalAxiosRequestConfig {
   const guardRedirects = createRedirectGuard(inScope);
   const guardSend = createSendGuard(inScope);
-  let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false };
+  let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false, failures: 0 };
   return (config, snapshot) => {
     const previous = config[STATE_KEY];
     const value = snapshot.authorization;
@@ -260,11 +265,13 @@ function createApply(
       if (othersIntercept()) guardSend(config);
     } else if (session.debugging) session.report({ type: 'request:skip', ...describeRequest(config), why: 'no-token' });
     const replays = previous?.replays ?? 0;
-    if (replays > 0) config[STATE_KEY] = { version: snapshot.version, replays, attached };
+    const { version } = snapshot;
+    const failures = session.failures;
+    if (replays > 0) config[STATE_KEY] = { version, replays, attached, failures };
     else {
       // First attempts of one token version share one frozen state object: nothing to allocate per request.
-      if (lastState.version !== snapshot.version || lastState.attached !== attached) {
-        lastState = Object.freeze({ version: snapshot.version, replays: 0, attached });
+      if (lastState.version !== version || lastState.attached !== attached || lastState.failures !== failures) {
+        lastState = Object.freeze({ version, replays: 0, attached, failures });
       }
       config[STATE_KEY] = lastState;
     }
@@ -387,7 +394,7 @@ function createResponsePath(
     if (session.getTokens() === null && state.version === session.version)
       return fail(noTokensError(session, error, config), config, redact);
     try {
-      await session.refreshFor(state.version, 'unauthorized', config);
+      await session.refreshFor(state.version, 'unauthorized', config, state.failures);
     } catch (refreshError) {
       return fail(refreshError, config, redact);
     }

@@ -10,6 +10,7 @@ import axios, {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { challengeError } from './challenge.js';
+import { lastTransform } from './send-guard.js';
 import { TokenRefreshError } from './errors.js';
 import type { DpopHooks, DpopProofRequest, DpopResend } from './options.js';
 import { checkObject, checkOptions, expected, isBoolean, type Rule } from './validate.js';
@@ -432,8 +433,12 @@ async function signRequest(
   config: InternalAxiosRequestConfig,
 ): Promise<InternalAxiosRequestConfig> {
   const authorization = header(config.headers, 'Authorization');
-  // Not attached by the plugin, or taken off by the send guard (the request left the scope): no proof.
-  if (config[STATE_KEY]?.attached !== true || typeof authorization !== 'string') return config;
+  if (config[STATE_KEY]?.attached !== true || typeof authorization !== 'string') {
+    // Not attached by the plugin, or taken off by the send guard (the request left the scope): no proof, and none
+    // left from an earlier send of this config (`api.request(error.config)` to a mirror, after a logout).
+    for (const name of Object.keys(config.headers)) if (/^dpop$/i.test(name)) delete config.headers[name];
+    return config;
+  }
   if (!/^dpop /i.test(authorization)) {
     // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
     throw new TokenRefreshError(
@@ -468,24 +473,30 @@ function remember(dpop: Dpop, response: AxiosResponse | undefined): boolean {
 
 /**
  * Makes the proof when the request is handed to the adapter: after every request interceptor (the app's may run after
- * the plugin's, in either of axios's interceptor orders, and change the URL or the method) and `transformRequest` (the
- * send guard), so that `htu`, `htm`, `ath` and `iat` are those of the request that goes out. The app's adapter is put
- * back first, so that `error.config` and a resend see it.
+ * the plugin's, in either of axios's interceptor orders, and change the URL, the method or the adapter) and the other
+ * transformers (the send guard), so that `htu`, `htm`, `ath` and `iat` are those of the request that goes out. Set up
+ * as the last `transformRequest` step, which wraps the adapter chosen by then; the wrapper puts it back before it
+ * signs, so that `error.config` and a resend see the app's adapter.
  */
 function signAtSend(
   dpop: Dpop,
   instance: AxiosInstance,
-  config: InternalAxiosRequestConfig,
-): InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
+): (config: InternalAxiosRequestConfig) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
   const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
-  // axios before 1.5.1 has no getAdapter: the proof is made here, as the interceptor order allows.
-  if (typeof resolve !== 'function') return signRequest(dpop, instance, config);
-  const adapter = config.adapter ?? axios.defaults.adapter;
-  config.adapter = async (ready) => {
-    if (adapter !== undefined) ready.adapter = adapter;
-    return resolve(adapter, ready)(await signRequest(dpop, instance, ready));
+  // axios before 1.5.1 has no getAdapter: the proof is made in the interceptor, as the interceptor order allows.
+  if (typeof resolve !== 'function') return (config) => signRequest(dpop, instance, config);
+  const wrapAdapter = lastTransform(function (this: InternalAxiosRequestConfig, data) {
+    const adapter = this.adapter ?? axios.defaults.adapter;
+    this.adapter = async (ready) => {
+      if (adapter !== undefined) ready.adapter = adapter;
+      return resolve(adapter, ready)(await signRequest(dpop, instance, ready));
+    };
+    return data as unknown;
+  });
+  return (config) => {
+    wrapAdapter(config);
+    return config;
   };
-  return config;
 }
 
 function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () => void {
@@ -507,7 +518,7 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
     }
     return Promise.reject(error);
   };
-  const requestId = instance.interceptors.request.use((config) => signAtSend(dpop, instance, config));
+  const requestId = instance.interceptors.request.use(signAtSend(dpop, instance));
   const responseId = instance.interceptors.response.use((response) => {
     remember(dpop, response);
     return response;

@@ -550,7 +550,8 @@ function interpret(
   const oauth = oauthError(body, grant.secrets);
   // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
   if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
-    const [code, message] = verdict(status, oauth, grant, retryAfterMs, answered(status, oauth, options));
+    const said = answered(status, oauth, options);
+    const [code, message] = verdict(status, oauth, grant, retryAfterMs, said, body !== undefined);
     throw new TokenRefreshError(code, message, { status, ...oauth, retryAfterMs });
   }
   try {
@@ -590,16 +591,17 @@ function verdict(
   grant: GrantRequest,
   retryAfterMs: number | undefined,
   answered: string,
+  json: boolean,
 ): Verdict {
   if (isBusy(status) || TRANSIENT_ERRORS.has(oauth?.oauthError)) {
     const wait = retryAfterMs === undefined ? '' : `; it asks to retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return ['REFRESH_FAILED', `Token refresh failed: ${answered}${wait}`];
   }
-  return grant.verdict?.(status, oauth, answered) ?? refreshVerdict(status, oauth, answered);
+  return grant.verdict?.(status, oauth, answered) ?? refreshVerdict(status, oauth, answered, json);
 }
 
 /** The refresh token grant: a refusal of the grant itself ends the session; a set-up problem is named. */
-function refreshVerdict(status: number, oauth: OAuthError | undefined, answered: string): Verdict {
+function refreshVerdict(status: number, oauth: OAuthError | undefined, answered: string, json: boolean): Verdict {
   if (oauth?.oauthError === 'invalid_grant') {
     return [
       'SESSION_EXPIRED',
@@ -611,10 +613,11 @@ function refreshVerdict(status: number, oauth: OAuthError | undefined, answered:
   const deadToken = status === 401 && oauth?.oauthError === 'invalid_request';
   const hint = deadToken ? undefined : hintFor(oauth, status, CONFIGURATION_HINTS);
   if (hint !== undefined) return ['CONFIGURATION_ERROR', `Token refresh misconfigured: ${answered}; ${hint}`];
-  if (oauth === undefined && (status === 400 || status === 401)) {
-    // Not the authorization server's verdict on the grant (RFC 6749 §5.2 errors are JSON with `error`): a gateway, a
-    // WAF or a proxy in front of it. Ending the session on it would log users out on someone else's hiccup.
-    return ['REFRESH_FAILED', `Token refresh failed: ${answered}, without an OAuth error; tokens kept`];
+  if (!json && (status === 400 || status === 401)) {
+    // Not a verdict on the grant: an HTML page or an empty body, from a gateway, a WAF or a proxy in front of the
+    // server. Ending the session on it would log users out on someone else's hiccup. A JSON answer without an RFC
+    // 6749 `error` is the server's own (Fitbit's `errors`, a framework's `message`): it still ends the session.
+    return ['REFRESH_FAILED', `Token refresh failed: ${answered}, not JSON; tokens kept`];
   }
   if (status === 400 || status === 401 || isSuccess(status)) {
     return ['SESSION_EXPIRED', `Token refresh refused: ${answered}`];

@@ -28,6 +28,8 @@ function spellings(secret: string): string[] {
   const encoded = encodeURIComponent(secret);
   found.add(encoded);
   found.add(encoded.replace(/%20/g, '+'));
+  // URLSearchParams (a form body) encodes `!'()~` too.
+  found.add(new URLSearchParams([['', secret]]).toString().slice(1));
   found.add(JSON.stringify(secret).slice(1, -1));
   return [...found].filter((text) => text.length > 0).sort((a, b) => b.length - a.length);
 }
@@ -122,14 +124,29 @@ class Scrubber {
     return this.#object(input, depth);
   }
 
-  /** Bytes (a request body kept as a `Buffer`): as is, or their text scrubbed when a secret is in it. */
+  /**
+   * Bytes (a request body kept as a `Buffer`): as is, or a copy with the secrets replaced when one is in them. Read
+   * one character per byte, so that bytes around a secret (not UTF-8, say) come back as they were; a `Buffer` stays a
+   * `Buffer` (other views become a `Uint8Array`). A detached buffer holds nothing.
+   */
   #bytes(input: ArrayBufferView | ArrayBuffer): unknown {
-    const bytes = ArrayBuffer.isView(input)
-      ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-      : new Uint8Array(input);
-    const text = new TextDecoder().decode(bytes);
+    let bytes: Uint8Array;
+    try {
+      bytes = ArrayBuffer.isView(input)
+        ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+        : new Uint8Array(input);
+    } catch {
+      return input;
+    }
+    let text = '';
+    for (let at = 0; at < bytes.length; at += 0x8000) {
+      text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+    }
     const scrubbed = this.text(text);
-    return scrubbed === text ? input : new TextEncoder().encode(scrubbed);
+    if (scrubbed === text) return input;
+    const copy = Uint8Array.from(scrubbed, (char) => char.charCodeAt(0));
+    if (input instanceof Uint8Array) Object.setPrototypeOf(copy, Object.getPrototypeOf(input) as object);
+    return copy;
   }
 
   #collection(input: unknown[] | Map<unknown, unknown> | Set<unknown>, depth: number): unknown {

@@ -12,26 +12,36 @@ import type { Scope } from './scope.js';
  * @returns a function that installs the check in a request config that carries the token.
  */
 export function createSendGuard(inScope: Scope): (config: InternalAxiosRequestConfig) => void {
-  const check: AxiosRequestTransformer = function (this: InternalAxiosRequestConfig, data, headers) {
+  return lastTransform(function (this: InternalAxiosRequestConfig, data, headers) {
     if (!inScope(this)) {
       // AxiosHeaders#delete removes one spelling per call: the app's (`AUTHORIZATION`) may sit beside ours.
       for (const name of ['Authorization', 'DPoP']) while (headers.has(name)) headers.delete(name);
     }
     return data as unknown;
-  };
+  });
+}
+
+/**
+ * Returns a function that appends `step` to a request config's `transformRequest`, once (a replay's config has it
+ * already). axios runs `transformRequest` after every request interceptor, just before the adapter, with the config
+ * as `this`. @internal
+ *
+ * @param step - the transformer; it must return `data`.
+ */
+export function lastTransform(step: AxiosRequestTransformer): (config: InternalAxiosRequestConfig) => void {
   // The transformers usually come from the instance defaults, the same array for every request: extended once.
   const extended = new WeakMap<object, AxiosRequestTransformer[]>();
   return (config) => {
     const current = config.transformRequest;
-    if (current === check || (Array.isArray(current) && current[current.length - 1] === check)) return;
+    if (current === step || (Array.isArray(current) && current.includes(step))) return;
     if (current === undefined) {
-      config.transformRequest = [check];
+      config.transformRequest = [step];
       return;
     }
     const list = Array.isArray(current) ? current : [current];
     let next = extended.get(list);
     if (next === undefined) {
-      next = [...list, check];
+      next = [...list, step];
       extended.set(list, next);
     }
     config.transformRequest = next;

@@ -225,6 +225,9 @@ export class Session implements TokenSessionMethods {
   #refreshAt = Number.POSITIVE_INFINITY;
   /** The version a 401 came back for, whose refresh has not succeeded yet. */
   #staleVersion = -1;
+  /** How many flights have failed (see {@link Session.failures}), and the last one's error. */
+  #failures = 0;
+  #lastFailure: TokenRefreshError | undefined;
   /**
    * The version at which the tokens in use were adopted. A store write that only records them again (see
    * `#writeBack`) raises the version, not this: a request sent with them at an older version was sent with these.
@@ -519,6 +522,14 @@ export class Session implements TokenSessionMethods {
     return this.#loader === undefined && this.#flight === undefined && this.#reasonToRefresh() === undefined;
   }
 
+  /**
+   * How many refreshes have failed so far. A request records it when sent: a refresh that failed after that was for
+   * its tokens too (see {@link Session.refreshFor}).
+   */
+  get failures(): number {
+    return this.#failures;
+  }
+
   /** The tokens in use now, whatever is in flight: what a request goes out with when it cannot wait. */
   get current(): RequestTokens {
     return this.#current;
@@ -546,8 +557,11 @@ export class Session implements TokenSessionMethods {
    * @param version - the version the caller's tokens had (the request's 401 was for it).
    * @param reason - why.
    * @param cancel - stops this caller's wait, not the refresh.
+   * @param failures - {@link Session.failures} when the caller's request was sent: when a refresh for the tokens in
+   *   use failed since, the caller shares its error instead of starting another (a burst's late 401s after a failed
+   *   refresh would each start one). A request sent after the failure refreshes again.
    */
-  refreshFor(version: number, reason: RefreshReason, cancel?: WaitSignal): Promise<void> {
+  refreshFor(version: number, reason: RefreshReason, cancel?: WaitSignal, failures?: number): Promise<void> {
     // Also when joining a flight: if that flight fails, the next request must not go out with the refused token.
     if (reason === 'unauthorized') this.markRefused(version);
     // A flight still persisting must finish before anyone uses its tokens, so join it before comparing versions.
@@ -559,6 +573,9 @@ export class Session implements TokenSessionMethods {
               new TokenRefreshError('SESSION_EXPIRED', 'Token refresh refused earlier: the session has ended'),
           )
         : Promise.resolve();
+    }
+    if (failures !== undefined && failures < this.#failures && this.#lastFailure) {
+      return Promise.reject(this.#lastFailure);
     }
     const current = this.#version;
     const flight = this.#startFlight(current, (started) => this.#fly(current, reason, started));
@@ -800,6 +817,8 @@ export class Session implements TokenSessionMethods {
       const error = this.#scrub(classifyRefreshFailure(thrown));
       end(error.code);
       if (flight.superseded) throw error;
+      this.#failures += 1;
+      this.#lastFailure = error;
       if (error.code === 'SESSION_EXPIRED') await this.#announceEnd(error, version);
       else this.#emit('refreshError', error);
       throw error;

@@ -23,7 +23,7 @@ const tokens = () => ({ accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'D
 describe('an app interceptor that picks the adapter per request', () => {
   for (const legacy of [true, false]) {
     it(`still sends a proof with the DPoP token (legacyInterceptorReqResOrdering: ${legacy})`, async () => {
-      const seen: Array<{ auth?: string; dpop?: string }> = [];
+      const seen: Array<{ auth?: string | undefined; dpop?: string | undefined }> = [];
       const api = await serve((req, res) => {
         seen.push({ auth: req.headers.authorization, dpop: req.headers['dpop'] as string | undefined });
         sendJson(res, 200, { ok: true });
@@ -79,7 +79,7 @@ describe('a config re-sent after a failure', () => {
   });
 
   it('carries no stale DPoP proof after logout', async () => {
-    const seen: Array<{ auth?: string; dpop?: string }> = [];
+    const seen: Array<{ auth?: string | undefined; dpop?: string | undefined }> = [];
     const api = await serve((req, res) => {
       seen.push({ auth: req.headers.authorization, dpop: req.headers['dpop'] as string | undefined });
       sendJson(res, seen.length === 1 ? 503 : 200, {});
