@@ -51,7 +51,8 @@ describe('attachRefresh with DPoP: the send guard is for OTHER interceptors (oth
     expect(typeof sent?.headers['DPoP']).toBe('string');
     const defaults = instance.defaults.transformRequest as unknown[];
     const used = sent?.transformRequest as unknown[];
-    expect(used.length).toBe(defaults.length);
+    // s9: the DPoP proof is made by the last transformRequest step (one step); no send guard beside it.
+    expect(used.length).toBe(defaults.length + 1);
   });
 
   // Pins (passes on both): with a real interceptor of the app's, the guard is there either way.
@@ -73,7 +74,8 @@ describe('attachRefresh with DPoP: the send guard is for OTHER interceptors (oth
     });
     await instance.get('/data');
     const defaults = instance.defaults.transformRequest as unknown[];
-    expect((sent?.transformRequest as unknown[] | undefined)?.length).toBe(defaults.length + 1);
+    // The send guard and (s9) the DPoP signing step.
+    expect((sent?.transformRequest as unknown[] | undefined)?.length).toBe(defaults.length + 2);
   });
 });
 
