@@ -251,7 +251,11 @@ function createApply(
   othersIntercept: () => boolean,
 ): (config: InternalAxiosRequestConfig, snapshot: RequestTokens) => InternalAxiosRequestConfig {
   const guardRedirects = createRedirectGuard(inScope);
-  const guardSend = createSendGuard(inScope);
+  // A request an interceptor of the app's held past a failed refresh is sent after it: its 401 refreshes again.
+  const guardSend = createSendGuard(inScope, (config) => {
+    const state = config[STATE_KEY];
+    if (state && state.failures !== session.failures) config[STATE_KEY] = { ...state, failures: session.failures };
+  });
   let lastState: RequestRefreshState = { version: -1, replays: 0, attached: false, failures: 0 };
   return (config, snapshot) => {
     const previous = config[STATE_KEY];

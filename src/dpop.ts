@@ -471,38 +471,86 @@ function remember(dpop: Dpop, response: AxiosResponse | undefined): boolean {
   }
 }
 
+/** What a proof was made for: the method, the URL and the Authorization value of the request. */
+function proofFor(instance: AxiosInstance, config: InternalAxiosRequestConfig): string {
+  return `${(config.method ?? 'get').toUpperCase()} ${instance.getUri(config)} ${header(config.headers, 'Authorization')}`;
+}
+
+/** How old a proof made in the interceptor may be when its request is handed to the adapter, before it is made again. */
+const PROOF_KEPT_MS = 1000;
+
 /**
- * Makes the proof when the request is handed to the adapter: after every request interceptor (the app's may run after
- * the plugin's, in either of axios's interceptor orders, and change the URL, the method or the adapter) and the other
- * transformers (the send guard), so that `htu`, `htm`, `ath` and `iat` are those of the request that goes out. Set up
- * as the last `transformRequest` step, which wraps the adapter chosen by then; the wrapper puts it back before it
- * signs, so that `error.config` and a resend see the app's adapter.
+ * The request interceptor that signs, and a switch that turns the signing off (`detach()`). A proof is made in the
+ * interceptor, and checked again when the request is handed to the adapter: the interceptors that run after it (the
+ * app's, in either of axios's interceptor orders) may have changed the URL, the method or the token, or held the
+ * request a while. Then it is made again, so that `htu`, `htm`, `ath` and `iat` are those of the request that goes
+ * out. The check runs in a wrapper of the adapter, installed by the interceptor and again by the last
+ * `transformRequest` step (after every interceptor and the send guard); the wrapper puts the app's adapter back first,
+ * so that `error.config` and a resend see it. Only an interceptor that replaces both the adapter and `transformRequest`
+ * afterwards leaves the interceptor's proof as it was.
  */
-function signAtSend(
+function signing(
   dpop: Dpop,
   instance: AxiosInstance,
-): (config: InternalAxiosRequestConfig) => InternalAxiosRequestConfig | Promise<InternalAxiosRequestConfig> {
-  const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
-  // axios before 1.5.1 has no getAdapter: the proof is made in the interceptor, as the interceptor order allows.
-  if (typeof resolve !== 'function') return (config) => signRequest(dpop, instance, config);
-  const wrapAdapter = lastTransform(function (this: InternalAxiosRequestConfig, data) {
-    const adapter = this.adapter ?? axios.defaults.adapter;
-    this.adapter = async (ready) => {
-      if (adapter !== undefined) ready.adapter = adapter;
-      return resolve(adapter, ready)(await signRequest(dpop, instance, ready));
-    };
-    return data as unknown;
-  });
-  return (config) => {
-    wrapAdapter(config);
+): [
+  interceptor: (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>,
+  stop: () => void,
+  unwrap: (config: InternalAxiosRequestConfig | undefined) => void,
+] {
+  let active = true;
+  /** Each wrapper's adapter: to put back on a config whose wrapper never ran (canceled, a transformer threw). */
+  const wrapped = new WeakMap<object, InternalAxiosRequestConfig['adapter']>();
+  const made = new WeakMap<object, readonly [what: string, at: number]>();
+  const sign = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    await signRequest(dpop, instance, config);
+    if (header(config.headers, 'DPoP') === undefined) made.delete(config);
+    else made.set(config, [proofFor(instance, config), Date.now()]);
     return config;
   };
+  const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
+  const wrap = (config: InternalAxiosRequestConfig): void => {
+    const adapter = config.adapter ?? axios.defaults.adapter;
+    const wrapper: AxiosAdapter = async (ready) => {
+      if (adapter !== undefined) ready.adapter = adapter;
+      // After detach(), a config sent again (error.config) is not the session's to sign.
+      const last = made.get(ready);
+      const fits = last !== undefined && last[0] === proofFor(instance, ready) && Date.now() - last[1] < PROOF_KEPT_MS;
+      if (active && !fits) await sign(ready);
+      return (resolve as NonNullable<typeof resolve>)(adapter, ready)(ready);
+    };
+    wrapped.set(wrapper, adapter);
+    config.adapter = wrapper;
+  };
+  const wrapLast = lastTransform(function (this: InternalAxiosRequestConfig, data) {
+    wrap(this);
+    return data as unknown;
+  });
+  const interceptor = (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    // axios before 1.5.1 has no getAdapter: the interceptor's proof is the only one.
+    if (typeof resolve === 'function') {
+      // Wrapped now, and again by the last transformRequest step: an interceptor that replaces one of the two
+      // (an adapter per route, a serializer of its own) leaves the other.
+      wrap(config);
+      wrapLast(config);
+    }
+    return sign(config);
+  };
+  const unwrap = (config: InternalAxiosRequestConfig | undefined): void => {
+    while (config?.adapter !== undefined && wrapped.has(config.adapter as object)) {
+      const adapter = wrapped.get(config.adapter as object);
+      if (adapter === undefined) delete config.adapter;
+      else config.adapter = adapter;
+    }
+  };
+  return [interceptor, () => (active = false), unwrap];
 }
 
 function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () => void {
   // Runs before the plugin's response interceptor (response interceptors run first-registered-first).
+  const [sign, stopSigning, unwrap] = signing(dpop, instance);
   const onError = (error: AxiosError): Promise<AxiosResponse> => {
     const { response, config } = error ?? {};
+    unwrap(config);
     const state = config?.[STATE_KEY];
     if (
       remember(dpop, response) &&
@@ -518,12 +566,13 @@ function install(dpop: Dpop, instance: AxiosInstance, resend: DpopResend): () =>
     }
     return Promise.reject(error);
   };
-  const requestId = instance.interceptors.request.use(signAtSend(dpop, instance));
+  const requestId = instance.interceptors.request.use(sign);
   const responseId = instance.interceptors.response.use((response) => {
     remember(dpop, response);
     return response;
   }, onError);
   return () => {
+    stopSigning();
     instance.interceptors.request.eject(requestId);
     instance.interceptors.response.eject(responseId);
   };

@@ -551,7 +551,7 @@ function interpret(
   // A 2xx is an error answer when it has an RFC 6749 §5.2 `error` and no `access_token`.
   if (!isSuccess(status) || (oauth && body?.['access_token'] === undefined)) {
     const said = answered(status, oauth, options);
-    const [code, message] = verdict(status, oauth, grant, retryAfterMs, said, body !== undefined);
+    const [code, message] = verdict(status, oauth, grant, retryAfterMs, said, json !== undefined);
     throw new TokenRefreshError(code, message, { status, ...oauth, retryAfterMs });
   }
   try {

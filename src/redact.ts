@@ -125,9 +125,9 @@ class Scrubber {
   }
 
   /**
-   * Bytes (a request body kept as a `Buffer`): as is, or a copy with the secrets replaced when one is in them. Read
-   * one character per byte, so that bytes around a secret (not UTF-8, say) come back as they were; a `Buffer` stays a
-   * `Buffer` (other views become a `Uint8Array`). A detached buffer holds nothing.
+   * Bytes (a request body kept as a `Buffer`): as is, or a copy with the secrets' UTF-8 bytes replaced when one is in
+   * them. The bytes around a secret (not UTF-8, say) come back as they were; a `Buffer` stays a `Buffer` (other views
+   * become a `Uint8Array`). A detached buffer holds nothing.
    */
   #bytes(input: ArrayBufferView | ArrayBuffer): unknown {
     let bytes: Uint8Array;
@@ -138,13 +138,19 @@ class Scrubber {
     } catch {
       return input;
     }
-    let text = '';
-    for (let at = 0; at < bytes.length; at += 0x8000) {
-      text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+    // windows-1252 decodes every byte to one character, natively: a character's index is its byte's.
+    const decoder = new TextDecoder('windows-1252');
+    const text = decoder.decode(bytes);
+    let result = text;
+    for (const secret of this.#texts) {
+      const spelt = decoder.decode(new TextEncoder().encode(secret));
+      if (result.includes(spelt)) result = result.split(spelt).join(REDACTED);
     }
-    const scrubbed = this.text(text);
-    if (scrubbed === text) return input;
-    const copy = Uint8Array.from(scrubbed, (char) => char.charCodeAt(0));
+    if (result === text) return input;
+    this.changed = true;
+    const byteOf = new Map<string, number>();
+    for (let byte = 0; byte < 256; byte += 1) byteOf.set(decoder.decode(Uint8Array.of(byte)), byte);
+    const copy = Uint8Array.from(result, (char) => byteOf.get(char) ?? 0);
     if (input instanceof Uint8Array) Object.setPrototypeOf(copy, Object.getPrototypeOf(input) as object);
     return copy;
   }

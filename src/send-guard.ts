@@ -9,10 +9,16 @@ import type { Scope } from './scope.js';
  * the token (and a DPoP proof) from a request that no longer goes where it was attached for.
  *
  * @param inScope - the instance's scope.
+ * @param sending - called with the config as it is sent (the plugin's per-request state is brought up to date then:
+ *   an interceptor may have held the request a while).
  * @returns a function that installs the check in a request config that carries the token.
  */
-export function createSendGuard(inScope: Scope): (config: InternalAxiosRequestConfig) => void {
+export function createSendGuard(
+  inScope: Scope,
+  sending: (config: InternalAxiosRequestConfig) => void,
+): (config: InternalAxiosRequestConfig) => void {
   return lastTransform(function (this: InternalAxiosRequestConfig, data, headers) {
+    sending(this);
     if (!inScope(this)) {
       // AxiosHeaders#delete removes one spelling per call: the app's (`AUTHORIZATION`) may sit beside ours.
       for (const name of ['Authorization', 'DPoP']) while (headers.has(name)) headers.delete(name);
@@ -34,7 +40,8 @@ export function lastTransform(step: AxiosRequestTransformer): (config: InternalA
   return (config) => {
     const current = config.transformRequest;
     if (current === step || (Array.isArray(current) && current.includes(step))) return;
-    if (current === undefined) {
+    // `null` (no transformers at all) too: axios would call a `null` in a list.
+    if (current === undefined || current === null) {
       config.transformRequest = [step];
       return;
     }
