@@ -39,7 +39,11 @@ describe('a config kept from before detach(), re-sent after a new attachRefresh 
     });
     const instance = axios.create({ baseURL: api.url });
     const oldKey = await createDpop();
-    const first = attachRefresh(instance, { tokens: tokens('at-old'), refresh: async () => tokens('at-old'), dpop: oldKey });
+    const first = attachRefresh(instance, {
+      tokens: tokens('at-old'),
+      refresh: async () => tokens('at-old'),
+      dpop: oldKey,
+    });
     const failed = (await instance.get('/x').catch((e: unknown) => e)) as AxiosError;
     expect(failed.response?.status).toBe(503);
     first.detach();

@@ -30,7 +30,9 @@ describe('a dead refresh token refused with a JSON string body', () => {
         await readBody(req);
         sendJson(res, status, 'Invalid refresh token');
       });
-      const api = await serve((_req, res) => sendJson(res, 401, {}, { 'www-authenticate': 'Bearer error="invalid_token"' }));
+      const api = await serve((_req, res) =>
+        sendJson(res, 401, {}, { 'www-authenticate': 'Bearer error="invalid_token"' }),
+      );
       const instance = axios.create({ baseURL: api.url });
       const handle = attachRefresh(instance, {
         tokens: { accessToken: 'at-expired', refreshToken: 'rt-dead' },
