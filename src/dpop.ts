@@ -433,12 +433,8 @@ async function signRequest(
   config: InternalAxiosRequestConfig,
 ): Promise<InternalAxiosRequestConfig> {
   const authorization = header(config.headers, 'Authorization');
-  if (config[STATE_KEY]?.attached !== true || typeof authorization !== 'string') {
-    // Not attached by the plugin, or taken off by the send guard (the request left the scope): no proof, and none
-    // left from an earlier send of this config (`api.request(error.config)` to a mirror, after a logout).
-    for (const name of Object.keys(config.headers)) if (/^dpop$/i.test(name)) delete config.headers[name];
-    return config;
-  }
+  // Not attached by the plugin, or taken off by the send guard (the request left the scope): no proof.
+  if (config[STATE_KEY]?.attached !== true || typeof authorization !== 'string') return config;
   if (!/^dpop /i.test(authorization)) {
     // Tokens that are not DPoP-bound would go out as bearer tokens beside a proof: a silent downgrade.
     throw new TokenRefreshError(
@@ -471,10 +467,20 @@ function remember(dpop: Dpop, response: AxiosResponse | undefined): boolean {
   }
 }
 
-/** What a proof was made for: the method, the URL and the Authorization value of the request. */
-function proofFor(instance: AxiosInstance, config: InternalAxiosRequestConfig): string {
-  return `${(config.method ?? 'get').toUpperCase()} ${instance.getUri(config)} ${header(config.headers, 'Authorization')}`;
+/** What a proof was made for: the method, the URL, the Authorization value and the origin's nonce. */
+function proofFor(dpop: Dpop, instance: AxiosInstance, config: InternalAxiosRequestConfig): string {
+  const url = instance.getUri(config);
+  let nonce: string | undefined;
+  try {
+    nonce = dpop.nonce(url);
+  } catch {
+    // Not an http(s) URL: no nonce, and signRequest says what is wrong.
+  }
+  return `${(config.method ?? 'get').toUpperCase()} ${url} ${header(config.headers, 'Authorization')} ${nonce}`;
 }
+
+/** How many of its latest proofs the signer recognises as its own (a signature is 87 characters). */
+const OURS_KEPT = 1024;
 
 /** How old a proof made in the interceptor may be when its request is handed to the adapter, before it is made again. */
 const PROOF_KEPT_MS = 1000;
@@ -501,10 +507,21 @@ function signing(
   /** Each wrapper's adapter: to put back on a config whose wrapper never ran (canceled, a transformer threw). */
   const wrapped = new WeakMap<object, InternalAxiosRequestConfig['adapter']>();
   const made = new WeakMap<object, readonly [what: string, at: number]>();
+  /** The signatures of the latest proofs made here: a config sent again carries its old one (axios copies it). */
+  const ours = new Set<string>();
   const sign = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
+    const old = header(config.headers, 'DPoP');
+    if (typeof old === 'string' && ours.has(old.slice(old.lastIndexOf('.')))) {
+      // Our proof from an earlier send of this config (`api.request(error.config)` to a mirror, after a logout) does
+      // not go out again; a `DPoP` header of the app's own (a request it signs itself) stays.
+      for (const name of Object.keys(config.headers)) if (/^dpop$/i.test(name)) delete config.headers[name];
+    }
     await signRequest(dpop, instance, config);
-    if (header(config.headers, 'DPoP') === undefined) made.delete(config);
-    else made.set(config, [proofFor(instance, config), Date.now()]);
+    const proof = header(config.headers, 'DPoP');
+    if (typeof proof !== 'string' || proof === old) return config;
+    made.set(config, [proofFor(dpop, instance, config), Date.now()]);
+    ours.add(proof.slice(proof.lastIndexOf('.')));
+    if (ours.size > OURS_KEPT) ours.delete(ours.values().next().value as string);
     return config;
   };
   const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
@@ -514,7 +531,8 @@ function signing(
       if (adapter !== undefined) ready.adapter = adapter;
       // After detach(), a config sent again (error.config) is not the session's to sign.
       const last = made.get(ready);
-      const fits = last !== undefined && last[0] === proofFor(instance, ready) && Date.now() - last[1] < PROOF_KEPT_MS;
+      const fits =
+        last !== undefined && last[0] === proofFor(dpop, instance, ready) && Date.now() - last[1] < PROOF_KEPT_MS;
       if (active && !fits) await sign(ready);
       return (resolve as NonNullable<typeof resolve>)(adapter, ready)(ready);
     };

@@ -138,18 +138,17 @@ class Scrubber {
     } catch {
       return input;
     }
-    // windows-1252 decodes every byte to one character, natively: a character's index is its byte's.
-    const decoder = new TextDecoder('windows-1252');
-    const text = decoder.decode(bytes);
+    const decode = oneCharPerByte();
+    const text = decode(bytes);
     let result = text;
     for (const secret of this.#texts) {
-      const spelt = decoder.decode(new TextEncoder().encode(secret));
+      const spelt = decode(new TextEncoder().encode(secret));
       if (result.includes(spelt)) result = result.split(spelt).join(REDACTED);
     }
     if (result === text) return input;
     this.changed = true;
     const byteOf = new Map<string, number>();
-    for (let byte = 0; byte < 256; byte += 1) byteOf.set(decoder.decode(Uint8Array.of(byte)), byte);
+    for (let byte = 0; byte < 256; byte += 1) byteOf.set(decode(Uint8Array.of(byte)), byte);
     const copy = Uint8Array.from(result, (char) => byteOf.get(char) ?? 0);
     if (input instanceof Uint8Array) Object.setPrototypeOf(copy, Object.getPrototypeOf(input) as object);
     return copy;
@@ -225,6 +224,23 @@ class Scrubber {
         // A getter that throws tells us nothing.
       }
     }
+  }
+}
+
+/**
+ * A decoder that turns every byte into one character, so that a character's index is its byte's: windows-1252,
+ * natively, where the runtime has it (not Node built with small-icu); else one `String.fromCharCode` per byte.
+ */
+function oneCharPerByte(): (bytes: Uint8Array) => string {
+  try {
+    const decoder = new TextDecoder('windows-1252');
+    return (bytes) => decoder.decode(bytes);
+  } catch {
+    return (bytes) => {
+      let text = '';
+      for (let at = 0; at < bytes.length; at += 0x8000) text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
+      return text;
+    };
   }
 }
 

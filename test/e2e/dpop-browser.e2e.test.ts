@@ -102,3 +102,25 @@ describe('DPoP in Chromium (key persisted in IndexedDB)', () => {
     expect([...oidc.stats.acceptedKeys]).toContain(tabs[0]!.thumbprint);
   });
 });
+
+describe('DPoP in Chromium with an app interceptor that runs after the plugin’s and moves the request', () => {
+  // s9: the proof was made in the plugin's interceptor, before the app's moved the URL (htu of the old one) or, in
+  // the first-registered-first order, before the token was attached (no proof); both refused by the API.
+  for (const legacyOrder of [true, false]) {
+    for (const adapter of ['fetch', 'xhr'] as const) {
+      it(`signs what goes out (legacyInterceptorReqResOrdering: ${legacyOrder}, adapter: ${adapter})`, async () => {
+        context = await browser.newContext();
+        const { page, thumbprint } = await open({ ...tabConfig(), app: { legacyOrder, adapter } });
+        const login = await oidc.login('public', thumbprint);
+        await page.evaluate((tokens) => globalThis.dpopTest.login(tokens), login);
+        const moved = () => page.evaluate((n) => globalThis.dpopTest.burst(n, '/legacy'), REQUESTS_EACH);
+        expect(await moved()).toEqual({ ok: REQUESTS_EACH, failures: [] });
+        const refreshes = oidc.stats.refreshes;
+        await pastExpiry(page);
+        expect(await moved()).toEqual({ ok: REQUESTS_EACH, failures: [] });
+        expect(oidc.stats.refreshes - refreshes).toBe(1);
+        expect(oidc.spentRefreshTokensPresented()).toEqual([]);
+      });
+    }
+  }
+});

@@ -12,6 +12,11 @@ export interface DpopTabConfig {
   readonly tokenUrl: string;
   readonly apiUrl: string;
   readonly clientId: string;
+  /**
+   * An app interceptor registered before attachRefresh (in the legacy order it runs after the plugin's): it picks the
+   * adapter and moves `/legacy/…` to `/…`, after the plugin made its proof.
+   */
+  readonly app?: { readonly legacyOrder: boolean; readonly adapter: 'fetch' | 'xhr' };
 }
 
 let attached: AttachedRefresh | undefined;
@@ -21,7 +26,18 @@ const dpopTest = {
   /** Loads (or, first of all tabs, creates) the persisted key and attaches the plugin; resolves with the thumbprint. */
   async start(config: DpopTabConfig): Promise<string> {
     dpop = await createDpop({ persist: { name: config.name } });
-    const api = axios.create({ baseURL: config.apiUrl });
+    const { app } = config;
+    const api = axios.create({
+      baseURL: config.apiUrl,
+      ...(app && { transitional: { legacyInterceptorReqResOrdering: app.legacyOrder } }),
+    });
+    if (app) {
+      api.interceptors.request.use((request) => {
+        request.adapter = app.adapter;
+        if (request.url?.startsWith('/legacy/')) request.url = request.url.slice('/legacy'.length);
+        return request;
+      });
+    }
     attached = attachRefresh(api, {
       store: createBrowserTokenStore({ name: config.name, storage: indexedDbStorage({ key: config.name }) }),
       dpop,
@@ -46,9 +62,11 @@ const dpopTest = {
   expiresAt(): number | null {
     return attached?.getTokens()?.expiresAt ?? null;
   },
-  async burst(requests: number): Promise<{ ok: number; failures: string[] }> {
+  async burst(requests: number, prefix = ''): Promise<{ ok: number; failures: string[] }> {
     const api = (dpopTest as { api?: ReturnType<typeof axios.create> }).api!;
-    const results = await Promise.allSettled(Array.from({ length: requests }, (_, i) => api.get(`/items/${i}?q=${i}`)));
+    const results = await Promise.allSettled(
+      Array.from({ length: requests }, (_, i) => api.get(`${prefix}/items/${i}?q=${i}`)),
+    );
     const failures = results.flatMap((result) =>
       result.status === 'fulfilled'
         ? []
