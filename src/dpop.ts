@@ -479,6 +479,21 @@ function proofFor(dpop: Dpop, instance: AxiosInstance, config: InternalAxiosRequ
   return `${(config.method ?? 'get').toUpperCase()} ${url} ${header(config.headers, 'Authorization')} ${nonce}`;
 }
 
+/**
+ * Whether a `DPoP` header is a proof for an access token (`ath`) on a request that carries none: a proof made for an
+ * earlier send, whose token was taken off (out of scope, after a logout), that no server can accept.
+ */
+function tokenless(proof: string, config: InternalAxiosRequestConfig): boolean {
+  if (header(config.headers, 'Authorization') !== undefined) return false;
+  try {
+    const payload = proof.split('.')[1] ?? '';
+    const json = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+    return (JSON.parse(json) as { ath?: unknown } | null)?.ath !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** How many of its latest proofs the signer recognises as its own (a signature is 87 characters). */
 const OURS_KEPT = 1024;
 
@@ -511,15 +526,17 @@ function signing(
   const ours = new Set<string>();
   const sign = async (config: InternalAxiosRequestConfig): Promise<InternalAxiosRequestConfig> => {
     const old = header(config.headers, 'DPoP');
-    if (typeof old === 'string' && ours.has(old.slice(old.lastIndexOf('.')))) {
+    if (typeof old === 'string' && (ours.has(old.slice(old.lastIndexOf('.'))) || tokenless(old, config))) {
       // Our proof from an earlier send of this config (`api.request(error.config)` to a mirror, after a logout) does
       // not go out again; a `DPoP` header of the app's own (a request it signs itself) stays.
       for (const name of Object.keys(config.headers)) if (/^dpop$/i.test(name)) delete config.headers[name];
     }
+    // Read before signing: a nonce that arrives meanwhile is not in this proof, and the adapter must see that.
+    const what = proofFor(dpop, instance, config);
     await signRequest(dpop, instance, config);
     const proof = header(config.headers, 'DPoP');
     if (typeof proof !== 'string' || proof === old) return config;
-    made.set(config, [proofFor(dpop, instance, config), Date.now()]);
+    made.set(config, [what, Date.now()]);
     ours.add(proof.slice(proof.lastIndexOf('.')));
     if (ours.size > OURS_KEPT) ours.delete(ours.values().next().value as string);
     return config;
