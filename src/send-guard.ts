@@ -35,7 +35,8 @@ export function createSendGuard(
  * @param step - the transformer; it must return `data`.
  */
 export function lastTransform(step: AxiosRequestTransformer): (config: InternalAxiosRequestConfig) => void {
-  // The transformers usually come from the instance defaults, the same array for every request: extended once.
+  // axios 1.x copies the list into each request's config (mergeConfig), so this is one new array per request; a list
+  // shared by requests (an adapter or axios version that does not copy it) is extended once, never in place.
   const extended = new WeakMap<object, AxiosRequestTransformer[]>();
   return (config) => {
     const current = config.transformRequest;
