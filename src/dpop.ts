@@ -501,26 +501,17 @@ const OURS_KEPT = 1024;
 const PROOF_KEPT_MS = 1000;
 
 /**
- * The request interceptor that signs, and a switch that turns the signing off (`detach()`). A proof is made in the
- * interceptor, and checked again when the request is handed to the adapter: the interceptors that run after it (the
- * app's, in either of axios's interceptor orders) may have changed the URL, the method or the token, or held the
- * request a while. Then it is made again, so that `htu`, `htm`, `ath` and `iat` are those of the request that goes
- * out. The check runs in a wrapper of the adapter, installed by the interceptor and again by the last
- * `transformRequest` step (after every interceptor and the send guard); the wrapper puts the app's adapter back first,
- * so that `error.config` and a resend see it. Only an interceptor that replaces both the adapter and `transformRequest`
- * afterwards leaves the interceptor's proof as it was.
+ * The signer's own proofs: `sign` makes a config's proof (and takes off a proof of ours from an earlier send of it),
+ * remembering what it was made for; `fits` says whether the proof a config carries is still right for it as it is
+ * now (the same method, URL, token and nonce, and made less than a second ago).
  */
-function signing(
+function proofs(
   dpop: Dpop,
   instance: AxiosInstance,
-): [
-  interceptor: (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>,
-  stop: () => void,
-  unwrap: (config: InternalAxiosRequestConfig | undefined) => void,
-] {
-  let active = true;
-  /** Each wrapper's adapter: to put back on a config whose wrapper never ran (canceled, a transformer threw). */
-  const wrapped = new WeakMap<object, InternalAxiosRequestConfig['adapter']>();
+): {
+  sign: (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>;
+  fits: (config: InternalAxiosRequestConfig) => boolean;
+} {
   const made = new WeakMap<object, readonly [what: string, at: number]>();
   /** The signatures of the latest proofs made here: a config sent again carries its old one (axios copies it). */
   const ours = new Set<string>();
@@ -541,16 +532,42 @@ function signing(
     if (ours.size > OURS_KEPT) ours.delete(ours.values().next().value as string);
     return config;
   };
+  const fits = (config: InternalAxiosRequestConfig): boolean => {
+    const last = made.get(config);
+    return last !== undefined && last[0] === proofFor(dpop, instance, config) && Date.now() - last[1] < PROOF_KEPT_MS;
+  };
+  return { sign, fits };
+}
+
+/**
+ * The request interceptor that signs, and a switch that turns the signing off (`detach()`). A proof is made in the
+ * interceptor, and checked again when the request is handed to the adapter: the interceptors that run after it (the
+ * app's, in either of axios's interceptor orders) may have changed the URL, the method or the token, or held the
+ * request a while. Then it is made again, so that `htu`, `htm`, `ath` and `iat` are those of the request that goes
+ * out. The check runs in a wrapper of the adapter, installed by the interceptor and again by the last
+ * `transformRequest` step (after every interceptor and the send guard); the wrapper puts the app's adapter back first,
+ * so that `error.config` and a resend see it. Only an interceptor that replaces both the adapter and `transformRequest`
+ * afterwards leaves the interceptor's proof as it was.
+ */
+function signing(
+  dpop: Dpop,
+  instance: AxiosInstance,
+): [
+  interceptor: (config: InternalAxiosRequestConfig) => Promise<InternalAxiosRequestConfig>,
+  stop: () => void,
+  unwrap: (config: InternalAxiosRequestConfig | undefined) => void,
+] {
+  let active = true;
+  /** Each wrapper's adapter: to put back on a config whose wrapper never ran (canceled, a transformer threw). */
+  const wrapped = new WeakMap<object, InternalAxiosRequestConfig['adapter']>();
+  const { sign, fits } = proofs(dpop, instance);
   const resolve = (axios as { getAdapter?: (adapter: unknown, config: unknown) => AxiosAdapter }).getAdapter;
   const wrap = (config: InternalAxiosRequestConfig): void => {
     const adapter = config.adapter ?? axios.defaults.adapter;
     const wrapper: AxiosAdapter = async (ready) => {
       if (adapter !== undefined) ready.adapter = adapter;
       // After detach(), a config sent again (error.config) is not the session's to sign.
-      const last = made.get(ready);
-      const fits =
-        last !== undefined && last[0] === proofFor(dpop, instance, ready) && Date.now() - last[1] < PROOF_KEPT_MS;
-      if (active && !fits) await sign(ready);
+      if (active && !fits(ready)) await sign(ready);
       return (resolve as NonNullable<typeof resolve>)(adapter, ready)(ready);
     };
     wrapped.set(wrapper, adapter);
