@@ -46,7 +46,8 @@ describe('a request held briefly after the plugin signed it', () => {
     const instance = axios.create({ baseURL: api.url });
     // A rate limiter (one request per 150 ms slot, as axios-rate-limit spaces them), installed before attachRefresh:
     // it runs after the plugin's request interceptor in axios's default order. Every hold is well under 1 s.
-    const SLOT_MS = 150;
+    // 250 ms slots: the first answer (and its nonce) is back before the next request leaves, even on a loaded machine.
+    const SLOT_MS = 250;
     let next = Date.now();
     const holds: number[] = [];
     instance.interceptors.request.use((config: InternalAxiosRequestConfig) => {
@@ -58,12 +59,15 @@ describe('a request held briefly after the plugin signed it', () => {
     });
     const tokens = { accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: Date.now() + 3_600_000 };
     const auth = attachRefresh(instance, { tokens, refresh: async () => tokens, dpop: await createDpop() });
-    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => instance.get(`/r${n}`).then((r) => r.status)));
+    const results = await Promise.all([1, 2, 3, 4].map((n) => instance.get(`/r${n}`).then((r) => r.status)));
     auth.detach();
-    expect(results).toEqual([200, 200, 200, 200, 200]);
+    expect(results).toEqual([200, 200, 200, 200]);
     // Every request was held for less than PROOF_KEPT_MS: the check below is about the nonce, not the proof's age.
     expect(Math.max(...holds)).toBeLessThan(1000);
-    // Only the first request, sent before any nonce was known, needs the nonce retry.
-    expect(refused).toEqual(['/r1 use_dpop_nonce']);
+    // Only the first request sent, before any nonce was known, needs the nonce retry. Which one that is depends on the
+    // order the proofs were signed in (WebCrypto answers in its own order), so the rate limiter's first slot may be
+    // any of them.
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatch(/^\/r\d use_dpop_nonce$/);
   });
 });
