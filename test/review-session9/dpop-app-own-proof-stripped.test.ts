@@ -9,21 +9,12 @@
  * was meant for the plugin's own stale proof on a re-sent config (997b452); at c4b72cd the app's header was kept.
  */
 import axios from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { createDpop } from '../../src/dpop.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 const tokens = (n: number) => ({
   accessToken: `at-${n}`,
   refreshToken: `rt-${n}`,

@@ -8,21 +8,12 @@
  * from `config.adapter` to `config.transformRequest`.
  */
 import axios, { type InternalAxiosRequestConfig } from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { createDpop } from '../../src/dpop.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 const future = () => Date.now() + 3_600_000;
 const tokens = () => ({ accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: future() });
 

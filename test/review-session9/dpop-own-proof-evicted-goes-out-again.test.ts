@@ -8,21 +8,12 @@
  * removed" (no limit mentioned); the same resend with fewer proofs in between is cleaned (first case below).
  */
 import axios, { type AxiosError } from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { createDpop } from '../../src/dpop.js';
-import { listen, readBody, type LocalServer } from '../support/local-server.js';
+import { readBody, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 const tokens = { accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: Date.now() + 3_600_000 };
 
 async function resendAfter(proofsBetween: number) {

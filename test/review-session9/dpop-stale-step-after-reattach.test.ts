@@ -7,21 +7,12 @@
  * removed from the config before signing, so a re-sent config had nothing of the old attachment.
  */
 import axios, { type AxiosError } from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { createDpop } from '../../src/dpop.js';
-import { listen, sendJson, type LocalServer } from '../support/local-server.js';
+import { sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 const future = () => Date.now() + 3_600_000;
 const tokens = (accessToken: string) => ({ accessToken, refreshToken: 'rt', tokenType: 'DPoP', expiresAt: future() });
 /** The `x` of the public key in a proof's header. */

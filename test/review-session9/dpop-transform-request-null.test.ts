@@ -5,21 +5,12 @@
  * leaves alone: src/send-guard.ts lastTransform turns `null` into `[null, step]`.
  */
 import axios, { type AxiosRequestConfig } from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { createDpop } from '../../src/dpop.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 const future = () => Date.now() + 3_600_000;
 const tokens = () => ({ accessToken: 'at-1', refreshToken: 'rt-1', tokenType: 'DPoP', expiresAt: future() });
 // Not in axios's types, but what JavaScript apps write; axios itself handles it.

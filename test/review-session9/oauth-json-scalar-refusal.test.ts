@@ -6,22 +6,13 @@
  * every later burst asks the token endpoint again (the outcome 997b452 set out to fix for Fitbit/Strava bodies).
  */
 import axios from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { isTokenRefreshError } from '../../src/errors.js';
 import { refreshTokenGrant } from '../../src/oauth2.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 
 describe('a dead refresh token refused with a JSON string body', () => {
   for (const status of [400, 401]) {

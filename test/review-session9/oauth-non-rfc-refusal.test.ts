@@ -4,22 +4,13 @@
  * of requests goes to the token endpoint again with the dead refresh token (src/oauth2.ts refreshVerdict).
  */
 import axios from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { refreshTokenGrant } from '../../src/oauth2.js';
 import { isTokenRefreshError } from '../../src/errors.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 
 // What real token endpoints answer to a revoked or expired refresh token, without RFC 6749 §5.2's `error`.
 const refusals: Array<[string, number, unknown]> = [

@@ -3,22 +3,13 @@
  */
 import axios, { type AxiosError } from 'axios';
 import { inspect } from 'node:util';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { isTokenRefreshError } from '../../src/errors.js';
 import { scrubSecrets } from '../../src/redact.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 
 describe('a refresh token sent as a URLSearchParams body (the form every OAuth server takes)', () => {
   // RFC 6749 allows any VSCHAR in a token; URLSearchParams escapes ! ' ( ) ~, which encodeURIComponent leaves.

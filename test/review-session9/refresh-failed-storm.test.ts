@@ -4,21 +4,12 @@
  * Reachable now for every 400/401 without an OAuth error body too (src/oauth2.ts refreshVerdict).
  */
 import axios from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { refreshTokenGrant } from '../../src/oauth2.js';
-import { listen, readBody, sendJson, type LocalServer } from '../support/local-server.js';
+import { readBody, sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 
 describe('one burst of 401s while the token endpoint fails', () => {
   for (const [label, status, body] of [

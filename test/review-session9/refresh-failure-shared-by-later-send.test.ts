@@ -7,21 +7,12 @@
  * Likely cause: src/attach.ts createApply (failures read at interceptor time) + src/session.ts refreshFor.
  */
 import axios, { type InternalAxiosRequestConfig } from 'axios';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { attachRefresh } from '../../src/attach.js';
 import { isTokenRefreshError } from '../../src/errors.js';
-import { listen, sendJson, type LocalServer } from '../support/local-server.js';
+import { sendJson, serveEach } from '../support/local-server.js';
 
-const servers: LocalServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<LocalServer> {
-  const server = await listen(handler);
-  servers.push(server);
-  return server;
-}
+const serve = serveEach();
 
 describe('a request held by an async app interceptor past a failed refresh', () => {
   it('refreshes again on its 401 (it was sent after the failure)', async () => {

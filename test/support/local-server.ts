@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** A node:http server listening on a free port of 127.0.0.1 (or the given host name, which must resolve locally). */
 export interface LocalServer {
@@ -98,5 +99,21 @@ export function testPool(): {
     undo: async () => {
       await Promise.all([...servers.splice(0).map((server) => server.close()), ...cleanups.splice(0).map((f) => f())]);
     },
+  };
+}
+
+/**
+ * Registers an `afterEach` that closes every server the test started, and returns the function that starts one (as
+ * {@link listen}).
+ */
+export function serveEach(): (handler: (req: IncomingMessage, res: ServerResponse) => void) => Promise<LocalServer> {
+  const servers: LocalServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((server) => server.close()));
+  });
+  return async (handler) => {
+    const server = await listen(handler);
+    servers.push(server);
+    return server;
   };
 }
