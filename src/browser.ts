@@ -146,16 +146,19 @@ function connectTo(
     return opened;
   };
   const run = async <T>(mode: IDBTransactionMode, action: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> => {
-    for (let attempt = 0; ; attempt += 1) {
-      const db = await connection();
+    for (let tries = 0; ; tries += 1) {
+      let db: IDBDatabase | undefined;
       try {
+        db = await connection();
         return await inTransaction(db, objectStore, mode, action);
       } catch (error) {
-        // A connection closed under us (site data cleared: its `close` event may come later) is not kept, and the
-        // call is made again on a new one: twice, since a connection opened while the browser was still clearing can
-        // be closed too (seen once in CI, under load).
-        forget(db);
-        if (attempt > 1) throw error;
+        // A connection closed under us (site data cleared: its `close` event may come later) is not kept. While the
+        // browser is still clearing, every connection opened is closed too, so the call is made again on a new one
+        // after a growing pause, until the clearing is over (a few hundred ms under load) or the pauses run out.
+        if (db) forget(db);
+        const pause = RETRY_PAUSES_MS[tries];
+        if (pause === undefined || !closedUnderUs(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   };
@@ -199,6 +202,14 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
   };
 }
 
+/**
+ * The pauses before each new try of a call whose connection was closed under it: about 1.5 s in all, longer than the
+ * browser takes to clear a site's data under load.
+ */
+const RETRY_PAUSES_MS: readonly number[] = [0, 25, 50, 100, 200, 400, 700];
+/** Whether a failed open or transaction failed because the browser closed the connection (or the database went away). */
+const closedUnderUs = (error: unknown): boolean =>
+  error instanceof DOMException && ['AbortError', 'InvalidStateError', 'UnknownError'].includes(error.name);
 /** How long an upgrade may stay blocked by another connection before the call fails (the next call tries again). */
 const BLOCKED_MS = 1000;
 /** How long opening may take before the call fails: an open queued behind a blocked upgrade would wait for good. */
@@ -280,6 +291,10 @@ function openBounded(
   });
 }
 
+/** Why `transaction` was aborted (a DOMException, never null). */
+const aborted = (transaction: IDBTransaction): DOMException =>
+  transaction.error ?? new DOMException('The IndexedDB transaction was aborted', 'AbortError');
+
 /** Runs one request in its own transaction; resolves with its result once the transaction commits. */
 function inTransaction<T>(
   db: IDBDatabase,
@@ -292,8 +307,11 @@ function inTransaction<T>(
     const request = action(transaction.objectStore(objectStore));
     // Resolve on commit, not on the request's success: only a committed write is visible to other tabs.
     transaction.oncomplete = () => resolve(request.result);
-    transaction.onerror = () => reject(transaction.error);
-    transaction.onabort = () => reject(transaction.error);
+    // A failed request's `error` event reaches the transaction while `transaction.error` is still null, so the
+    // request's own error is the one to reject with (rejecting with null hid a closed connection). A connection closed
+    // under the transaction may send no `abort` after it.
+    transaction.onerror = (event) => reject((event.target as IDBRequest).error ?? aborted(transaction));
+    transaction.onabort = () => reject(aborted(transaction));
   });
 }
 

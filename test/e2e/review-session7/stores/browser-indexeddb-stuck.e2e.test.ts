@@ -61,7 +61,8 @@ it('site data cleared while the tab runs (IndexedDB): the tab refreshes again af
         await globalThis.r2.login(t);
         return 'ok';
       } catch (error) {
-        return String((error as Error).message);
+        const { message, cause } = error as Error & { cause?: unknown };
+        return `${message} (cause: ${String(cause)})`;
       }
     },
     { accessToken: 'access-1', refreshToken: 'refresh-1' },
@@ -69,4 +70,33 @@ it('site data cleared while the tab runs (IndexedDB): the tab refreshes again af
   h.api.expireAccess();
   const status = await a.evaluate(() => globalThis.r2.get('/api/2'));
   expect({ login, status }).toEqual({ login: 'ok', status: '200' });
+});
+
+// Session 10: CI failed on the test above twice (the CDP call can answer before the browser is done clearing). While
+// the browser clears, every connection opened is closed too: three quick tries all failed, and a request's `error`
+// event rejected with `transaction.error`, which is still null then, so the closed connection was not recognised.
+it('site data cleared while the tab logs in (IndexedDB): every login succeeds', async () => {
+  h = await harness();
+  const a = await h.open({ client: 'A', name: 'clearing', storage: 'indexedDB', refreshTimeoutMs: 5000 });
+  const cdp = await h.context.newCDPSession(a);
+  const outcomes: Record<string, number> = {};
+  for (let round = 0; round < 40; round += 1) {
+    await a.evaluate((t) => globalThis.r2.login(t), { ...INITIAL });
+    const clearing = cdp.send('Storage.clearDataForOrigin', { origin: h.api.url, storageTypes: 'indexeddb' });
+    const login = await a.evaluate(
+      async (t) => {
+        try {
+          await globalThis.r2.login(t);
+          return 'ok';
+        } catch (error) {
+          const { message, cause } = error as Error & { cause?: unknown };
+          return `${message} (cause: ${String(cause)})`;
+        }
+      },
+      { accessToken: `access-${round}`, refreshToken: `refresh-${round}` },
+    );
+    await clearing;
+    outcomes[login] = (outcomes[login] ?? 0) + 1;
+  }
+  expect(outcomes).toEqual({ ok: 40 });
 });
