@@ -113,7 +113,7 @@ const withoutDpop: Plugin = {
         [/\n\s*\(options as [^)]*\)\.dpop \?\?= [^;]*;/, ''],
         [/\n\s*\['dpop', [^\n]*\],/, ''],
       ],
-      'redirect-guard.ts': [['/^(authorization|dpop)$/i.test(name)', "name.toLowerCase() === 'authorization'"]],
+      'redirect-guard.ts': [['/^(authorization|dpop)$/i', '/^authorization$/i']],
     };
     const bearerOnly = [
       'export function challengeAllowsRefresh(header: unknown): boolean {',

@@ -1,3 +1,4 @@
+import { deleteHeaders } from './headers.js';
 import type { AxiosError, AxiosInstance, AxiosResponse, InternalAxiosRequestConfig } from 'axios';
 import { challengeAllowsRefresh } from './challenge.js';
 import { TokenRefreshError, isTokenRefreshError } from './errors.js';
@@ -182,9 +183,8 @@ function setHeader(config: InternalAxiosRequestConfig, value: string | undefined
   // in use are both handled; axios merges any other on sending, the later value winning. Removing or redacting our
   // token looks at every spelling: axios may have filed ours under the app's (`AUTHORIZATION`).
   const headers = config.headers as unknown as Record<string, unknown>;
-  if (everySpelling) {
-    for (const name of Object.keys(headers)) if (/^authorization$/i.test(name)) delete headers[name];
-  } else if (headers['authorization'] !== undefined) delete headers['authorization'];
+  if (everySpelling) deleteHeaders(headers, /^authorization$/i);
+  else if (headers['authorization'] !== undefined) delete headers['authorization'];
   if (value === undefined) delete headers['Authorization'];
   else headers['Authorization'] = value;
 }

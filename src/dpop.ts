@@ -1,3 +1,4 @@
+import { deleteHeaders } from './headers.js';
 /**
  * `axios-token-refresh/dpop`: sender-constrained tokens (RFC 9449). A P-256 key made and used with WebCrypto only,
  * proofs, the nonces servers hand out, and the interceptors `attachRefresh` installs through {@link DpopHooks}.
@@ -520,7 +521,7 @@ function proofs(
     if (typeof old === 'string' && (ours.has(old.slice(old.lastIndexOf('.'))) || tokenless(old, config))) {
       // Our proof from an earlier send of this config (`api.request(error.config)` to a mirror, after a logout) does
       // not go out again; a `DPoP` header of the app's own (a request it signs itself) stays.
-      for (const name of Object.keys(config.headers)) if (/^dpop$/i.test(name)) delete config.headers[name];
+      deleteHeaders(config.headers, /^dpop$/i);
     }
     // Read before signing: a nonce that arrives meanwhile is not in this proof, and the adapter must see that.
     const what = proofFor(dpop, instance, config);

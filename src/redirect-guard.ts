@@ -1,3 +1,4 @@
+import { deleteHeaders } from './headers.js';
 import type { InternalAxiosRequestConfig } from 'axios';
 import { type Scope, sentTo } from './scope.js';
 
@@ -26,9 +27,7 @@ export function createRedirectGuard(inScope: Scope): (config: InternalAxiosReque
       const headers = options['headers'] as Record<string, unknown> | undefined;
       if (headers === undefined) return;
       if (typeof href === 'string' && inScope(sentTo(config, href))) return;
-      for (const name of Object.keys(headers)) {
-        if (/^(authorization|dpop)$/i.test(name)) delete headers[name];
-      }
+      deleteHeaders(headers, /^(authorization|dpop)$/i);
     };
     ours.add(guard);
     return guard;

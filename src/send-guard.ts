@@ -1,3 +1,4 @@
+import { deleteHeaders } from './headers.js';
 import type { AxiosRequestTransformer, InternalAxiosRequestConfig } from 'axios';
 import type { Scope } from './scope.js';
 
@@ -19,10 +20,7 @@ export function createSendGuard(
 ): (config: InternalAxiosRequestConfig) => void {
   return lastTransform(function (this: InternalAxiosRequestConfig, data, headers) {
     sending(this);
-    if (!inScope(this)) {
-      // AxiosHeaders#delete removes one spelling per call: the app's (`AUTHORIZATION`) may sit beside ours.
-      for (const name of ['Authorization', 'DPoP']) while (headers.has(name)) headers.delete(name);
-    }
+    if (!inScope(this)) deleteHeaders(headers, /^(authorization|dpop)$/i);
     return data as unknown;
   });
 }
