@@ -100,9 +100,17 @@ class Scrubber {
     this.#texts = texts;
   }
 
+  /** Bytes as text, and the secrets' UTF-8 bytes spelt so: made on the first byte view scrubbed. */
+  #codec: ByteText | undefined;
+  #byteTexts: readonly string[] | undefined;
+
   text(input: string): string {
+    return this.#replace(input, this.#texts);
+  }
+
+  #replace(input: string, texts: readonly string[]): string {
     let result = input;
-    for (const secret of this.#texts) {
+    for (const secret of texts) {
       if (!result.includes(secret)) continue;
       result = result.split(secret).join(REDACTED);
       this.changed = true;
@@ -138,18 +146,13 @@ class Scrubber {
     } catch {
       return input;
     }
-    const decode = oneCharPerByte();
-    const text = decode(bytes);
-    let result = text;
-    for (const secret of this.#texts) {
-      const spelt = decode(new TextEncoder().encode(secret));
-      if (result.includes(spelt)) result = result.split(spelt).join(REDACTED);
-    }
+    const codec = (this.#codec ??= byteText());
+    const encoder = new TextEncoder();
+    this.#byteTexts ??= this.#texts.map((secret) => codec.decode(encoder.encode(secret)));
+    const text = codec.decode(bytes);
+    const result = this.#replace(text, this.#byteTexts);
     if (result === text) return input;
-    this.changed = true;
-    const byteOf = new Map<string, number>();
-    for (let byte = 0; byte < 256; byte += 1) byteOf.set(decode(Uint8Array.of(byte)), byte);
-    const copy = Uint8Array.from(result, (char) => byteOf.get(char) ?? 0);
+    const copy = codec.encode(result);
     if (input instanceof Uint8Array) Object.setPrototypeOf(copy, Object.getPrototypeOf(input) as object);
     return copy;
   }
@@ -227,21 +230,31 @@ class Scrubber {
   }
 }
 
+/** Bytes as text with one character per byte (so that a secret's UTF-8 bytes are found as a string), and back. */
+interface ByteText {
+  decode(bytes: Uint8Array): string;
+  encode(text: string): Uint8Array;
+}
+
 /**
- * A decoder that turns every byte into one character, so that a character's index is its byte's: windows-1252,
- * natively, where the runtime has it (not Node built with small-icu); else one `String.fromCharCode` per byte.
+ * Decodes every byte as one character: windows-1252, natively, where the runtime has it (not Node built with
+ * small-icu), whose 256 characters are all different; else one `String.fromCharCode` per byte.
  */
-function oneCharPerByte(): (bytes: Uint8Array) => string {
+function byteText(): ByteText {
+  let decode: ByteText['decode'];
   try {
     const decoder = new TextDecoder('windows-1252');
-    return (bytes) => decoder.decode(bytes);
+    decode = (bytes) => decoder.decode(bytes);
   } catch {
-    return (bytes) => {
+    decode = (bytes) => {
       let text = '';
       for (let at = 0; at < bytes.length; at += 0x8000) text += String.fromCharCode(...bytes.subarray(at, at + 0x8000));
       return text;
     };
   }
+  const byteOf = new Map<string, number>();
+  for (let byte = 0; byte < 256; byte += 1) byteOf.set(decode(Uint8Array.of(byte)), byte);
+  return { decode, encode: (text) => Uint8Array.from(text, (char) => byteOf.get(char) ?? 0) };
 }
 
 /** A fetch `Headers`, a `URLSearchParams` or a `FormData`: name and value pairs read through `entries()`. */
