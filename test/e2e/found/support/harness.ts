@@ -30,6 +30,10 @@ export interface Server {
   onRefresh?: ((client: string) => void) | undefined;
   /** How many times /logout was served. */
   logouts(): number;
+  /** Makes the current access token expire: the API answers 401 until the next refresh. */
+  expireAccess(): void;
+  /** Ends the grant and starts a new one (a new login): its tokens, the access token already expired. */
+  newGrant(): { accessToken: string; refreshToken: string };
   close(): Promise<void>;
 }
 
@@ -77,6 +81,7 @@ const readBody = (req: IncomingMessage): Promise<string> =>
 
 export async function startServer(code: string): Promise<Server> {
   let generation = 0;
+  let grant = 1;
   let current = 'refresh-0';
   let access: string | undefined;
   let isRevoked = false;
@@ -100,8 +105,9 @@ export async function startServer(code: string): Promise<Server> {
         if (!isRevoked && token === current) {
           spent.add(token);
           generation += 1;
-          current = `refresh-${generation}`;
-          access = `access-${generation}`;
+          const prefix = grant === 1 ? '' : `g${grant}-`;
+          current = `${prefix}refresh-${generation}`;
+          access = `${prefix}access-${generation}`;
           presented.push({ refreshToken: token, client, outcome: 'rotated' });
           send(res, 200, { access_token: access, refresh_token: current, token_type: 'Bearer', expires_in: 300 });
           return;
@@ -148,6 +154,16 @@ export async function startServer(code: string): Promise<Server> {
     setRefreshDelay: (ms) => (delayMs = ms),
     onRefresh: undefined,
     logouts: () => logouts,
+    expireAccess: () => {
+      access = undefined;
+    },
+    newGrant: () => {
+      grant += 1;
+      generation = 0;
+      current = `g${grant}-refresh-0`;
+      access = undefined;
+      return { accessToken: `g${grant}-access-0`, refreshToken: current };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
