@@ -22,9 +22,9 @@ afterEach(async () => {
 it('the tries run out: the error names IndexedDB, the database and the closed connection, and holds no token', async () => {
   h = await harness();
   const page = await h.session({ client: 'A', name: 'app', refreshTimeoutMs: 10_000 });
-  expect((await page.evaluate(() => globalThis.f.login({ accessToken: 'access-0', refreshToken: 'refresh-0' }))).ok).toBe(
-    true,
-  );
+  expect(
+    (await page.evaluate(() => globalThis.f.login({ accessToken: 'access-0', refreshToken: 'refresh-0' }))).ok,
+  ).toBe(true);
   await page.evaluate(() => {
     IDBDatabase.prototype.transaction = () => {
       throw new DOMException(
