@@ -156,8 +156,16 @@ function connectTo(
         // browser is still clearing, every connection opened is closed too, so the call is made again on a new one
         // after a growing pause, until the clearing is over (a few hundred ms under load) or the pauses run out.
         if (db) forget(db);
+        if (!closedUnderUs(error)) throw error;
         const pause = RETRY_PAUSES_MS[tries];
-        if (pause === undefined || !closedUnderUs(error)) throw error;
+        if (pause === undefined) {
+          throw new TokenRefreshError(
+            'STORE_FAILED',
+            `IndexedDB kept closing the connection to the database \`${database}\` (${tries + 1} tries in about ` +
+              '1.5 s), as it does while the browser clears the site\'s data: try again later, or reload the page',
+            { cause: error },
+          );
+        }
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
@@ -222,13 +230,13 @@ const INDEXED_DB_RULES: readonly Rule[] = Object.keys(INDEXED_DB_DEFAULTS).map((
 ]);
 
 /** Opens `database`, creating `objectStore` in it when missing (in a new version of a database that exists). */
-function openDatabase(
+async function openDatabase(
   database: string,
   objectStore: string,
   blocked: { error?: Error | undefined },
 ): Promise<IDBDatabase> {
   if (typeof indexedDB === 'undefined') {
-    return Promise.reject(new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have'));
+    throw new TypeError('indexedDbStorage needs `indexedDB`, which this environment does not have');
   }
   const stuck = new TokenRefreshError(
     'STORE_FAILED',
@@ -236,26 +244,53 @@ function openDatabase(
       'upgrade) is blocked by another open connection to it that does not close on `versionchange`: close it, or ' +
       'use another database',
   );
-  return openBounded(indexedDB.open(database), objectStore, stuck, OPEN_MS).then((db) => {
+  for (let tries = 1; ; tries += 1) {
+    const db = await openBounded(indexedDB.open(database), objectStore, stuck, OPEN_MS);
     if (db.objectStoreNames.contains(objectStore)) return db;
     // The database exists without our object store: add it in a new version.
     const version = db.version + 1;
     db.close();
-    const upgrade = indexedDB.open(database, version);
-    // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
-    // own) would keep the upgrade, and every open queued behind it, waiting for good.
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    upgrade.addEventListener('blocked', () => {
-      timer ??= setTimeout(() => (blocked.error = stuck), BLOCKED_MS);
-    });
-    const settled = () => {
-      clearTimeout(timer);
-      blocked.error = undefined;
-    };
-    upgrade.addEventListener('success', settled);
-    upgrade.addEventListener('error', settled);
-    return openBounded(upgrade, objectStore, stuck, BLOCKED_MS, () => timer !== undefined);
+    try {
+      const upgraded = await upgrade(database, version, objectStore, stuck, blocked);
+      if (upgraded.objectStoreNames.contains(objectStore)) return upgraded;
+      upgraded.close();
+    } catch (error) {
+      if (!(error instanceof DOMException && error.name === 'VersionError')) throw error;
+    }
+    // Another object store's first use upgraded the database at the same moment: this version has no object store of
+    // ours (or is older than the database's). Open again and upgrade from there.
+    if (tries === 3) {
+      throw new TokenRefreshError(
+        'STORE_FAILED',
+        `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` failed 3 times: other ` +
+          'upgrades of it came first each time',
+      );
+    }
+  }
+}
+
+/** Opens `database` in `version`, adding `objectStore`: bounded while another connection blocks the upgrade. */
+function upgrade(
+  database: string,
+  version: number,
+  objectStore: string,
+  stuck: Error,
+  blocked: { error?: Error | undefined },
+): Promise<IDBDatabase> {
+  const request = indexedDB.open(database, version);
+  // Other tabs of this package close on `versionchange` (a moment later); a connection that never does (the app's
+  // own) would keep the upgrade, and every open queued behind it, waiting for good.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  request.addEventListener('blocked', () => {
+    timer ??= setTimeout(() => (blocked.error = stuck), BLOCKED_MS);
   });
+  const settled = () => {
+    clearTimeout(timer);
+    blocked.error = undefined;
+  };
+  request.addEventListener('success', settled);
+  request.addEventListener('error', settled);
+  return openBounded(request, objectStore, stuck, BLOCKED_MS, () => timer !== undefined);
 }
 
 /**
