@@ -162,7 +162,7 @@ function connectTo(
           throw new TokenRefreshError(
             'STORE_FAILED',
             `IndexedDB kept closing the connection to the database \`${database}\` (${tries + 1} tries in about ` +
-              '1.5 s), as it does while the browser clears the site\'s data: try again later, or reload the page',
+              "1.5 s), as it does while the browser clears the site's data: try again later, or reload the page",
             { cause: error },
           );
         }
@@ -375,7 +375,8 @@ export interface BrowserTokenStoreOptions {
   readonly locks?: LockManager | null;
   /**
    * Hears about announcements from other tabs that this store dropped because they are not well-formed token records,
-   * and about writes the storage refused (a full `localStorage`: the open tabs share the tokens all the same). Each is
+   * about writes the storage refused (a full `localStorage`: the open tabs share the tokens all the same), and about
+   * this tab stepping out of the login after the site's data was cleared (docs/sharing.md). Each is
    * a `TokenRefreshError` of code `STORE_FAILED`, whose message never contains a token. When left out, they go
    * to `reportError` (the console and `window.onerror`). If it throws, that is reported like any callback error.
    *
@@ -399,6 +400,20 @@ interface WantMessage {
   readonly type: 'want';
   readonly version: number;
 }
+/** A tab says it is there (`hello`, when its store starts), or asks a tab whether it is (`ping`, answered `pong`). */
+interface TabMessage {
+  readonly type: 'hello' | 'ping' | 'pong';
+  readonly to?: string;
+}
+/** What every message carries besides: the tab that sent it, and when that tab was opened (see `#checkTab`). */
+interface Sender {
+  readonly from: string;
+  readonly since: number;
+}
+type Message = TokensMessage | WantMessage | TabMessage;
+
+/** How long a tab whose presence lock cannot be seen has to answer a `ping`. */
+const PONG_MS = 1000;
 
 /**
  * A {@link TokenStore} for the tabs of one web app: one refresh for all of them, even with refresh-token rotation.
@@ -411,6 +426,9 @@ interface WantMessage {
  * - Every tab holds a shared Web Lock named after the newest version it has, so a tab that takes the refresh lock
  *   knows whether newer tokens exist than it has seen (an announcement may still be in flight, and `localStorage`
  *   copies in other tabs lag) and waits for them instead of refreshing with a spent refresh token.
+ * - Every tab holds a Web Lock of its own and checks that it sees those of the tabs it hears from: after the site's
+ *   data is cleared, Chromium gives the tabs opened since new Web Locks, and the tab opened earlier steps out of the
+ *   login (see docs/sharing.md).
  *
  * Without Web Locks (old browsers, some webviews) the lock is per tab: see {@link BrowserTokenStoreOptions.locks}.
  * No Node.js imports: safe for any bundler.
@@ -519,6 +537,17 @@ class BrowserTokenStore implements SharedTokenStore {
   #copying: Promise<void> = Promise.resolve();
   /** Catch-ups waiting for an announcement (several may wait at once). */
   readonly #catchingUp = new Sleepers();
+  /** This tab, as its messages name it: an id, and when the tab was opened. */
+  readonly #tab: Sender = { from: Math.random().toString(36).slice(2), since: performance.timeOrigin };
+  /** Resolves once this tab holds its presence lock (`<name>:tab:<id>`): no message goes out before. */
+  readonly #present: Promise<void>;
+  #leave: () => void = noop;
+  /** The tabs whose presence this tab checked, or is checking. */
+  readonly #tabsSeen = new Set<string>();
+  /** Answers awaited from tabs whose presence lock this tab cannot see, by tab. */
+  readonly #pongs = new Map<string, () => void>();
+  /** Set once this tab stepped out of the login: it shares no Web Locks with a newer tab (see `#checkTab`). */
+  #split: TokenRefreshError | undefined;
 
   constructor(options: ResolvedOptions) {
     const name = `${PREFIX}${options.name}`;
@@ -533,10 +562,28 @@ class BrowserTokenStore implements SharedTokenStore {
       this.#channel = new BroadcastChannel(name);
       this.#channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
     }
+    const webLocks = this.#webLocks;
+    this.#present =
+      webLocks === undefined
+        ? Promise.resolve()
+        : new Promise<void>((granted) => {
+            const held = new Promise<void>((release) => (this.#leave = release));
+            // A lock manager that refuses (or throws) leaves the tab unchecked, never silent.
+            Promise.resolve()
+              .then(() =>
+                webLocks.request(`${name}:tab:${this.#tab.from}`, () => {
+                  granted();
+                  return held;
+                }),
+              )
+              .catch(() => granted());
+          });
+    this.#post({ type: 'hello' });
   }
 
   async read(): Promise<StoredTokens> {
     this.#life.assertOpen('read');
+    if (this.#split) return this.#known;
     await this.#catchUp();
     return this.#known;
   }
@@ -544,6 +591,7 @@ class BrowserTokenStore implements SharedTokenStore {
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
     this.#life.assertOpen('write');
     checkExpectedVersion(expectedVersion);
+    if (this.#split) throw this.#split;
     const next = storedRecord(jsonCopy(tokens), expectedVersion + 1, ended);
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
     // and Web Locks are not reentrant.
@@ -557,7 +605,7 @@ class BrowserTokenStore implements SharedTokenStore {
         this.#copying = saving;
         await saving;
         this.#known = next;
-        this.#channel?.postMessage({ type: 'tokens', ...next } satisfies TokensMessage);
+        this.#post({ type: 'tokens', ...next });
         // Before the write lock is released, so that whoever takes a lock next can see that this version exists.
         await this.#holdVersion(next.version);
         return next;
@@ -570,6 +618,7 @@ class BrowserTokenStore implements SharedTokenStore {
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
     this.#life.assertOpen('withLock');
     checkLockOptions(options);
+    if (this.#split) throw this.#split;
     let running: Promise<T> | undefined;
     await this.#life.abortable(async (controller) => {
       const waiting = new AbortController();
@@ -606,6 +655,7 @@ class BrowserTokenStore implements SharedTokenStore {
     if (!this.#life.close()) return;
     this.#listeners.clear();
     this.#channel?.close();
+    this.#leave();
     for (const release of this.#versionLocks.values()) release();
     this.#versionLocks.clear();
     this.#versionRequests.clear();
@@ -707,7 +757,7 @@ class BrowserTokenStore implements SharedTokenStore {
             `within ${CATCH_UP_MS} ms`,
         );
       }
-      this.#channel?.postMessage({ type: 'want', version: newest } satisfies WantMessage);
+      this.#post({ type: 'want', version: newest });
       // Woken by the announcement; the timer only re-asks in case the tab holding the tokens missed the question.
       await this.#catchingUp.sleep(50);
       await this.#readStorage(tolerant);
@@ -770,9 +820,69 @@ class BrowserTokenStore implements SharedTokenStore {
     return true;
   }
 
+  /** Sends `message` to the other tabs, once this tab holds its presence lock, naming this tab. */
+  #post(message: Message): void {
+    void this.#present.then(() => {
+      if (!this.#life.closed) this.#channel?.postMessage({ ...message, ...this.#tab });
+    });
+  }
+
+  /**
+   * Checks, once per tab, that a tab this one hears from shares its Web Locks. Chromium keeps Web Locks per storage
+   * bucket, and clearing the site's data (a logout page's `Clear-Site-Data: "storage"`, DevTools "Clear site data")
+   * gives the tabs opened since a new one: they no longer see the locks of the tabs opened before, while the channel
+   * and the storage still join them. Both sides would take "the" refresh lock at once and present one refresh token
+   * twice. A tab whose presence lock cannot be seen is asked whether it is there (its message may have come just
+   * before it closed); if it answers and still cannot be seen, the tab opened earlier steps out (see `#stepOut`).
+   */
+  async #checkTab(from: string, since: number): Promise<void> {
+    const webLocks = this.#webLocks;
+    if (webLocks?.query === undefined || this.#tabsSeen.has(from)) return;
+    this.#tabsSeen.add(from);
+    const lock = `${this.#name}:tab:${from}`;
+    const sees = async () => ((await webLocks.query()).held ?? []).some((held) => held.name === lock);
+    if (await sees()) return;
+    const answered = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), PONG_MS);
+      this.#pongs.set(from, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.#post({ type: 'ping', to: from });
+    });
+    this.#pongs.delete(from);
+    if (!answered || (await sees())) return;
+    const mine = this.#tab;
+    if (since > mine.since || (since === mine.since && from > mine.from)) this.#stepOut();
+  }
+
+  /**
+   * Leaves the login to the tabs opened after the site's data was cleared: this tab ends its session as logged out
+   * (the clear was most likely a logout) and refuses to refresh or write from then on, until the page is reloaded.
+   */
+  #stepOut(): void {
+    if (this.#split || this.#life.closed) return;
+    this.#split = new TokenRefreshError(
+      'STORE_FAILED',
+      `The site's data was cleared while this tab was open (Clear-Site-Data, or "Clear site data"), and the tabs ` +
+        `opened since cannot share a lock with it: this tab no longer shares \`${this.#name}\`; reload the page`,
+    );
+    this.#known = storedRecord(null, this.#known.version + 1, 'logout');
+    this.#catchingUp.wakeAll();
+    this.#listeners.tell(this.#known);
+    reportStoreError(this.#onError, this.#split);
+  }
+
   #onMessage(data: unknown): void {
     if (this.#life.closed) return;
-    const message = data as Partial<TokensMessage | WantMessage> | null;
+    const message = data as Partial<Message & Sender> | null;
+    const { from, since } = message ?? {};
+    if (typeof from === 'string' && typeof since === 'number') {
+      if (message?.type === 'ping' && message.to === this.#tab.from) this.#post({ type: 'pong', to: from });
+      if (message?.type === 'pong' && message.to === this.#tab.from) this.#pongs.get(from)?.();
+      void this.#checkTab(from, since).catch(noop);
+    }
+    if (this.#split) return;
     if (message?.type === 'tokens') {
       const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
       // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
@@ -785,7 +895,7 @@ class BrowserTokenStore implements SharedTokenStore {
     }
     const want = message as Partial<WantMessage> | null;
     if (want?.type === 'want' && typeof want.version === 'number' && this.#known.version >= want.version) {
-      this.#channel?.postMessage({ type: 'tokens', ...this.#known } satisfies TokensMessage);
+      this.#post({ type: 'tokens', ...this.#known });
     }
   }
 }

@@ -146,7 +146,8 @@ class Scrubber {
     } catch {
       return input;
     }
-    const codec = (this.#codec ??= byteText());
+    this.#codec ??= byteText();
+    const codec = this.#codec;
     const encoder = new TextEncoder();
     this.#byteTexts ??= this.#texts.map((secret) => codec.decode(encoder.encode(secret)));
     const text = codec.decode(bytes);

@@ -31,12 +31,17 @@ it('logout page with Clear-Site-Data, then a login in a new tab: old and new tab
   expect(h.server.logouts()).toBe(1);
   const grant = h.server.newGrant();
 
-  // The user logs in again, in a new tab, which soon refreshes; the old tab adopts the refreshed tokens from the
-  // channel (they are newer than its own).
+  // The user logs in again, in a new tab. The old tab can no longer share a lock with it: it steps out of the login
+  // (logged out, "reload the page") instead of adopting the new tokens.
   const fresh = await h.session({ ...config, client: 'new' });
   expect((await fresh.evaluate((t) => globalThis.f.login(t), grant)).ok).toBe(true);
   expect(await fresh.evaluate(() => globalThis.f.request('/api/1'))).toBe('200');
-  await old.waitForFunction(() => globalThis.f.tokens().refreshToken === 'g2-refresh-1', undefined, { timeout: 5000 });
+  await old.waitForFunction(() => globalThis.f.tokens().refreshToken === null, undefined, { timeout: 5000 });
+  expect(await old.evaluate(() => globalThis.f.errors())).toContainEqual(
+    expect.stringMatching(
+      /^onError STORE_FAILED: The site's data was cleared while this tab was open.*reload the page$/,
+    ),
+  );
 
   // The access token expires; both tabs call the API at once (the token endpoint takes 300 ms).
   h.server.expireAccess();
@@ -45,11 +50,41 @@ it('logout page with Clear-Site-Data, then a login in a new tab: old and new tab
     old.evaluate(() => globalThis.f.request('/api/old')),
     fresh.evaluate(() => globalThis.f.request('/api/new')),
   ]);
-  // What happens: both tabs hold "the" refresh lock at once and present g2-refresh-1 (rotated, then reused); the
-  // server revokes the grant and both requests end 401.
+  // Before: both tabs held "the" refresh lock at once and presented g2-refresh-1 (rotated, then reused); the server
+  // revoked the grant and both requests ended 401.
   expect(h.server.presented.map((p) => `${p.refreshToken} ${p.outcome}`)).toEqual([
     'g2-refresh-0 rotated',
     'g2-refresh-1 rotated',
   ]);
-  expect(statuses).toEqual(['200', '200']);
+  // The old tab's session has ended (its request is refused before it goes out); the new tab's login goes on.
+  expect(statuses).toEqual(['SESSION_EXPIRED: Request refused: the session has ended; log in again', '200']);
+  // A login in the old tab is refused by name until it is reloaded; after a reload it shares the new login.
+  const again = await old.evaluate(() => globalThis.f.login({ accessToken: 'x-access', refreshToken: 'x-refresh' }));
+  expect(String(again.error)).toMatch(/STORE_FAILED: The site's data was cleared/);
+});
+
+it('a tab that announces a login and closes at once (a login popup) does not make the other tabs step out', async () => {
+  h = await harness();
+  const config = { name: 'app', refreshTimeoutMs: 5000 };
+  const main = await h.session({ ...config, client: 'main' });
+  expect(
+    (await main.evaluate(() => globalThis.f.login({ accessToken: 'access-0', refreshToken: 'refresh-0' }))).ok,
+  ).toBe(true);
+  for (let round = 1; round <= 3; round += 1) {
+    // The main tab is busy meanwhile (a long task): it reads the popup's messages only after the popup closed, when
+    // its presence lock is gone.
+    const busy = main.evaluate(() => {
+      const end = Date.now() + 1500;
+      while (Date.now() < end);
+    });
+    const popup = await h.session({ ...config, client: `popup-${round}` });
+    const login = { accessToken: `popup-access-${round}`, refreshToken: `popup-refresh-${round}` };
+    await popup.evaluate((t) => globalThis.f.login(t), login);
+    await popup.close();
+    await busy;
+    await main.waitForFunction((r) => globalThis.f.tokens().refreshToken === r, login.refreshToken, { timeout: 5000 });
+  }
+  await main.waitForTimeout(1500); // longer than a tab has to answer a ping
+  expect(await main.evaluate(() => globalThis.f.errors())).toEqual([]);
+  expect(await main.evaluate(() => globalThis.f.tokens().refreshToken)).toBe('popup-refresh-3');
 });
