@@ -16,9 +16,9 @@ it('a newer tab whose store uses `locks: null` (the documented per-tab lock) doe
   h = await harness();
   const config = { name: 'app', refreshTimeoutMs: 5000 };
   const main = await h.session({ ...config, client: 'main' });
-  expect((await main.evaluate(() => globalThis.f.login({ accessToken: 'access-0', refreshToken: 'refresh-0' }))).ok).toBe(
-    true,
-  );
+  expect(
+    (await main.evaluate(() => globalThis.f.login({ accessToken: 'access-0', refreshToken: 'refresh-0' }))).ok,
+  ).toBe(true);
   // Another page of the app (say a page that opts out of Web Locks, as docs/api.md allows) is opened later. Its store
   // holds no presence lock, but it says hello and answers pings.
   const other = await h.session({ ...config, client: 'other', locks: null });
