@@ -158,19 +158,22 @@ function connectTo(
         if (db) forget(db);
         if (!closedUnderUs(error)) throw error;
         const pause = RETRY_PAUSES_MS[tries];
-        if (pause === undefined) {
-          throw new TokenRefreshError(
-            'STORE_FAILED',
-            `IndexedDB kept closing the connection to the database \`${database}\` (${tries + 1} tries in about ` +
-              "1.5 s), as it does while the browser clears the site's data: try again later, or reload the page",
-            { cause: error },
-          );
-        }
+        if (pause === undefined) throw keptClosing(database, tries + 1, error);
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
   };
   return run;
+}
+
+/** The error of a call whose connection the browser closed at each of its `tries`. */
+function keptClosing(database: string, tries: number, cause: unknown): TokenRefreshError {
+  return new TokenRefreshError(
+    'STORE_FAILED',
+    `IndexedDB kept closing the connection to the database \`${database}\` (${tries} tries in about 1.5 s), as it ` +
+      "does while the browser clears the site's data: try again later, or reload the page",
+    { cause },
+  );
 }
 
 /** Options of {@link indexedDbStorage}. */
@@ -400,9 +403,12 @@ interface WantMessage {
   readonly type: 'want';
   readonly version: number;
 }
-/** A tab says it is there (`hello`, when its store starts), or asks a tab whether it is (`ping`, answered `pong`). */
+/**
+ * A tab says it is there (`hello`, when its store starts), asks a tab whether it is (`ping`, answered `pong`), or tells
+ * an older tab that it cannot see it (`split`: that tab checks for itself).
+ */
 interface TabMessage {
-  readonly type: 'hello' | 'ping' | 'pong';
+  readonly type: 'hello' | 'ping' | 'pong' | 'split';
   readonly to?: string;
 }
 /** What every message carries besides: the tab that sent it, and when that tab was opened (see `#checkTab`). */
@@ -539,8 +545,12 @@ class BrowserTokenStore implements SharedTokenStore {
   readonly #catchingUp = new Sleepers();
   /** This tab, as its messages name it: an id, and when the tab was opened. */
   readonly #tab: Sender = { from: Math.random().toString(36).slice(2), since: performance.timeOrigin };
-  /** Resolves once this tab holds its presence lock (`<name>:tab:<id>`): no message goes out before. */
-  readonly #present: Promise<void>;
+  /**
+   * Resolves once this tab holds its presence lock (`<name>:tab:<id>`): no message goes out before. `false` when it
+   * holds none (no Web Locks, or `locks` refused: an iframe of another site): its messages then do not name the tab,
+   * and no tab checks it.
+   */
+  readonly #present: Promise<boolean>;
   #leave: () => void = noop;
   /** The tabs whose presence this tab checked, or is checking. */
   readonly #tabsSeen = new Set<string>();
@@ -565,18 +575,18 @@ class BrowserTokenStore implements SharedTokenStore {
     const webLocks = this.#webLocks;
     this.#present =
       webLocks === undefined
-        ? Promise.resolve()
-        : new Promise<void>((granted) => {
+        ? Promise.resolve(false)
+        : new Promise<boolean>((granted) => {
             const held = new Promise<void>((release) => (this.#leave = release));
-            // A lock manager that refuses (or throws) leaves the tab unchecked, never silent.
+            // A lock manager that refuses (or throws) leaves the tab unnamed, never silent.
             Promise.resolve()
               .then(() =>
                 webLocks.request(`${name}:tab:${this.#tab.from}`, () => {
-                  granted();
+                  granted(true);
                   return held;
                 }),
               )
-              .catch(() => granted());
+              .catch(() => granted(false));
           });
     this.#post({ type: 'hello' });
   }
@@ -822,8 +832,8 @@ class BrowserTokenStore implements SharedTokenStore {
 
   /** Sends `message` to the other tabs, once this tab holds its presence lock, naming this tab. */
   #post(message: Message): void {
-    void this.#present.then(() => {
-      if (!this.#life.closed) this.#channel?.postMessage({ ...message, ...this.#tab });
+    void this.#present.then((present) => {
+      if (!this.#life.closed) this.#channel?.postMessage(present ? { ...message, ...this.#tab } : message);
     });
   }
 
@@ -851,9 +861,12 @@ class BrowserTokenStore implements SharedTokenStore {
       this.#post({ type: 'ping', to: from });
     });
     this.#pongs.delete(from);
+    // A tab that did not answer (closed, or busy: a long task) is checked again on its next message.
+    if (!answered) this.#tabsSeen.delete(from);
     if (!answered || (await sees())) return;
     const mine = this.#tab;
     if (since > mine.since || (since === mine.since && from > mine.from)) this.#stepOut();
+    else this.#post({ type: 'split', to: from });
   }
 
   /**
@@ -876,26 +889,36 @@ class BrowserTokenStore implements SharedTokenStore {
   #onMessage(data: unknown): void {
     if (this.#life.closed) return;
     const message = data as Partial<Message & Sender> | null;
-    const { from, since } = message ?? {};
-    if (typeof from === 'string' && typeof since === 'number') {
-      if (message?.type === 'ping' && message.to === this.#tab.from) this.#post({ type: 'pong', to: from });
-      if (message?.type === 'pong' && message.to === this.#tab.from) this.#pongs.get(from)?.();
-      void this.#checkTab(from, since).catch(noop);
-    }
+    this.#onSender(message);
     if (this.#split) return;
-    if (message?.type === 'tokens') {
-      const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
-      // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
-      if ('record' in parsed) {
-        if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) this.#mirror(parsed.record);
-      } else {
-        reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
-      }
-      return;
-    }
+    if (message?.type === 'tokens') this.#onTokens(message);
     const want = message as Partial<WantMessage> | null;
     if (want?.type === 'want' && typeof want.version === 'number' && this.#known.version >= want.version) {
       this.#post({ type: 'tokens', ...this.#known });
+    }
+  }
+
+  /** Answers a `ping` to this tab, takes a `pong`, and checks the tab that sent the message (see `#checkTab`). */
+  #onSender(message: Partial<Message & Sender> | null): void {
+    const { from, since } = message ?? {};
+    if (typeof from !== 'string' || typeof since !== 'number') return;
+    const tab = message as Partial<TabMessage>;
+    if (tab.to === this.#tab.from) {
+      if (tab.type === 'ping') this.#post({ type: 'pong', to: from });
+      if (tab.type === 'pong') this.#pongs.get(from)?.();
+      // A newer tab cannot see this one: check it again (its word alone is not enough to step out).
+      if (tab.type === 'split' && !this.#pongs.has(from)) this.#tabsSeen.delete(from);
+    }
+    void this.#checkTab(from, since).catch(noop);
+  }
+
+  #onTokens(message: Partial<TokensMessage>): void {
+    const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
+    // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
+    if ('record' in parsed) {
+      if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) this.#mirror(parsed.record);
+    } else {
+      reportDropped(this.#onError, `the BroadcastChannel \`${this.#name}\``, parsed.problem);
     }
   }
 }

@@ -2,7 +2,7 @@
 import axios from 'axios';
 import { attachRefresh, isTokenRefreshError } from '../../../../src/index.js';
 import type { AttachedRefresh, TokenSet } from '../../../../src/index.js';
-import { createBrowserTokenStore, indexedDbStorage } from '../../../../src/browser.js';
+import { createBrowserTokenStore, indexedDbStorage, memoryStorage } from '../../../../src/browser.js';
 import type { IndexedDbStorageOptions, TokenStorage } from '../../../../src/browser.js';
 
 export interface SessionConfig {
@@ -10,6 +10,12 @@ export interface SessionConfig {
   readonly name: string;
   readonly idb?: IndexedDbStorageOptions;
   readonly refreshTimeoutMs: number;
+  /** `null`: the per-tab lock (BrowserTokenStoreOptions.locks). */
+  readonly locks?: null;
+  /** 'memory': memoryStorage() instead of indexedDbStorage. */
+  readonly storage?: 'memory' | 'idb';
+  /** The key of this session in the page (several sessions with one store name); the store name by default. */
+  readonly id?: string;
 }
 
 /** What a call gave: its value, or its error described (name, code, message, cause), and how long it took. */
@@ -45,6 +51,7 @@ const storages = new Map<string, TokenStorage>();
 const sessions = new Map<string, { attached: AttachedRefresh; api: ReturnType<typeof axios.create> }>();
 const session = (name?: string) => (name === undefined ? [...sessions.values()][0]! : sessions.get(name)!);
 const errors: string[] = [];
+const stores = new Map<string, { close(): void }>();
 const tokenEndpoint = axios.create();
 
 /** Every IndexedDB connection the page opened, and whether it was closed (by `close()` or the browser). */
@@ -75,9 +82,11 @@ const f = {
   start(config: SessionConfig): void {
     const store = createBrowserTokenStore({
       name: config.name,
-      storage: indexedDbStorage(config.idb ?? { key: config.name }),
+      storage: config.storage === 'memory' ? memoryStorage() : indexedDbStorage(config.idb ?? { key: config.name }),
+      ...(config.locks === null ? { locks: null } : {}),
       onError: (error) => errors.push(`onError ${error.code}: ${error.message}`),
     });
+    stores.set(config.id ?? config.name, store);
     const api = axios.create();
     const attached = attachRefresh(api, {
       store,
@@ -96,7 +105,7 @@ const f = {
       },
     });
     attached.on('refreshError', (error) => errors.push(`refreshError ${error.code}: ${error.message}`));
-    sessions.set(config.name, { attached, api });
+    sessions.set(config.id ?? config.name, { attached, api });
   },
   login: (tokens: TokenSet, name?: string) => timed(() => session(name).attached.setTokens(tokens)),
   logout: (name?: string) => timed(() => session(name).attached.logout()),
@@ -113,6 +122,8 @@ const f = {
     return { accessToken: t?.accessToken ?? null, refreshToken: t?.refreshToken ?? null };
   },
   errors: () => errors,
+  /** Closes the store of a session (its store name, or its id). */
+  close: (name: string) => stores.get(name)!.close(),
   connections: () => connections,
   timed,
   describe,

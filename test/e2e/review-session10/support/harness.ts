@@ -137,6 +137,13 @@ export async function startServer(code: string): Promise<Server> {
       res.end('<!doctype html><meta charset="utf-8"><title>found</title><script src="/bundle.js"></script>');
       return;
     }
+    if (path === '/embed') {
+      // A page of another site (open it as http://localhost:<port>/embed) embedding the app (the iframe's src).
+      const src = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('src') ?? '';
+      res.writeHead(200, { 'content-type': 'text/html', 'cache-control': 'no-store' });
+      res.end(`<!doctype html><title>embedder</title><iframe src="${src.replace(/"/g, '')}"></iframe>`);
+      return;
+    }
     if (path === '/bundle.js') {
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
       res.end(code);
