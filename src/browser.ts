@@ -378,8 +378,7 @@ export interface BrowserTokenStoreOptions {
   readonly locks?: LockManager | null;
   /**
    * Hears about announcements from other tabs that this store dropped because they are not well-formed token records,
-   * about writes the storage refused (a full `localStorage`: the open tabs share the tokens all the same), and about
-   * this tab stepping out of the login after the site's data was cleared (docs/sharing.md). Each is
+   * and about writes the storage refused (a full `localStorage`: the open tabs share the tokens all the same). Each is
    * a `TokenRefreshError` of code `STORE_FAILED`, whose message never contains a token. When left out, they go
    * to `reportError` (the console and `window.onerror`). If it throws, that is reported like any callback error.
    *
@@ -404,22 +403,23 @@ interface WantMessage {
   readonly version: number;
 }
 /**
- * A tab says it is there (`hello`, when its store starts), asks a tab whether it is (`ping`, answered `pong`), or tells
- * an older tab that it cannot see it (`split`: that tab checks for itself).
+ * A tab says it is there (`hello`, when its store starts), or asks a tab it cannot see to check whether its own Web
+ * Locks are still the origin's (`check`, see `#checkTab`).
  */
 interface TabMessage {
-  readonly type: 'hello' | 'ping' | 'pong' | 'split';
+  readonly type: 'hello' | 'check';
   readonly to?: string;
 }
-/** What every message carries besides: the tab that sent it, and when that tab was opened (see `#checkTab`). */
+/** What every message of a tab that holds its presence lock carries besides: that tab's id. */
 interface Sender {
   readonly from: string;
-  readonly since: number;
 }
 type Message = TokensMessage | WantMessage | TabMessage;
 
-/** How long a tab whose presence lock cannot be seen has to answer a `ping`. */
-const PONG_MS = 1000;
+/** Whether `locks` holds a lock named `name`. */
+async function holds(locks: LockManager, name: string): Promise<boolean> {
+  return ((await locks.query()).held ?? []).some((lock) => lock.name === name);
+}
 
 /**
  * A {@link TokenStore} for the tabs of one web app: one refresh for all of them, even with refresh-token rotation.
@@ -433,8 +433,8 @@ const PONG_MS = 1000;
  *   knows whether newer tokens exist than it has seen (an announcement may still be in flight, and `localStorage`
  *   copies in other tabs lag) and waits for them instead of refreshing with a spent refresh token.
  * - Every tab holds a Web Lock of its own and checks that it sees those of the tabs it hears from: after the site's
- *   data is cleared, Chromium gives the tabs opened since new Web Locks, and the tab opened earlier steps out of the
- *   login (see docs/sharing.md).
+ *   data is cleared, Chromium gives the tabs opened since new Web Locks, and a tab left with the old ones moves to the
+ *   new ones (see docs/sharing.md).
  *
  * Without Web Locks (old browsers, some webviews) the lock is per tab: see {@link BrowserTokenStoreOptions.locks}.
  * No Node.js imports: safe for any bundler.
@@ -526,9 +526,9 @@ type ResolvedOptions = Required<Omit<BrowserTokenStoreOptions, 'onError'>> & Pic
 class BrowserTokenStore implements SharedTokenStore {
   readonly #name: string;
   readonly #storage: TokenStorage;
-  readonly #locks: Locks;
+  #locks: Locks;
   /** The Web Locks manager, when there is one: only it can tell which versions other tabs hold. */
-  readonly #webLocks: LockManager | undefined;
+  #webLocks: LockManager | undefined;
   readonly #channel: BroadcastChannel | undefined;
   readonly #life: StoreLife;
   readonly #listeners: Listeners;
@@ -543,21 +543,27 @@ class BrowserTokenStore implements SharedTokenStore {
   #copying: Promise<void> = Promise.resolve();
   /** Catch-ups waiting for an announcement (several may wait at once). */
   readonly #catchingUp = new Sleepers();
-  /** This tab, as its messages name it: an id, and when the tab was opened. */
-  readonly #tab: Sender = { from: Math.random().toString(36).slice(2), since: performance.timeOrigin };
+  /** This tab's id in its messages and in the name of its presence lock (`<name>:tab:<id>`). */
+  readonly #tab = Math.random().toString(36).slice(2);
   /**
-   * Resolves once this tab holds its presence lock (`<name>:tab:<id>`): no message goes out before. `false` when it
-   * holds none (no Web Locks, or `locks` refused: an iframe of another site): its messages then do not name the tab,
-   * and no tab checks it.
+   * Resolves once this tab holds its presence lock: no message goes out before. `false` when it holds none (no Web
+   * Locks, or `locks` refused: an iframe of another site): its messages then do not name it, and it checks no tab.
    */
-  readonly #present: Promise<boolean>;
-  #leave: () => void = noop;
-  /** The tabs whose presence this tab checked, or is checking. */
+  #present: Promise<boolean>;
+  /** Releases of this tab's presence locks (one per Web Locks it used). */
+  readonly #leaving: (() => void)[] = [];
+  /** The tabs whose presence lock this tab saw. */
   readonly #tabsSeen = new Set<string>();
-  /** Answers awaited from tabs whose presence lock this tab cannot see, by tab. */
-  readonly #pongs = new Map<string, () => void>();
-  /** Set once this tab stepped out of the login: it shares no Web Locks with a newer tab (see `#checkTab`). */
-  #split: TokenRefreshError | undefined;
+  /** A check of this tab's own Web Locks under way (see `#checkSelf`). */
+  #checking: Promise<void> | undefined;
+  /** While this tab moves to the origin's current Web Locks (see `#rejoin`): every call waits for it. */
+  #rejoining: Promise<void> | undefined;
+  /** The frame whose Web Locks this tab uses since it moved. */
+  #frame: HTMLIFrameElement | undefined;
+  /** The tasks running under the refresh lock. */
+  readonly #running = new Set<Promise<unknown>>();
+  /** While this tab takes the tokens of the tabs it moved to: who sent which (see `#adoptCurrent`). */
+  #offered: ((record: StoredTokens, from: unknown) => void) | undefined;
 
   constructor(options: ResolvedOptions) {
     const name = `${PREFIX}${options.name}`;
@@ -572,28 +578,29 @@ class BrowserTokenStore implements SharedTokenStore {
       this.#channel = new BroadcastChannel(name);
       this.#channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
     }
-    const webLocks = this.#webLocks;
-    this.#present =
-      webLocks === undefined
-        ? Promise.resolve(false)
-        : new Promise<boolean>((granted) => {
-            const held = new Promise<void>((release) => (this.#leave = release));
-            // A lock manager that refuses (or throws) leaves the tab unnamed, never silent.
-            Promise.resolve()
-              .then(() =>
-                webLocks.request(`${name}:tab:${this.#tab.from}`, () => {
-                  granted(true);
-                  return held;
-                }),
-              )
-              .catch(() => granted(false));
-          });
+    this.#present = this.#webLocks === undefined ? Promise.resolve(false) : this.#holdPresence(this.#webLocks);
     this.#post({ type: 'hello' });
+  }
+
+  /** Holds this tab's presence lock in `locks` until the store closes; resolves whether it got it. */
+  #holdPresence(locks: LockManager): Promise<boolean> {
+    return new Promise<boolean>((granted) => {
+      const held = new Promise<void>((release) => this.#leaving.push(release));
+      // A lock manager that refuses (or throws) leaves the tab unnamed, never silent.
+      Promise.resolve()
+        .then(() =>
+          locks.request(`${this.#name}:tab:${this.#tab}`, () => {
+            granted(true);
+            return held;
+          }),
+        )
+        .catch(() => granted(false));
+    });
   }
 
   async read(): Promise<StoredTokens> {
     this.#life.assertOpen('read');
-    if (this.#split) return this.#known;
+    await this.#rejoining;
     await this.#catchUp();
     return this.#known;
   }
@@ -601,7 +608,7 @@ class BrowserTokenStore implements SharedTokenStore {
   async write(tokens: TokenSet | null, expectedVersion: number, ended?: EndReason): Promise<StoredTokens | null> {
     this.#life.assertOpen('write');
     checkExpectedVersion(expectedVersion);
-    if (this.#split) throw this.#split;
+    await this.#rejoining;
     const next = storedRecord(jsonCopy(tokens), expectedVersion + 1, ended);
     // A second, short lock makes the compare-and-set atomic across tabs; the refresh lock may be held by the caller,
     // and Web Locks are not reentrant.
@@ -628,7 +635,7 @@ class BrowserTokenStore implements SharedTokenStore {
   async withLock<T>(task: (context: LockContext) => Promise<T>, options: LockOptions): Promise<T> {
     this.#life.assertOpen('withLock');
     checkLockOptions(options);
-    if (this.#split) throw this.#split;
+    await this.#rejoining;
     let running: Promise<T> | undefined;
     await this.#life.abortable(async (controller) => {
       const waiting = new AbortController();
@@ -642,7 +649,12 @@ class BrowserTokenStore implements SharedTokenStore {
           controller.signal.removeEventListener('abort', onClose);
           // A lock granted just as the wait ran out (or the store closed) is given back without running the task.
           if (controller.signal.aborted || waiting.signal.aborted) return;
-          running = task({ signal: controller.signal });
+          const started = task({ signal: controller.signal });
+          running = started;
+          // A move to other Web Locks (see #rejoin) waits for it.
+          this.#running.add(started);
+          const done = () => this.#running.delete(started);
+          void started.then(done, done);
           const lost = leaseLost(`the refresh lock \`${this.#name}\``, options.leaseMs);
           await holdWhileRunning(running, controller, lost, options.leaseMs);
         });
@@ -665,7 +677,8 @@ class BrowserTokenStore implements SharedTokenStore {
     if (!this.#life.close()) return;
     this.#listeners.clear();
     this.#channel?.close();
-    this.#leave();
+    for (const leave of this.#leaving) leave();
+    this.#frame?.remove();
     for (const release of this.#versionLocks.values()) release();
     this.#versionLocks.clear();
     this.#versionRequests.clear();
@@ -833,64 +846,19 @@ class BrowserTokenStore implements SharedTokenStore {
   /** Sends `message` to the other tabs, once this tab holds its presence lock, naming this tab. */
   #post(message: Message): void {
     void this.#present.then((present) => {
-      if (!this.#life.closed) this.#channel?.postMessage(present ? { ...message, ...this.#tab } : message);
+      if (!this.#life.closed) this.#channel?.postMessage(present ? { ...message, from: this.#tab } : message);
     });
-  }
-
-  /**
-   * Checks, once per tab, that a tab this one hears from shares its Web Locks. Chromium keeps Web Locks per storage
-   * bucket, and clearing the site's data (a logout page's `Clear-Site-Data: "storage"`, DevTools "Clear site data")
-   * gives the tabs opened since a new one: they no longer see the locks of the tabs opened before, while the channel
-   * and the storage still join them. Both sides would take "the" refresh lock at once and present one refresh token
-   * twice. A tab whose presence lock cannot be seen is asked whether it is there (its message may have come just
-   * before it closed); if it answers and still cannot be seen, the tab opened earlier steps out (see `#stepOut`).
-   */
-  async #checkTab(from: string, since: number): Promise<void> {
-    const webLocks = this.#webLocks;
-    if (webLocks?.query === undefined || this.#tabsSeen.has(from)) return;
-    this.#tabsSeen.add(from);
-    const lock = `${this.#name}:tab:${from}`;
-    const sees = async () => ((await webLocks.query()).held ?? []).some((held) => held.name === lock);
-    if (await sees()) return;
-    const answered = await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), PONG_MS);
-      this.#pongs.set(from, () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      this.#post({ type: 'ping', to: from });
-    });
-    this.#pongs.delete(from);
-    // A tab that did not answer (closed, or busy: a long task) is checked again on its next message.
-    if (!answered) this.#tabsSeen.delete(from);
-    if (!answered || (await sees())) return;
-    const mine = this.#tab;
-    if (since > mine.since || (since === mine.since && from > mine.from)) this.#stepOut();
-    else this.#post({ type: 'split', to: from });
-  }
-
-  /**
-   * Leaves the login to the tabs opened after the site's data was cleared: this tab ends its session as logged out
-   * (the clear was most likely a logout) and refuses to refresh or write from then on, until the page is reloaded.
-   */
-  #stepOut(): void {
-    if (this.#split || this.#life.closed) return;
-    this.#split = new TokenRefreshError(
-      'STORE_FAILED',
-      `The site's data was cleared while this tab was open (Clear-Site-Data, or "Clear site data"), and the tabs ` +
-        `opened since cannot share a lock with it: this tab no longer shares \`${this.#name}\`; reload the page`,
-    );
-    this.#known = storedRecord(null, this.#known.version + 1, 'logout');
-    this.#catchingUp.wakeAll();
-    this.#listeners.tell(this.#known);
-    reportStoreError(this.#onError, this.#split);
   }
 
   #onMessage(data: unknown): void {
     if (this.#life.closed) return;
     const message = data as Partial<Message & Sender> | null;
-    this.#onSender(message);
-    if (this.#split) return;
+    const from = message?.from;
+    if (typeof from === 'string' && from !== this.#tab) {
+      const tab = message as Partial<TabMessage>;
+      if (tab.type === 'check' && tab.to === this.#tab) void this.#checkSelf();
+      else if (!this.#tabsSeen.has(from)) void this.#checkTab(from).catch(noop);
+    }
     if (message?.type === 'tokens') this.#onTokens(message);
     const want = message as Partial<WantMessage> | null;
     if (want?.type === 'want' && typeof want.version === 'number' && this.#known.version >= want.version) {
@@ -898,22 +866,119 @@ class BrowserTokenStore implements SharedTokenStore {
     }
   }
 
-  /** Answers a `ping` to this tab, takes a `pong`, and checks the tab that sent the message (see `#checkTab`). */
-  #onSender(message: Partial<Message & Sender> | null): void {
-    const { from, since } = message ?? {};
-    if (typeof from !== 'string' || typeof since !== 'number') return;
-    const tab = message as Partial<TabMessage>;
-    if (tab.to === this.#tab.from) {
-      if (tab.type === 'ping') this.#post({ type: 'pong', to: from });
-      if (tab.type === 'pong') this.#pongs.get(from)?.();
-      // A newer tab cannot see this one: check it again (its word alone is not enough to step out).
-      if (tab.type === 'split' && !this.#pongs.has(from)) this.#tabsSeen.delete(from);
+  /**
+   * Checks that a tab this one hears from uses the same Web Locks. Chromium keeps Web Locks per storage bucket, and
+   * clearing the site's data (a logout page's `Clear-Site-Data: "storage"`, DevTools "Clear site data") makes a new
+   * one: a page that used Web Locks before keeps the old ones, every other page (and frame) gets the new ones, while
+   * the channel and the storage still join them all. Both sides would take "the" refresh lock at once and present one
+   * refresh token twice. When the tab's presence lock cannot be seen, it closed since, or one of the two has the old
+   * Web Locks: each checks itself (`#checkSelf`), and the one that has them moves to the new ones.
+   */
+  async #checkTab(from: string): Promise<void> {
+    const webLocks = this.#webLocks;
+    if (webLocks?.query === undefined || !(await this.#present)) return;
+    if (await holds(webLocks, `${this.#name}:tab:${from}`)) {
+      this.#tabsSeen.add(from);
+      return;
     }
-    void this.#checkTab(from, since).catch(noop);
+    this.#post({ type: 'check', to: from });
+    await this.#checkSelf();
   }
 
-  #onTokens(message: Partial<TokensMessage>): void {
+  /** Checks (one check at a time) whether this tab's Web Locks are still the origin's, and moves it if not. */
+  #checkSelf(): Promise<void> {
+    this.#checking ??= this.#selfCheck()
+      .catch(noop)
+      .finally(() => (this.#checking = undefined));
+    return this.#checking;
+  }
+
+  /**
+   * A new same-origin frame has the origin's current Web Locks: when they do not hold this tab's presence lock, this
+   * tab moves to them (see `#rejoin`).
+   */
+  async #selfCheck(): Promise<void> {
+    if (typeof document === 'undefined' || this.#life.closed || !(await this.#present)) return;
+    const frame = document.createElement('iframe');
+    frame.style.display = 'none';
+    document.documentElement.append(frame);
+    let moving = false;
+    try {
+      const locks = frame.contentWindow?.navigator.locks;
+      if (!isLockManager(locks) || typeof locks?.query !== 'function') return;
+      if (await holds(locks, `${this.#name}:tab:${this.#tab}`)) return;
+      moving = true;
+      this.#rejoining = this.#rejoin(locks, frame).finally(() => (this.#rejoining = undefined));
+      await this.#rejoining;
+    } finally {
+      if (!moving) frame.remove();
+    }
+  }
+
+  /**
+   * Moves this tab to `locks` (the Web Locks of `frame`, kept for them). Their refresh lock first, held until the
+   * refreshes under the old one end: no tab there refreshes meanwhile with the refresh token this tab may be spending.
+   */
+  async #rejoin(locks: LockManager, frame: HTMLIFrameElement): Promise<void> {
+    const refreshing = Promise.allSettled([...this.#running]);
+    await new Promise<void>((bridged) => {
+      locks
+        .request(this.#name, () => {
+          bridged();
+          return refreshing;
+        })
+        .catch(() => bridged());
+    });
+    this.#frame?.remove();
+    this.#frame = frame;
+    this.#webLocks = locks;
+    this.#locks = locks;
+    for (const release of this.#versionLocks.values()) release();
+    this.#versionLocks.clear();
+    this.#versionRequests.clear();
+    this.#tabsSeen.clear();
+    this.#present = this.#holdPresence(locks);
+    await this.#present;
+    await this.#adoptCurrent();
+  }
+
+  /**
+   * After a move: the tokens of the tabs there (a login since the site's data was cleared) replace this tab's, whatever
+   * their version (it counts from the clear); where those tabs have none, this tab's are theirs to take.
+   */
+  async #adoptCurrent(): Promise<void> {
+    const newest = await this.#newestHeldVersion();
+    const webLocks = this.#webLocks as LockManager;
+    if (newest > 0) {
+      const offered = new Promise<StoredTokens | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), CATCH_UP_MS);
+        this.#offered = (record, from) => {
+          // Only from a tab that uses the same Web Locks: the tabs left with the old ones answer too.
+          if (record.version < newest || typeof from !== 'string') return;
+          void holds(webLocks, `${this.#name}:tab:${from}`).then((same) => {
+            if (!same) return;
+            clearTimeout(timer);
+            resolve(record);
+          }, noop);
+        };
+        this.#post({ type: 'want', version: newest });
+      });
+      const record = await offered;
+      this.#offered = undefined;
+      if (record !== undefined) {
+        this.#known = record;
+        this.#listeners.tell(record);
+      }
+    }
+    await this.#holdVersion(this.#known.version);
+  }
+
+  #onTokens(message: Partial<TokensMessage & Sender>): void {
     const parsed = parseStoredRecord({ version: message.version, tokens: message.tokens, ended: message.ended });
+    if (this.#offered && 'record' in parsed) {
+      this.#offered(parsed.record, message.from);
+      return;
+    }
     // An older version than this tab has is out of date (a late answer to a `want`), and is dropped by #adopt.
     if ('record' in parsed) {
       if (this.#adopt(parsed.record, true) && this.#storage.perTab === true) this.#mirror(parsed.record);

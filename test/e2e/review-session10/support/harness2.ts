@@ -1,8 +1,8 @@
-// The review-session10 harness (server, Chromium), serving found/support/entry.ts instead: `window.f` and `window.f2`.
+// The review-session10 harness (server, Chromium), serving support/entry2.ts instead: `window.f` and `window.f2`.
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../../support/chromium.js';
-import { startServer, type Harness } from '../../review-session10/support/harness.js';
-import type { F2 } from './entry.js';
+import { startServer, type Harness } from './harness.js';
+import type { F2 } from './entry2.js';
 
 declare global {
   var f2: F2;
@@ -11,7 +11,7 @@ declare global {
 async function bundle(): Promise<string> {
   const { build } = await import('esbuild');
   const result = await build({
-    entryPoints: [fileURLToPath(new URL('./entry.ts', import.meta.url))],
+    entryPoints: [fileURLToPath(new URL('./entry2.ts', import.meta.url))],
     bundle: true,
     platform: 'browser',
     format: 'iife',

@@ -5,7 +5,7 @@
  * the login (each steps out: "reload the page"), and every tab opened later again, with one message per tab.
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

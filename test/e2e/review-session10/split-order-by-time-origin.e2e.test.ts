@@ -9,7 +9,7 @@
  * bucket keeps the (ended) login.
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -1,5 +1,5 @@
 // The review-session10 page script, plus a session whose `onTokens` calls are recorded (`f2`).
-import '../../review-session10/support/entry.js';
+import './entry.js';
 import axios from 'axios';
 import { attachRefresh } from '../../../../src/index.js';
 import type { TokenSet } from '../../../../src/index.js';

@@ -8,7 +8,7 @@
  * Storage.clearDataForOrigin 'all', which splits Web Locks the same way) while the app keeps running.
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
