@@ -218,7 +218,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): TokenSt
  * browser takes to clear a site's data under load.
  */
 const RETRY_PAUSES_MS: readonly number[] = [0, 25, 50, 100, 200, 400, 700];
-/** Whether a failed open or transaction failed because the browser closed the connection (or the database went away). */
+/** Whether an open or a transaction failed because the browser closed the connection (or the database went away). */
 const closedUnderUs = (error: unknown): boolean =>
   error instanceof DOMException && ['AbortError', 'InvalidStateError', 'UnknownError'].includes(error.name);
 /** How long an upgrade may stay blocked by another connection before the call fails (the next call tries again). */
