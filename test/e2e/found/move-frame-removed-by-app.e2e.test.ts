@@ -5,8 +5,8 @@
  * replaces the children of `<html>` (a framework that renders the whole document and rebuilds it, e.g. a React root
  * on `document` switching to client rendering; `document.documentElement.replaceChildren(…)`/`innerHTML`) removes that
  * iframe: the browser frees every lock the tab held there (its presence lock, its version lock, a refresh lock), and
- * its LockManager refuses every later request. The tab is never checked or moved again (its `query()` throws), so
- * until a reload every refresh in it fails ("the refresh function threw a value of type object"), and the login it
+ * its LockManager refuses every later request. The tab is not moved again (seen: a third tab opened later does not
+ * trigger a new move, no iframe comes back), so until a reload every refresh in it fails ("the refresh function threw a value of type object"), and the login it
  * handed over is gone from the new Web Locks: a new tab never learns of it.
  */
 import { afterEach, expect, it } from 'vitest';
