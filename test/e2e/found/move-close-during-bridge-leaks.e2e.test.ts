@@ -40,5 +40,5 @@ it('a store closed while it moves leaves no iframe and no lock behind', async ()
   // (`axios-token-refresh:app:tab:<old id>`) besides the new tab's.
   expect(await old.evaluate(() => document.querySelectorAll('iframe').length)).toBe(0);
   const held = await fresh.evaluate(async () => (await navigator.locks.query()).held?.map((lock) => lock.name) ?? []);
-  expect(held.filter((name) => name.startsWith('axios-token-refresh:app:tab:'))).toHaveLength(1);
+  expect(held.filter((name) => name?.startsWith('axios-token-refresh:app:tab:'))).toHaveLength(1);
 });

@@ -41,10 +41,13 @@ it('"Clear site data", the old tab refreshes, a new tab opens and needs a refres
     const end = performance.now() + 400;
     while (performance.now() < end);
   });
-  const freshStatus = await fresh.evaluate((c) => {
-    globalThis.f.start(c);
-    return globalThis.f.request('/api/3');
-  }, { ...config, client: 'new' });
+  const freshStatus = await fresh.evaluate(
+    (c) => {
+      globalThis.f.start(c);
+      return globalThis.f.request('/api/3');
+    },
+    { ...config, client: 'new' },
+  );
   const oldStatus = await oldRequest;
   h.server.setRefreshDelay(0);
   await sleep(300);
