@@ -13,7 +13,7 @@
  * still fails about 3 runs in 4), or when the old tab is busy or frozen as the new one opens (the long task below).
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

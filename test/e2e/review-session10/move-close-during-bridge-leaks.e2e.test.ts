@@ -7,7 +7,7 @@
  * page and holds a presence lock in the new Web Locks for good (until the page goes).
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {

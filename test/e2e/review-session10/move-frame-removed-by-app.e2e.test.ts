@@ -10,7 +10,7 @@
  * handed over is gone from the new Web Locks: a new tab never learns of it.
  */
 import { afterEach, expect, it } from 'vitest';
-import { harness, sleep, type Harness } from '../review-session10/support/harness.js';
+import { harness, sleep, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
