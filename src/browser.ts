@@ -416,11 +416,6 @@ interface Sender {
 }
 type Message = TokensMessage | WantMessage | TabMessage;
 
-/** How long a refresh waits for answers when no tab it can see holds the stored version (see `#meetUnseen`). */
-const PROBE_MS = 150;
-/** How long a refresh waits for tabs it heard from but cannot see to share its Web Locks. */
-const UNSEEN_MS = 2000;
-
 /** Whether `locks` holds a lock named `name`. */
 async function holds(locks: LockManager, name: string): Promise<boolean> {
   return ((await locks.query()).held ?? []).some((lock) => lock.name === name);
@@ -565,10 +560,6 @@ class BrowserTokenStore implements SharedTokenStore {
   #rejoining: Promise<void> | undefined;
   /** The frame whose Web Locks this tab uses since it moved. */
   #frame: HTMLIFrameElement | undefined;
-  /** Tabs heard from whose presence lock this tab could not see: a refresh waits for them (see `#meetUnseen`). */
-  readonly #unseen = new Set<string>();
-  /** Checks of tabs under way (see `#checkTab`). */
-  readonly #pendingChecks = new Set<Promise<void>>();
   /** The tasks running under the refresh lock. */
   readonly #running = new Set<Promise<unknown>>();
   /** While this tab takes the tokens of the tabs it moved to: who sent which (see `#adoptCurrent`). */
@@ -654,7 +645,6 @@ class BrowserTokenStore implements SharedTokenStore {
     this.#life.assertOpen('withLock');
     checkLockOptions(options);
     await this.#settled();
-    await this.#meetUnseen();
     let running: Promise<T> | undefined;
     await this.#life.abortable(async (controller) => {
       const waiting = new AbortController();
@@ -876,11 +866,7 @@ class BrowserTokenStore implements SharedTokenStore {
     if (typeof from === 'string' && from !== this.#tab) {
       const tab = message as Partial<TabMessage>;
       if (tab.type === 'check' && tab.to === this.#tab) void this.#checkSelf();
-      if (!this.#tabsSeen.has(from)) {
-        const checking = this.#checkTab(from).catch(noop);
-        this.#pendingChecks.add(checking);
-        void checking.then(() => this.#pendingChecks.delete(checking));
-      }
+      if (!this.#tabsSeen.has(from)) void this.#checkTab(from).catch(noop);
     }
     if (message?.type === 'tokens') this.#onTokens(message);
     const want = message as Partial<WantMessage> | null;
@@ -902,55 +888,10 @@ class BrowserTokenStore implements SharedTokenStore {
     if (webLocks?.query === undefined || !(await this.#present)) return;
     if (await holds(webLocks, `${this.#name}:tab:${from}`)) {
       this.#tabsSeen.add(from);
-      this.#unseen.delete(from);
       return;
     }
-    this.#unseen.add(from);
     this.#post({ type: 'check', to: from });
     await this.#checkSelf();
-  }
-
-  /**
-   * Before a refresh: when no tab this one can see holds the stored version (its writer closed, or uses other Web
-   * Locks), asks for it, and waits (at most {@link UNSEEN_MS}) for the tabs it heard from but cannot see to move here or
-   * this tab to move to them, so that no refresh runs beside one of theirs.
-   */
-  async #meetUnseen(): Promise<void> {
-    const webLocks = this.#webLocks;
-    if (webLocks?.query === undefined || typeof document === 'undefined' || !(await this.#present)) return;
-    const version = await this.#storedVersion();
-    if (version > 0 && !(await this.#heldByOthers(webLocks, `${this.#name}:version:${version}`))) {
-      this.#post({ type: 'want', version });
-      // The answers (from any tab that has it) are checked as they come.
-      await new Promise((resolve) => setTimeout(resolve, PROBE_MS));
-    }
-    const deadline = performance.now() + UNSEEN_MS;
-    while (this.#unseen.size > 0 && performance.now() < deadline && !this.#life.closed) {
-      await Promise.all(this.#pendingChecks);
-      for (const from of this.#unseen)
-        if (await holds(webLocks, `${this.#name}:tab:${from}`)) this.#unseen.delete(from);
-      if (this.#unseen.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    // Not there after that: closed.
-    this.#unseen.clear();
-  }
-
-  /** Whether another page than this one holds the lock `name` in `locks` (this tab holds the versions it has read). */
-  async #heldByOthers(locks: LockManager, name: string): Promise<boolean> {
-    const { held = [] } = await locks.query();
-    const me = held.find((lock) => lock.name === `${this.#name}:tab:${this.#tab}`)?.clientId;
-    return held.some((lock) => lock.name === name && lock.clientId !== me);
-  }
-
-  /** The version of the record in the storage (0 when none, or unreadable: the refresh reads it again and says so). */
-  async #storedVersion(): Promise<number> {
-    try {
-      const text = await this.#storage.get();
-      const stored = typeof text === 'string' ? parseStoredRecord(text) : undefined;
-      return stored !== undefined && 'record' in stored ? stored.record.version : 0;
-    } catch {
-      return 0;
-    }
   }
 
   /** Checks (one check at a time) whether this tab's Web Locks are still the origin's, and moves it if not. */
