@@ -23,10 +23,14 @@ export interface AppConfig {
 const errors: string[] = [];
 const frames = { added: 0 };
 new MutationObserver((records) => {
-  for (const r of records) for (const n of Array.from(r.addedNodes)) if (n instanceof HTMLIFrameElement) frames.added += 1;
+  for (const r of records)
+    for (const n of Array.from(r.addedNodes)) if (n instanceof HTMLIFrameElement) frames.added += 1;
 }).observe(document.documentElement, { childList: true });
 
-const apps = new Map<string, { store: SharedTokenStore; attached: AttachedRefresh; api: ReturnType<typeof axios.create> }>();
+const apps = new Map<
+  string,
+  { store: SharedTokenStore; attached: AttachedRefresh; api: ReturnType<typeof axios.create> }
+>();
 
 function start(config: AppConfig): void {
   const real = navigator.locks;
