@@ -223,6 +223,8 @@ const closedUnderUs = (error: unknown): boolean =>
   error instanceof DOMException && ['AbortError', 'InvalidStateError', 'UnknownError'].includes(error.name);
 /** How long an upgrade may stay blocked by another connection before the call fails (the next call tries again). */
 const BLOCKED_MS = 1000;
+/** At most this many upgrades to add one object store, even while other stores' upgrades keep coming first. */
+const MAX_UPGRADES = 50;
 /** How long opening may take before the call fails: an open queued behind a blocked upgrade would wait for good. */
 const OPEN_MS = 2000;
 const INDEXED_DB_DEFAULTS = { database: 'axios-token-refresh', objectStore: 'tokens', key: 'default' };
@@ -247,9 +249,20 @@ async function openDatabase(
       'upgrade) is blocked by another open connection to it that does not close on `versionchange`: close it, or ' +
       'use another database',
   );
-  for (let tries = 1; ; tries += 1) {
+  // Other object stores' first uses may upgrade the database at the same moment: each try that finds a newer version
+  // made progress, so the tries go on while the version goes up (bounded by the number of stores racing).
+  for (let tries = 1, before = -1; ; tries += 1) {
     const db = await openBounded(indexedDB.open(database), objectStore, stuck, OPEN_MS);
     if (db.objectStoreNames.contains(objectStore)) return db;
+    if (db.version <= before || tries > MAX_UPGRADES) {
+      db.close();
+      throw new TokenRefreshError(
+        'STORE_FAILED',
+        `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` failed ${tries - 1} ` +
+          'times: other upgrades of it came first each time, or removed it',
+      );
+    }
+    before = db.version;
     // The database exists without our object store: add it in a new version.
     const version = db.version + 1;
     db.close();
@@ -262,13 +275,6 @@ async function openDatabase(
     }
     // Another object store's first use upgraded the database at the same moment: this version has no object store of
     // ours (or is older than the database's). Open again and upgrade from there.
-    if (tries === 3) {
-      throw new TokenRefreshError(
-        'STORE_FAILED',
-        `Adding the object store \`${objectStore}\` to the IndexedDB database \`${database}\` failed 3 times: other ` +
-          'upgrades of it came first each time',
-      );
-    }
   }
 }
 
@@ -558,6 +564,8 @@ class BrowserTokenStore implements SharedTokenStore {
   #checking: Promise<void> | undefined;
   /** While this tab moves to the origin's current Web Locks (see `#rejoin`): every call waits for it. */
   #rejoining: Promise<void> | undefined;
+  /** Whether this tab can move (see `#rejoin`): in a page, with the browser's own Web Locks (not the app's own). */
+  readonly #movable: boolean;
   /** The frame whose Web Locks this tab uses since it moved. */
   #frame: HTMLIFrameElement | undefined;
   /** The tasks running under the refresh lock. */
@@ -578,6 +586,8 @@ class BrowserTokenStore implements SharedTokenStore {
       this.#channel = new BroadcastChannel(name);
       this.#channel.onmessage = (event: MessageEvent) => this.#onMessage(event.data);
     }
+    this.#movable =
+      typeof document !== 'undefined' && this.#webLocks !== undefined && this.#webLocks === browserLocks();
     this.#present = this.#webLocks === undefined ? Promise.resolve(false) : this.#holdPresence(this.#webLocks);
     this.#post({ type: 'hello' });
   }
@@ -907,7 +917,7 @@ class BrowserTokenStore implements SharedTokenStore {
    * tab moves to them (see `#rejoin`).
    */
   async #selfCheck(): Promise<void> {
-    if (typeof document === 'undefined' || this.#life.closed || !(await this.#present)) return;
+    if (!this.#movable || this.#life.closed || !(await this.#present)) return;
     const frame = document.createElement('iframe');
     frame.style.display = 'none';
     document.documentElement.append(frame);

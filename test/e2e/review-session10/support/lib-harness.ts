@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../../support/chromium.js';
-import { startServer, type Server } from '../../review-session10/support/harness.js';
+import { startServer, type Server } from './harness.js';
 import type { App, Lib } from './lib-entry.js';
 
 declare global {
